@@ -1,0 +1,116 @@
+"""Lightning callbacks users expect: a panel of prediction overlays and training curves.
+
+* :class:`PredictionPanel` draws the first validation images with their predicted skeletons
+  (every keypoint task of the model), saves a PNG per validation and logs it to wandb.
+* :class:`TrainingCurves` records the training loss and the monitored metric against
+  steps and wall-clock seconds, writes ``training_curves.png`` and a JSON time-to-accuracy log.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+
+from landmarks import viz
+
+
+class PredictionPanel(pl.Callback):
+    """Overlay predictions on the first ``num_images`` validation crops.
+
+    Args:
+        out_dir: folder for ``step_XXXXXX.png`` panels.
+        num_images: images in the panel.
+        kpt_thr: keypoints below this score are not drawn.
+    """
+
+    def __init__(self, out_dir: str, num_images: int = 8, kpt_thr: float = 0.2) -> None:
+        self.out_dir = out_dir
+        self.num_images = num_images
+        self.kpt_thr = kpt_thr
+
+    def on_validation_batch_end(
+        self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        if batch_idx != 0 or not trainer.is_global_zero or trainer.sanity_checking:
+            return
+        source = batch if "image" in batch else next(iter(batch.values()))
+        images = source["image"][: self.num_images]
+        with torch.no_grad():
+            outs = pl_module.predict_outputs(images)
+        crops = [np.ascontiguousarray(im.permute(1, 2, 0).cpu().numpy()) for im in images]
+        for name, out in outs.items():
+            task = pl_module.tasks[name]
+            spec, codec = getattr(task, "spec", None), task.codec
+            if spec is None or not hasattr(codec, "decode"):
+                continue
+            kpts, scores = codec.decode(out.detach().float())
+            crops = [viz.draw_keypoints(c, k, s, spec, threshold=self.kpt_thr) for c, k, s in zip(crops, kpts, scores)]
+        panel = viz.image_grid(crops, cols=min(4, len(crops)))
+        os.makedirs(self.out_dir, exist_ok=True)
+        path = os.path.join(self.out_dir, f"step_{trainer.global_step:06d}.png")
+        viz.save_image(path, panel)
+        for logger in trainer.loggers:
+            if hasattr(logger, "log_image"):
+                logger.log_image(key="val/predictions", images=[panel], step=trainer.global_step)
+
+
+class TrainingCurves(pl.Callback):
+    """Training loss and validation metrics vs step and time; PNG + JSON next to ``out_path``.
+
+    Args:
+        out_path: PNG path; the JSON log is written beside it (``.json``).
+    """
+
+    def __init__(self, out_path: str) -> None:
+        self.out_path = out_path
+        self.start = 0.0
+        self.elapsed_before = 0.0
+        self.loss: list[tuple[int, float]] = []
+        self.val: list[dict[str, float]] = []
+
+    def on_train_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if trainer.global_step % max(trainer.log_every_n_steps, 1) == 0:
+            loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+            self.loss.append((trainer.global_step, float(loss)))
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
+        if trainer.sanity_checking or not trainer.is_global_zero or not self.start:
+            return
+        row = {"step": trainer.global_step, "seconds": self.elapsed_before + time.perf_counter() - self.start}
+        row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
+        self.val.append(row)
+        self._write()
+
+    def state_dict(self) -> dict[str, Any]:
+        elapsed = self.elapsed_before + (time.perf_counter() - self.start if self.start else 0.0)
+        return {"loss": self.loss, "val": self.val, "elapsed": elapsed}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.loss = [tuple(x) for x in state.get("loss", [])]
+        self.val = list(state.get("val", []))
+        self.elapsed_before = float(state.get("elapsed", 0.0))
+
+    def _write(self) -> None:
+        series: dict[str, tuple[list[float], list[float]]] = {}
+        if self.loss:
+            steps, losses = zip(*self.loss)
+            top = max(losses) or 1.0
+            series["train loss (scaled to 1)"] = (list(steps), [v / top for v in losses])
+        metric_names = sorted({k for r in self.val for k in r if k.startswith("val/") and not k.endswith("loss")})
+        for k in metric_names:
+            pts = [(r["step"], r[k]) for r in self.val if k in r]
+            series[k] = ([p[0] for p in pts], [p[1] for p in pts])
+        if not series:
+            return
+        viz.plot_curves(series, self.out_path, xlabel="step", ylabel="value", title="training")
+        with open(os.path.splitext(self.out_path)[0] + ".json", "w") as f:
+            json.dump({"validation": self.val}, f, indent=1)

@@ -1,0 +1,1 @@
+"""Data: annotation readers (``formats/``), synthetic renderers, cropping, transforms, datamodule."""

@@ -1,0 +1,105 @@
+"""LandmarkDataModule: sources -> TopDownDataset -> DataLoaders.
+
+Sources (readers in :mod:`landmarks.data.formats`, renderers in
+:mod:`landmarks.data.synthetic`) are built by Hydra and handed in; codecs come from the
+tasks (:meth:`LandmarkDataModule.attach`), so the data side encodes with the very object
+the task decodes with.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import Any, Callable, Mapping
+
+import pytorch_lightning as pl
+from torch.utils.data import DataLoader
+
+from landmarks.data.dataset import TopDownDataset
+from landmarks.data.transforms import TopDownTransform
+
+TransformFactory = Callable[..., TopDownTransform]
+
+
+class LandmarkDataModule(pl.LightningDataModule):
+    """Train/val data for one source each.
+
+    Args:
+        train: training source (or ``None`` for evaluation-only use).
+        val: validation source.
+        augment: factory ``augment(input_size=, train=, udp=)`` for the transform (train side);
+            evaluation uses the same factory with ``train=False``.
+        batch_size: training batch size (per process).
+        val_batch_size: evaluation batch size.
+        num_workers: DataLoader worker processes.
+        on_bad_sample: ``"error"`` or ``"skip"``.
+    """
+
+    def __init__(
+        self,
+        train: Any = None,
+        val: Any = None,
+        augment: TransformFactory = TopDownTransform,
+        batch_size: int = 32,
+        val_batch_size: int = 64,
+        num_workers: int = 2,
+        on_bad_sample: str = "error",
+        monitor: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.train_source = train
+        self.val_source = val
+        self.augment = augment
+        self.batch_size = batch_size
+        self.val_batch_size = val_batch_size
+        self.num_workers = num_workers
+        self.on_bad_sample = on_bad_sample
+        self.monitor = monitor
+        self.codecs: dict[str, Any] = {}
+
+    def attach(self, codecs: Mapping[str, Any]) -> None:
+        """Give the data side the tasks' codecs (all must share one input size)."""
+        sizes = {tuple(c.input_size) for c in codecs.values()}
+        if len(sizes) != 1:
+            raise ValueError(f"all tasks of one model must share the input size; codecs have {sorted(sizes)}")
+        self.codecs = dict(codecs)
+
+    @property
+    def input_size(self) -> tuple[int, int]:
+        return tuple(next(iter(self.codecs.values())).input_size)  # type: ignore[return-value]
+
+    def _dataset(self, source: Any, train: bool) -> TopDownDataset:
+        if not self.codecs:
+            raise RuntimeError("LandmarkDataModule.attach(codecs) must be called before building datasets")
+        udp = any(getattr(c, "udp", False) for c in self.codecs.values())
+        transform = self.augment(input_size=self.input_size, train=train, udp=udp)
+        return TopDownDataset(source, transform, self.codecs, self.on_bad_sample)
+
+    def _loader(self, source: Any, train: bool) -> DataLoader:
+        return DataLoader(
+            self._dataset(source, train),
+            batch_size=self.batch_size if train else self.val_batch_size,
+            shuffle=train,
+            drop_last=train,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            worker_init_fn=partial(_limit_threads),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        if self.train_source is None:
+            raise ValueError("data.train is not set: no training source configured")
+        return self._loader(self.train_source, train=True)
+
+    def val_dataloader(self) -> DataLoader:
+        if self.val_source is None:
+            raise ValueError("data.val is not set: no validation source configured")
+        return self._loader(self.val_source, train=False)
+
+
+def _limit_threads(_worker_id: int) -> None:
+    """Workers render and warp images; one OpenCV/torch thread each avoids oversubscription."""
+    import cv2
+    import torch
+
+    cv2.setNumThreads(1)
+    torch.set_num_threads(1)

@@ -1,0 +1,320 @@
+"""COCO keypoint annotations (``person_keypoints_*.json``) and COCO person detections.
+
+Format reference: the COCO data format, "Keypoint Detection" section
+(https://cocodataset.org/#format-data): ``images`` (id, file_name, width, height) and
+``annotations`` (id, image_id, bbox ``[x, y, w, h]``, keypoints ``[x1, y1, v1, ...]``,
+num_keypoints, iscrowd, area). Detections use the COCO *results* format: a list of
+``{image_id, category_id, bbox, score}``.
+
+Top-down conventions followed (as in the HRNet / mmpose COCO readers):
+
+* crowd annotations and annotations without any labelled keypoint are not instances;
+  they are counted in :attr:`CocoKeypointSource.skipped_counts`, not treated as errors;
+* a ground-truth box is clipped to ``[0, W-1] x [0, H-1]``; a box that does not overlap
+  the image is a bad sample; detection boxes are used as given (only ``w, h > 0`` checked).
+
+Any COCO-style keypoint file (hands, faces) is read the same way with its own ``spec``.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
+from landmarks.keypoints import KeypointSpec, coco17
+from landmarks.types import Sample
+
+
+@dataclass(frozen=True)
+class _Instance:
+    keypoints: np.ndarray  # (K, 2) float32 image px
+    visible: np.ndarray  # (K,) float32 0/1/2
+    bbox: np.ndarray  # (4,) float32 xywh image px
+    area: float
+    image_id: int
+    id: int
+    score: float
+    path: str
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+class CocoKeypointSource:
+    """An indexable list of COCO person instances (ground truth or detections).
+
+    Args:
+        ann_file: the COCO keypoint JSON (ground truth; needed in detection mode too, for
+            image sizes, file names and the evaluator).
+        image_root: folder that holds the images named by ``images[].file_name``.
+        spec: keypoint layout; ``coco17()`` when ``None``. Each annotation must hold
+            ``3 * spec.num_keypoints`` keypoint values.
+        det_file: a COCO results JSON of person detections; when given, the instances are
+            the detections (keypoints and visibility zero, ``score`` the detector's).
+        det_score_thr: detections with ``score < det_score_thr`` are left out (counted).
+        on_bad_sample: ``"error"`` raises on the first bad instance; ``"skip"`` logs and
+            skips it (see :class:`~landmarks.data.formats.errors.BadSamplePolicy`).
+
+    Attributes:
+        spec: the keypoint layout.
+        coco_dict: the parsed ground-truth JSON, unmodified (for ``pycocotools.COCO``).
+        skipped_counts: why annotations/detections did not become instances (a property).
+
+    Raises:
+        AnnotationError: malformed JSON, missing top-level fields, a bad instance under
+            ``on_bad_sample="error"``, or no instance at all.
+    """
+
+    #: a labelled keypoint further than this fraction of the image size outside the image is bad
+    keypoint_margin: float = 0.25
+
+    def __init__(
+        self,
+        ann_file: str,
+        image_root: str,
+        spec: KeypointSpec | None = None,
+        det_file: str | None = None,
+        det_score_thr: float = 0.0,
+        on_bad_sample: str = "error",
+    ) -> None:
+        self.ann_file = str(ann_file)
+        self.image_root = str(image_root)
+        self.spec = spec if spec is not None else coco17()
+        self.det_file = None if det_file is None else str(det_file)
+        self.det_score_thr = float(det_score_thr)
+        self._policy = BadSamplePolicy(on_bad_sample, owner=f"CocoKeypointSource({self.ann_file})")
+        self._counts: dict[str, int] = {"iscrowd": 0, "no_keypoints": 0, "not_person": 0, "below_score_thr": 0}
+        self.coco_dict: dict[str, Any] = self._read_gt()
+        self._images: dict[int, dict[str, Any]] = self._index_images()
+        self._image_exists: dict[int, bool] = {}
+        self._instances: list[_Instance] = []
+        if self.det_file is None:
+            self._load_ground_truth()
+        else:
+            self._load_detections()
+        if not self._instances:
+            self._raise_empty()
+
+    # ------------------------------------------------------------------ public API
+    def __len__(self) -> int:
+        return len(self._instances)
+
+    def __getitem__(self, index: int) -> Sample:
+        """Instance ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
+        n = len(self._instances)
+        if not -n <= index < n:
+            raise IndexError(f"CocoKeypointSource({self.ann_file}): index {index} out of range [0, {n})")
+        return self._policy.load_first(index % n, n, self._load)
+
+    @property
+    def skipped_counts(self) -> dict[str, int]:
+        """Counts of annotations/detections that are not instances, by reason.
+
+        Keys: ``iscrowd``, ``no_keypoints``, ``not_person``, ``below_score_thr`` and
+        ``bad_sample`` (skip policy, including images found corrupt later in ``__getitem__``).
+        """
+        return {**self._counts, "bad_sample": self._policy.skipped}
+
+    @property
+    def image_ids(self) -> list[int]:
+        """Sorted ids of the images that hold at least one instance."""
+        return sorted({inst.image_id for inst in self._instances})
+
+    def image_info(self, image_id: int) -> dict[str, Any]:
+        """The ``images`` entry (id, file_name, width, height, ...) of ``image_id``."""
+        if not isinstance(image_id, int) or image_id not in self._images:
+            raise KeyError(f"{self.ann_file}: no entry with id {image_id} in field 'images'")
+        return self._images[image_id]
+
+    # ------------------------------------------------------------------ loading
+    def _read_gt(self) -> dict[str, Any]:
+        data = read_json(self.ann_file)
+        if not isinstance(data, dict):
+            raise AnnotationError(self.ann_file, "<top level>", "a JSON object", type(data).__name__)
+        for field in ("images", "annotations"):
+            if field not in data:
+                raise AnnotationError(self.ann_file, field, "a top-level list", "no such field")
+            if not isinstance(data[field], list):
+                raise AnnotationError(self.ann_file, field, "a list", type(data[field]).__name__)
+        return data
+
+    def _index_images(self) -> dict[int, dict[str, Any]]:
+        images: dict[int, dict[str, Any]] = {}
+        for i, info in enumerate(self.coco_dict["images"]):
+            where = f"images[{i}]"
+            if not isinstance(info, dict):
+                raise AnnotationError(self.ann_file, "images[]", "a JSON object", type(info).__name__, where)
+            checks = (("id", "an integer", isinstance(info.get("id"), int)),
+                      ("file_name", "a string", isinstance(info.get("file_name"), str)),
+                      ("width", "a positive number", _is_number(info.get("width")) and info["width"] > 0),
+                      ("height", "a positive number", _is_number(info.get("height")) and info["height"] > 0))
+            for field, expected, ok in checks:
+                if not ok:
+                    raise AnnotationError(self.ann_file, f"images[].{field}", expected, repr(info.get(field)), where)
+            if info["id"] in images:
+                raise AnnotationError(self.ann_file, "images[].id", "unique image ids", f"id {info['id']} twice", where)
+            images[info["id"]] = info
+        return images
+
+    def _load_ground_truth(self) -> None:
+        k = self.spec.num_keypoints
+        for i, ann in enumerate(self.coco_dict["annotations"]):
+            if not isinstance(ann, dict):
+                self._policy.handle(AnnotationError(self.ann_file, "annotations[]", "a JSON object",
+                                                    type(ann).__name__, f"annotations[{i}]"))
+                continue
+            where = f"annotation id {ann['id']}" if "id" in ann else f"annotations[{i}]"
+            if ann.get("iscrowd", 0):
+                self._counts["iscrowd"] += 1
+                continue
+            try:
+                raw = ann.get("keypoints")
+                if not isinstance(raw, list) or len(raw) != 3 * k:
+                    got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
+                    raise AnnotationError(self.ann_file, "keypoints",
+                                          f"3*K = {3 * k} values (wrong keypoint count, K={k})", got, where)
+                if not all(_is_number(v) for v in raw):
+                    raise AnnotationError(self.ann_file, "keypoints", "finite numbers",
+                                          "a non-numeric or non-finite value", where)
+                kpt = np.asarray(raw, dtype=np.float32).reshape(k, 3)
+                if (kpt[:, 2] > 0).sum() == 0:
+                    self._counts["no_keypoints"] += 1
+                    continue
+                if not np.isin(kpt[:, 2], (0, 1, 2)).all():
+                    raise AnnotationError(self.ann_file, "keypoints", "visibility flags v in {0, 1, 2}",
+                                          sorted(set(kpt[:, 2].tolist())), where)
+                info = self._image_of(ann.get("image_id"), where, self.ann_file)
+                bbox = self._clipped_box(ann.get("bbox"), info, where)
+                self._check_inside(kpt, info, where)
+                self._check_image_file(info, where)
+            except AnnotationError as err:
+                self._policy.handle(err)
+                continue
+            area = ann.get("area")
+            self._instances.append(_Instance(
+                keypoints=kpt[:, :2].copy(), visible=kpt[:, 2].copy(), bbox=bbox,
+                area=float(area) if _is_number(area) else float(ann["bbox"][2] * ann["bbox"][3]),
+                image_id=int(info["id"]), id=int(ann.get("id", -1)), score=1.0,
+                path=os.path.join(self.image_root, info["file_name"]),
+            ))
+
+    def _load_detections(self) -> None:
+        assert self.det_file is not None
+        dets = read_json(self.det_file)
+        if not isinstance(dets, list):
+            raise AnnotationError(self.det_file, "<top level>",
+                                  "a list of {image_id, category_id, bbox, score} (COCO results format)",
+                                  type(dets).__name__)
+        k = self.spec.num_keypoints
+        for i, det in enumerate(dets):
+            where = f"detection [{i}]"
+            try:
+                if not isinstance(det, dict):
+                    raise AnnotationError(self.det_file, "<entry>", "a JSON object", type(det).__name__, where)
+                for field in ("image_id", "category_id", "bbox", "score"):
+                    if field not in det:
+                        raise AnnotationError(self.det_file, field, "a value", "no such field", where)
+                if det["category_id"] != 1:
+                    self._counts["not_person"] += 1
+                    continue
+                if not _is_number(det["score"]):
+                    raise AnnotationError(self.det_file, "score", "a finite number", repr(det["score"]), where)
+                if det["score"] < self.det_score_thr:
+                    self._counts["below_score_thr"] += 1
+                    continue
+                info = self._image_of(det["image_id"], where, self.det_file)
+                box = det["bbox"]
+                if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)
+                        and box[2] > 0 and box[3] > 0):
+                    raise AnnotationError(self.det_file, "bbox", "[x, y, w, h] with w > 0 and h > 0",
+                                          repr(box), where)
+                self._check_image_file(info, where)
+            except AnnotationError as err:
+                self._policy.handle(err)
+                continue
+            self._instances.append(_Instance(
+                keypoints=np.zeros((k, 2), np.float32), visible=np.zeros((k,), np.float32),
+                bbox=np.asarray(box, dtype=np.float32), area=float(box[2] * box[3]),
+                image_id=int(info["id"]), id=i, score=float(det["score"]),
+                path=os.path.join(self.image_root, info["file_name"]),
+            ))
+
+    # ------------------------------------------------------------------ checks
+    def _image_of(self, image_id: Any, where: str, file: str) -> dict[str, Any]:
+        if not isinstance(image_id, int) or image_id not in self._images:
+            raise AnnotationError(file, "image_id", f"an id listed in 'images' of {self.ann_file}",
+                                  repr(image_id), where)
+        return self._images[image_id]
+
+    def _clipped_box(self, box: Any, info: dict[str, Any], where: str) -> np.ndarray:
+        if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)):
+            raise AnnotationError(self.ann_file, "bbox", "4 numbers [x, y, w, h]", repr(box), where)
+        x, y, w, h = box
+        if w <= 0 or h <= 0:
+            raise AnnotationError(self.ann_file, "bbox", "w > 0 and h > 0", repr(box), where)
+        width, height = info["width"], info["height"]
+        x1, y1 = min(max(x, 0.0), width - 1.0), min(max(y, 0.0), height - 1.0)
+        x2, y2 = min(max(x + w, 0.0), width - 1.0), min(max(y + h, 0.0), height - 1.0)
+        if x2 <= x1 or y2 <= y1:
+            raise AnnotationError(self.ann_file, "bbox",
+                                  f"a box overlapping image {info['file_name']} ({width}x{height})",
+                                  f"{box} (fully outside the image)", where)
+        return np.asarray([x1, y1, x2 - x1, y2 - y1], dtype=np.float32)
+
+    def _check_inside(self, kpt: np.ndarray, info: dict[str, Any], where: str) -> None:
+        width, height = float(info["width"]), float(info["height"])
+        mx, my = self.keypoint_margin * width, self.keypoint_margin * height
+        labelled = kpt[:, 2] > 0
+        out = labelled & ((kpt[:, 0] < -mx) | (kpt[:, 0] > width + mx)
+                          | (kpt[:, 1] < -my) | (kpt[:, 1] > height + my))
+        if out.any():
+            j = int(np.flatnonzero(out)[0])
+            raise AnnotationError(
+                self.ann_file, "keypoints",
+                f"labelled keypoints within {self.keypoint_margin:.0%} of image {info['file_name']} "
+                f"({info['width']}x{info['height']})",
+                f"keypoint {j} ({self.spec.names[j]}) at ({kpt[j, 0]:.1f}, {kpt[j, 1]:.1f}), far outside",
+                where,
+            )
+
+    def _check_image_file(self, info: dict[str, Any], where: str) -> None:
+        image_id = info["id"]
+        if image_id not in self._image_exists:
+            self._image_exists[image_id] = os.path.isfile(os.path.join(self.image_root, info["file_name"]))
+        if not self._image_exists[image_id]:
+            raise AnnotationError(
+                self.ann_file, "images[].file_name", f"an existing image file under {self.image_root}",
+                f"{info['file_name']!r} (missing)", f"{where}, image id {image_id}",
+            )
+
+    def _raise_empty(self) -> None:
+        file = self.det_file or self.ann_file
+        counts = ", ".join(f"{name}: {n}" for name, n in self.skipped_counts.items() if n)
+        if self.det_file is None:
+            n = len(self.coco_dict["annotations"])
+            field, why = "annotations", f"{n} annotations, none usable ({counts or 'the list is empty'})"
+        else:
+            field = "bbox"
+            why = (f"no person detection (category_id 1) with score >= {self.det_score_thr}"
+                   f" ({counts or 'the list is empty'})")
+        raise AnnotationError(file, field, "at least one instance", f"0 instances: {why}")
+
+    def _load(self, index: int) -> Sample:
+        inst = self._instances[index]
+        image = load_image_rgb(inst.path, field="images[].file_name", source=self.ann_file)
+        info = self._images[inst.image_id]
+        if image.shape[:2] != (info["height"], info["width"]):
+            raise AnnotationError(self.ann_file, "images[].width/height",
+                                  f"{info['width']}x{info['height']} as decoded from {inst.path}",
+                                  f"{image.shape[1]}x{image.shape[0]}", f"image id {inst.image_id}")
+        return Sample(
+            image=image, keypoints=inst.keypoints.copy(), visible=inst.visible.copy(),
+            bbox=inst.bbox.copy(), area=inst.area, image_id=inst.image_id, id=inst.id,
+            score=inst.score, path=inst.path,
+        )

@@ -1,0 +1,252 @@
+"""SyntheticBodySource: deterministic on-the-fly images of people with COCO-17 keypoints.
+
+Every image is rendered from ``np.random.default_rng([seed, split_id, index])``, so an index
+gives the same picture in any worker and any order, and the ``train``/``val``/``test``
+splits are disjoint random streams. A scene is a textured background, 1..``max_people``
+articulated 3-D people (:mod:`.skeleton3d`, :mod:`.poses`) seen by a pinhole camera
+(:mod:`.scene`), drawn far-to-near as shaded capsules and hulls (:mod:`.figure`,
+:mod:`.raster`), and sometimes an occluder in front of someone (:mod:`.texture`).
+
+Labels are exact: keypoints are projections of the 3-D joints. Visibility follows COCO:
+``0`` outside the image (coordinates set to 0, 0), ``1`` inside but hidden (by another person,
+an occluder, the person's own body as told by the id buffer, or a surface point such as
+the far ear that faces away from the camera), ``2`` visible. Keypoints are in image px with
+integer values at pixel centres; "inside" means ``0 <= x <= W - 1`` and ``0 <= y <= H - 1``.
+Boxes are tight around a person's whole rendered silhouette (occluded parts included),
+clipped to ``[0, W] x [0, H]``; ``area`` counts the person's visible silhouette pixels.
+
+Sibling renderers (hand, face) follow the same pattern: ``render(index)`` for all instances,
+``__getitem__`` for one target instance, ``to_coco`` / ``write_coco`` for export.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from landmarks.data.synthetic.figure import KEYPOINT_OWNERS, Part, person_parts
+from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
+from landmarks.data.synthetic.scene import PlacedPerson, sample_camera, sample_person
+from landmarks.data.synthetic.skeleton3d import JOINT_NAMES
+from landmarks.data.synthetic.texture import background, occluder_strokes
+from landmarks.keypoints import COCO17_NAMES, KeypointSpec, coco17
+from landmarks.types import Sample
+
+SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
+#: Most people per image: each person has at most 16 parts and part ids live in a uint8 buffer.
+MAX_PEOPLE = 15
+
+
+class SyntheticBodySource:
+    """Renders images of people with COCO-17 keypoints on the fly.
+
+    Args:
+        num_images: dataset length (one target instance per image).
+        image_size: ``(W, H)`` in px.
+        max_people: most people per image (1..15).
+        split: ``"train"``, ``"val"`` or ``"test"``; each split is a separate random stream.
+        seed: base seed.
+        occluders: allow occluder shapes in front of people.
+        occluder_prob: chance that an image gets an occluder (when ``occluders``).
+        extra_people_prob: chance of each further person after the first (up to ``max_people``).
+        max_overlap: largest box IoU of a new person with an earlier one (moderates crowding).
+    """
+
+    def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256),
+                 max_people: int = 3, split: str = "train", seed: int = 0, occluders: bool = True,
+                 occluder_prob: float = 0.3, extra_people_prob: float = 0.5, max_overlap: float = 0.35) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"SyntheticBodySource: split '{split}' is not one of {sorted(SPLITS)}")
+        if not 1 <= max_people <= MAX_PEOPLE or num_images < 0:
+            raise ValueError(f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
+                             f"buffer) and num_images >= 0, got max_people={max_people}, num_images={num_images}")
+        self.num_images = int(num_images)
+        self.width, self.height = int(image_size[0]), int(image_size[1])
+        self.max_people = int(max_people)
+        self.split = split
+        self.seed = int(seed)
+        self.occluder_prob = float(occluder_prob) if occluders else 0.0
+        self.extra_people_prob = float(extra_people_prob)
+        self.max_overlap = float(max_overlap)
+        self.spec: KeypointSpec = coco17()
+        self._kp_names = list(COCO17_NAMES)
+        self._kp_rows = np.array([JOINT_NAMES.index(n) for n in COCO17_NAMES])  # rows of the joint arrays
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def __getitem__(self, index: int) -> Sample:
+        """The whole image and its target person.
+
+        Returns:
+            Sample with ``image`` ``(H, W, 3)`` uint8 RGB, ``keypoints`` ``(17, 2)`` float32
+            image px, ``visible`` ``(17,)`` float32, ``bbox`` ``(4,)`` float32 ``x, y, w, h``,
+            ``area``, ``image_id`` (= index), ``id``, ``score`` (1.0) and ``path`` ('').
+        """
+        if not 0 <= index < self.num_images:
+            raise IndexError(f"SyntheticBodySource: index {index} out of range [0, {self.num_images})")
+        image, instances, target = self._render(int(index))
+        return Sample(image=image, **instances[target])
+
+    def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
+        """Renders image ``index`` and labels every person in it.
+
+        Returns:
+            ``(image (H, W, 3) uint8 RGB, instances)``; each instance is a Sample without
+            ``image`` (keys as in :meth:`__getitem__`).
+        """
+        image, instances, _ = self._render(int(index))
+        return image, instances
+
+    # ------------------------------------------------------------------ rendering
+    def _render(self, index: int) -> tuple[np.ndarray, list[Sample], int]:
+        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        for attempt in range(4):
+            simple = attempt == 3  # last resort: one person, no occluder
+            image, instances = self._render_scene(rng, index, simple)
+            cands = [i for i, s in enumerate(instances) if self._is_target(s)]
+            if cands:
+                return image, instances, int(cands[int(rng.integers(len(cands)))])
+        best = int(np.argmax([(s["visible"] > 0).sum() for s in instances])) if instances else -1
+        if best < 0:
+            raise RuntimeError(f"SyntheticBodySource: image {index} ({self.split}) has no person; this is a bug")
+        return image, instances, best
+
+    def _is_target(self, s: Sample) -> bool:
+        """A person a top-down crop can learn from: >= 8 labelled, >= 6 visible, box >= 25 %."""
+        v = s["visible"]
+        big = max(s["bbox"][2], s["bbox"][3]) >= 0.25 * min(self.width, self.height)
+        return bool((v > 0).sum() >= 8 and (v == 2).sum() >= 6 and big)
+
+    def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
+        W, H = self.width, self.height
+        image = background(rng, W, H)
+        cam = sample_camera(rng, W, H)
+        n = 1
+        while not simple and n < self.max_people and rng.random() < self.extra_people_prob:
+            n += 1
+        people: list[PlacedPerson] = []
+        boxes: list[np.ndarray] = []
+        for i in range(n):
+            person, box = sample_person(rng, cam, W, H, i == 0, boxes, self.max_overlap)
+            people.append(person)
+            boxes.append(box)
+        angle = rng.uniform(200.0, 340.0) * np.pi / 180.0
+        light = np.array([np.cos(angle), np.sin(angle)])
+        # Items: (depth, owner person or -1 for an occluder, parts back-to-front).
+        items: list[tuple[float, int, list[Part]]] = []
+        joints2d, joints3d, surfaces = [], [], []
+        for i, p in enumerate(people):
+            parts, uv, xyz, surface = person_parts(p.skel, p.rot, p.trans, cam, p.look, light)
+            items.append((float(p.trans[2]), i, parts))
+            joints2d.append(uv)
+            joints3d.append(xyz)
+            surfaces.append(surface)
+        if not simple and rng.random() < self.occluder_prob:
+            k = int(rng.integers(n))
+            j = int(rng.integers(len(joints2d[k])))
+            size = rng.uniform(0.25, 0.6) * (boxes[k][3] - boxes[k][1])
+            strokes = occluder_strokes(rng, tuple(joints2d[k][j] + rng.normal(0, 0.1 * size, 2)), size)
+            items.append((float(people[k].trans[2]) - 0.6, -1, [Part(0.0, 0, strokes)]))
+        items.sort(key=lambda it: -it[0])
+        if sum(len(parts) for _, _, parts in items) > 255:
+            raise RuntimeError(f"SyntheticBodySource: image {index} has more parts than the uint8 id buffer holds")
+
+        label = np.zeros((H, W), dtype=np.uint8)
+        owner, code = [-1], [0]  # per label id: person index (-1 occluder) and part code
+        bounds = [(np.inf, np.inf, -np.inf, -np.inf) for _ in people]
+        for _, who, parts in items:
+            for part in parts:
+                pid = len(owner)
+                draw_strokes(image, label, part.strokes, pid)
+                owner.append(who)
+                code.append(part.code)
+                if who >= 0:
+                    (a0, a1, a2, a3), (b0, b1, b2, b3) = bounds[who], stroke_bounds(part.strokes)
+                    bounds[who] = (min(a0, b0), min(a1, b1), max(a2, b2), max(a3, b3))
+        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.5, 1.0))  # soft edges instead of LINE_AA
+        owner_arr = np.asarray(owner)
+        pixels = cv2.calcHist([label], [0], None, [256], [0, 256]).ravel()[: len(owner)]
+        instances: list[Sample] = []
+        for i, p in enumerate(people):
+            x0, y0 = max(bounds[i][0], 0.0), max(bounds[i][1], 0.0)
+            x1, y1 = min(bounds[i][2], float(W)), min(bounds[i][3], float(H))
+            area = float(pixels[owner_arr == i].sum())
+            if x1 - x0 < 1 or y1 - y0 < 1 or area <= 0:
+                continue  # outside the frame or fully hidden: not annotatable
+            kp, vis = self._keypoints(joints2d[i], joints3d[i], surfaces[i], label, owner_arr, code, i)
+            instances.append(Sample(
+                keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                area=area, image_id=index, id=index * self.max_people + len(instances) + 1, score=1.0, path="",
+            ))
+        return image, instances
+
+    def _keypoints(self, uv: np.ndarray, xyz: np.ndarray, surface: dict[str, bool], label: np.ndarray,
+                   owner: np.ndarray, code: list[int], who: int) -> tuple[np.ndarray, np.ndarray]:
+        """COCO keypoints ``(17, 2)`` float32 px and visibility ``(17,)`` float32 of one person."""
+        kp = uv[self._kp_rows].astype(np.float32)
+        inside = ((kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0)
+                  & (kp[:, 1] <= self.height - 1) & (xyz[self._kp_rows, 2] > 0))
+        vis = np.zeros(len(kp), dtype=np.float32)
+        for k, name in enumerate(self._kp_names):
+            if not inside[k]:
+                continue
+            pid = int(label[int(kp[k, 1] + 0.5), int(kp[k, 0] + 0.5)])
+            on_top = pid == 0 or (owner[pid] == who and code[pid] in KEYPOINT_OWNERS[k])
+            vis[k] = 2.0 if on_top and surface.get(name, True) else 1.0
+        kp[~inside] = 0.0
+        return kp, vis
+
+    # ------------------------------------------------------------------ export
+    def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:
+        """COCO ``person_keypoints`` dict and the rendered images.
+
+        Args:
+            indices: images to include (default: all ``len(self)``).
+
+        Returns:
+            ``(dataset dict, images)``: ``images``/``annotations``/``categories`` with
+            keypoints ``[x, y, v] * 17`` (image px), ``num_keypoints``, ``bbox`` (x, y, w, h),
+            ``area``, ``iscrowd`` 0; one ``(H, W, 3)`` uint8 RGB image per entry.
+        """
+        idx = range(self.num_images) if indices is None else [int(i) for i in indices]
+        images, anns, pixels = [], [], []
+        for i in idx:
+            img, insts = self.render(i)
+            pixels.append(img)
+            images.append({"id": i, "file_name": f"{self.split}_{i:08d}.jpg",
+                           "width": self.width, "height": self.height})
+            for s in insts:
+                kps = [val for (x, y), v in zip(s["keypoints"].tolist(), s["visible"].tolist())
+                       for val in (round(x, 2), round(y, 2), int(v))]
+                anns.append({
+                    "id": int(s["id"]), "image_id": i, "category_id": 1, "iscrowd": 0,
+                    "keypoints": kps,
+                    "num_keypoints": int((s["visible"] > 0).sum()),
+                    "bbox": [round(float(v), 2) for v in s["bbox"]], "area": float(s["area"]),
+                })
+        category = {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(self.spec.names),
+                    "skeleton": [[int(a) + 1, int(b) + 1] for a, b in self.spec.skeleton]}
+        info = {"description": f"SyntheticBodySource split={self.split} seed={self.seed}"}
+        return {"info": info, "images": images, "annotations": anns, "categories": [category]}, pixels
+
+    def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
+        """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``.
+
+        Returns:
+            The path of ``annotations.json``.
+        """
+        dataset, pixels = self.to_coco(indices)
+        os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
+        for entry, img in zip(dataset["images"], pixels):
+            path = os.path.join(out_dir, "images", entry["file_name"])
+            if not cv2.imwrite(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]):
+                raise OSError(f"SyntheticBodySource.write_coco: could not write '{path}'")
+        json_path = os.path.join(out_dir, "annotations.json")
+        with open(json_path, "w") as fh:
+            json.dump(dataset, fh)
+        return json_path

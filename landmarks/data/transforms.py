@@ -1,0 +1,145 @@
+"""Top-down training/evaluation transforms: crop affine, flip, half-body, photometric.
+
+Geometric augmentation is folded into the crop affine (one ``cv2.warpAffine`` per sample,
+as SimpleBaseline/HRNet do): random scale and rotation of the box, and half-body
+(Wang et al., HRNet, CVPR 2019: re-centre the box on the upper or lower body). The
+horizontal flip acts on the crop (``x -> W - 1 - x``, exact for the pixel array) and swaps
+left/right keypoints with the spec's ``flip_indices``. Photometric changes run through
+albumentations with ``KeypointParams(remove_invisible=False)`` so keypoints are never
+dropped or reordered.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import albumentations as A
+import cv2
+import numpy as np
+
+from landmarks.data.crop import bbox_to_center_scale, get_affine, transform_points, warp_image
+from landmarks.types import Sample
+
+
+class TopDownTransform:
+    """Crop one instance to the network input, with optional augmentation.
+
+    Args:
+        input_size: ``(W, H)`` of the network input.
+        train: apply random augmentation.
+        padding: box enlargement before cropping (1.25 as in SimpleBaseline).
+        scale_factor: random box scale in ``[1 - f, 1 + f]``.
+        rot_factor: random rotation in ``[-r, r]`` degrees, applied with ``rot_prob``.
+        flip_prob: horizontal flip probability.
+        half_body_prob: probability of the half-body box (needs >= ``half_body_min`` visible).
+        photometric: colour jitter / blur / noise strength in ``[0, 1]`` (0 disables).
+        udp: use the UDP affine (must match the codec).
+    """
+
+    def __init__(
+        self,
+        input_size: Sequence[int],
+        train: bool = False,
+        padding: float = 1.25,
+        scale_factor: float = 0.25,
+        rot_factor: float = 30.0,
+        rot_prob: float = 0.6,
+        flip_prob: float = 0.5,
+        half_body_prob: float = 0.0,
+        half_body_min: int = 8,
+        photometric: float = 0.5,
+        udp: bool = False,
+    ) -> None:
+        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.train = train
+        self.padding = padding
+        self.scale_factor = scale_factor
+        self.rot_factor = rot_factor
+        self.rot_prob = rot_prob
+        self.flip_prob = flip_prob
+        self.half_body_prob = half_body_prob
+        self.half_body_min = half_body_min
+        self.udp = udp
+        self.photometric = _photometric(photometric) if train and photometric > 0 else None
+
+    def __call__(
+        self,
+        sample: Sample,
+        rng: np.random.Generator,
+        flip_indices: np.ndarray | None = None,
+        upper_body: Sequence[int] = (),
+    ) -> dict[str, Any]:
+        """Returns image ``(H, W, 3)`` uint8 input crop, keypoints ``(K, 2)`` input px,
+        visible ``(K,)``, and the crop parameters ``center``, ``scale``, ``rot``, ``flipped``."""
+        w, h = self.input_size
+        center, scale = bbox_to_center_scale(np.asarray(sample["bbox"], np.float64), w / h, self.padding)
+        keypoints = np.asarray(sample["keypoints"], np.float32)
+        visible = np.asarray(sample["visible"], np.float32).copy()
+        rot = 0.0
+        flipped = False
+        if self.train:
+            if upper_body and rng.random() < self.half_body_prob:
+                center, scale = self._half_body(keypoints, visible, upper_body, center, scale, w / h, rng)
+            scale = scale * rng.uniform(1 - self.scale_factor, 1 + self.scale_factor)
+            if rng.random() < self.rot_prob:
+                rot = float(np.clip(rng.normal() * self.rot_factor, -self.rot_factor, self.rot_factor))
+        affine = get_affine(center, scale, rot, self.input_size, udp=self.udp)
+        image = warp_image(sample["image"], affine, self.input_size)
+        kpts = transform_points(keypoints, affine).astype(np.float32)
+        if self.photometric is not None:
+            image = self.photometric(image=image, keypoints=kpts)["image"]
+        if self.train and flip_indices is not None and rng.random() < self.flip_prob:
+            image = np.ascontiguousarray(image[:, ::-1])
+            kpts = kpts[flip_indices].copy()
+            kpts[:, 0] = w - 1 - kpts[:, 0]
+            visible = visible[flip_indices]
+            flipped = True
+        return {
+            "image": image,
+            "keypoints": kpts,
+            "visible": visible,
+            "center": center.astype(np.float32),
+            "scale": np.asarray(scale, np.float32),
+            "rot": np.float32(rot),
+            "flipped": flipped,
+        }
+
+    def _half_body(
+        self,
+        keypoints: np.ndarray,
+        visible: np.ndarray,
+        upper_body: Sequence[int],
+        center: np.ndarray,
+        scale: np.ndarray,
+        aspect: float,
+        rng: np.random.Generator,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        vis = visible > 0
+        if vis.sum() < self.half_body_min:
+            return center, scale
+        upper = np.zeros_like(vis)
+        upper[list(upper_body)] = True
+        part = vis & upper if (vis & upper).sum() >= 2 and rng.random() < 0.5 else vis & ~upper
+        if part.sum() < 2:
+            part = vis & upper
+        if part.sum() < 2:
+            return center, scale
+        pts = keypoints[part]
+        x0, y0 = pts.min(0)
+        x1, y1 = pts.max(0)
+        box = np.array([x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)])
+        return bbox_to_center_scale(box, aspect, self.padding * 1.2)
+
+
+def _photometric(strength: float) -> A.Compose:
+    """Colour, blur and noise changes; ``strength`` in [0, 1] scales probabilities."""
+    s = float(np.clip(strength, 0.0, 1.0))
+    return A.Compose(
+        [
+            A.ColorJitter(brightness=0.3, contrast=0.3, saturation=0.3, hue=0.03, p=0.8 * s),
+            A.ToGray(p=0.1 * s),
+            A.GaussianBlur(blur_limit=(3, 5), p=0.2 * s),
+            A.GaussNoise(std_range=(0.02, 0.06), p=0.2 * s),
+        ],
+        keypoint_params=A.KeypointParams(format="xy", remove_invisible=False),
+    )

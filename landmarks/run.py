@@ -1,0 +1,218 @@
+"""train / evaluate / infer from a Hydra config: the ONLY place that touches DictConfig.
+
+Everything else in :mod:`landmarks` takes typed keyword arguments. This module turns a
+resolved config into objects (``hydra.utils.instantiate``), wires tasks' codecs into the
+data module, and stores the resolved config in every checkpoint so that evaluation and
+inference need nothing but the checkpoint file.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from hydra.utils import instantiate
+from omegaconf import DictConfig, OmegaConf
+
+from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint
+from landmarks.data.datamodule import LandmarkDataModule
+from landmarks.module import LandmarkModule
+
+log = logging.getLogger("landmarks")
+
+if not OmegaConf.has_resolver("div"):
+    OmegaConf.register_new_resolver("div", lambda a, b: int(a) // int(b))
+
+
+# --- building ------------------------------------------------------------------------------
+def build_model(cfg: DictConfig) -> LandmarkModule:
+    """Backbone + tasks + optimisation from ``cfg.backbone``, ``cfg.tasks``, ``cfg.optimizer``..."""
+    backbone = instantiate(cfg.backbone)
+    tasks = {name: instantiate(node, _convert_="all") for name, node in cfg.tasks.items()}
+    return LandmarkModule(
+        backbone=backbone,
+        tasks=tasks,
+        optimizer=instantiate(cfg.optimizer) if cfg.get("optimizer") else None,
+        scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
+        flip_test=bool(cfg.model.flip_test),
+        config=OmegaConf.to_container(cfg, resolve=True),
+    )
+
+
+def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> LandmarkDataModule:
+    """The data module, with the model's codecs attached and the layouts checked."""
+    data_cfg = cfg.data if train else OmegaConf.merge(cfg.data, {"train": None})
+    datamodule: LandmarkDataModule = instantiate(data_cfg, _convert_="all")
+    datamodule.attach({n: t.codec for n, t in model.tasks.items()})
+    for split, source in (("train", datamodule.train_source), ("val", datamodule.val_source)):
+        _check_layout(split, source, model)
+    for task in model.tasks.values():
+        if hasattr(task, "coco_ground_truth"):
+            task.coco_ground_truth = getattr(datamodule.val_source, "coco_dict", None)
+    return datamodule
+
+
+def _check_layout(split: str, source: Any, model: LandmarkModule) -> None:
+    spec = getattr(source, "spec", None)
+    if source is None or spec is None:
+        return
+    for name, task in model.tasks.items():
+        task_spec = getattr(task, "spec", None)
+        if task_spec is not None and task_spec.num_keypoints != spec.num_keypoints:
+            raise ValueError(
+                f"data.{split}: source '{type(source).__name__}' has {spec.num_keypoints} keypoints "
+                f"(layout '{spec.name}') but task '{name}' expects {task_spec.num_keypoints} (layout '{task_spec.name}')"
+            )
+
+
+def _loggers(cfg: DictConfig) -> list[Any]:
+    if cfg.get("logger") and "wandb" in cfg.logger and not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
+        os.environ["WANDB_MODE"] = "offline"  # no key: log locally, `wandb sync` later
+    return [instantiate(node) for node in (cfg.get("logger") or {}).values()]
+
+
+def _finish_wandb() -> None:
+    try:
+        import wandb
+
+        if wandb.run is not None:
+            wandb.finish()
+    except Exception:  # noqa: BLE001 - closing a logger must never mask the real error
+        log.exception("wandb.finish() failed")
+
+
+# --- entry points --------------------------------------------------------------------------
+def train(cfg: DictConfig) -> dict[str, float]:
+    """Fit, then validate the best checkpoint; writes ``metrics.json`` in the output dir."""
+    try:
+        pl.seed_everything(int(cfg.seed), workers=True)
+        torch.set_num_threads(int(cfg.get("threads") or torch.get_num_threads()))
+        out_dir = str(cfg.output_dir)
+        os.makedirs(out_dir, exist_ok=True)
+        model = build_model(cfg)
+        datamodule = build_data(cfg, model)
+        callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+        trainer: pl.Trainer = instantiate(
+            cfg.trainer, callbacks=callbacks, logger=_loggers(cfg), plugins=[AtomicCheckpointIO()], default_root_dir=out_dir
+        )
+        trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        results = trainer.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
+        metrics["global_step"] = int(trainer.global_step)
+        if trainer.is_global_zero:
+            _write_json(os.path.join(out_dir, "metrics.json"), {"checkpoint": best, **metrics})
+        return metrics
+    finally:
+        _finish_wandb()
+
+
+def config_from_checkpoint(path: str, overrides: DictConfig | None = None) -> DictConfig:
+    """The resolved training config stored in a checkpoint, with ``overrides`` merged in."""
+    ckpt = load_checkpoint(path)
+    if "landmarks_config" not in ckpt:
+        raise ValueError(f"ckpt: '{path}' has no 'landmarks_config' entry; was it written by landmarks?")
+    cfg = OmegaConf.create(ckpt["landmarks_config"])
+    return OmegaConf.merge(cfg, overrides) if overrides is not None else cfg
+
+
+def load_model(path: str, overrides: DictConfig | None = None) -> tuple[LandmarkModule, DictConfig]:
+    """Rebuild a model from a checkpoint file alone (weights + resolved config)."""
+    cfg = config_from_checkpoint(path, overrides)
+    model = build_model(cfg)
+    state = load_checkpoint(path)["state_dict"]
+    model.load_state_dict(state)
+    model.eval()
+    return model, cfg
+
+
+def evaluate(cfg: DictConfig) -> dict[str, float]:
+    """Validate a checkpoint on ``data.val`` (the training data config unless overridden)."""
+    overrides = OmegaConf.create({"data": OmegaConf.to_container(cfg.data)}) if cfg.get("data") else None
+    model, full = load_model(str(cfg.ckpt), overrides)
+    if cfg.get("flip_test") is not None:
+        model.flip_test = bool(cfg.flip_test)
+    datamodule = build_data(full, model, train=False)
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False)
+    results = trainer.validate(model, datamodule=datamodule, verbose=False)
+    metrics = {k: float(v) for k, v in results[0].items()}
+    out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
+    _write_json(os.path.join(out, "eval_metrics.json"), {"checkpoint": str(cfg.ckpt), **metrics})
+    print(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def infer(cfg: DictConfig) -> str:
+    """Predict on images / a folder / a glob / a video; writes predictions.json and overlays."""
+    from landmarks.predictor import Predictor, run_inference
+
+    predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"))
+    return run_inference(
+        predictor,
+        source=str(cfg.source),
+        out_dir=str(cfg.out),
+        det_file=cfg.get("det_file"),
+        det_score_thr=float(cfg.get("det_score_thr", 0.3)),
+        draw_heatmaps=bool(cfg.get("heatmaps", False)),
+        kpt_thr=float(cfg.get("kpt_thr", 0.3)),
+    )
+
+
+def _write_json(path: str, data: Any) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(data, f, indent=2)
+    os.replace(tmp, path)
+
+
+def demo(cfg: DictConfig) -> dict[str, Any]:
+    """The main job: train on synthetic data, evaluate, predict on held-out and real images.
+
+    Writes under ``cfg.output_dir``: ``metrics.json``, ``training_curves.png``,
+    ``val_overlays/``, ``heldout/`` and ``realdata/`` (overlays + predictions.json).
+    """
+    from landmarks.predictor import Predictor, run_inference
+
+    out_dir = str(cfg.output_dir)
+    train_metrics = train(cfg)
+    ckpt = os.path.join(out_dir, "checkpoints", "best.ckpt")
+    if not os.path.isfile(ckpt):
+        ckpt = os.path.join(out_dir, "checkpoints", "last.ckpt")
+    eval_cfg = OmegaConf.create({"ckpt": ckpt, "out": out_dir})
+    metrics = evaluate(eval_cfg)
+    predictor = Predictor.from_checkpoint(ckpt)
+    heldout_dir = os.path.join(out_dir, "heldout")
+    source = instantiate(cfg.data.val, num_images=int(cfg.demo.heldout_images))
+    det_file = _write_gt_boxes(source, os.path.join(heldout_dir, "images"))
+    written = {"heldout": run_inference(predictor, os.path.join(heldout_dir, "images"), heldout_dir, det_file=det_file)}
+    real = str(cfg.demo.realdata_coco)
+    if os.path.isdir(real):
+        dets = os.path.join(real, "test_coco_det_AP_H_56.json")
+        written["realdata"] = run_inference(
+            predictor, real, os.path.join(out_dir, "realdata"), det_file=dets if os.path.isfile(dets) else None, det_score_thr=0.5
+        )
+    else:
+        log.warning("demo: %s not found; skipping predictions on real photographs", real)
+    summary = {"train": train_metrics, "evaluate": metrics, "predictions": written, "checkpoint": ckpt}
+    _write_json(os.path.join(out_dir, "demo_summary.json"), summary)
+    return summary
+
+
+def _write_gt_boxes(source: Any, image_dir: str) -> str:
+    """Render the held-out images and their boxes (COCO results format) for inference."""
+    from landmarks import viz
+
+    os.makedirs(image_dir, exist_ok=True)
+    dets = []
+    for i in range(len(source)):
+        image, people = source.render(i)
+        viz.save_image(os.path.join(image_dir, f"{i:06d}.png"), image)
+        dets += [{"image_id": i, "category_id": 1, "bbox": [float(v) for v in p["bbox"]], "score": 1.0} for p in people]
+    path = os.path.join(os.path.dirname(image_dir), "gt_boxes.json")
+    _write_json(path, dets)  # type: ignore[arg-type]
+    return path

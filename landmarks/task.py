@@ -1,0 +1,88 @@
+"""Task: the contract every ``tasks/*.py`` implements.
+
+A task owns one head, one codec (shared with the data pipeline), one loss and its
+metrics. :class:`landmarks.module.LandmarkModule` holds a dict of tasks on one backbone:
+a single-task model is the one-entry case, never a separate code path.
+
+To add a task: subclass :class:`Task` in ``tasks/<name>.py``, implement the abstract
+methods, and add ``conf/task/<name>.yaml`` naming it; the contract test discovers it.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from landmarks.types import Prediction
+
+HeadFactory = Callable[..., nn.Module]
+
+
+class Task(nn.Module, abc.ABC):
+    """Base class of a landmark task.
+
+    Args:
+        name: key of the task in the model and in ``batch["targets"]``.
+        monitor: metric that drives checkpointing/early stopping, e.g. ``"val/pck"``.
+        monitor_mode: ``"max"`` or ``"min"``.
+        loss_weight: weight of this task's loss in the total.
+    """
+
+    def __init__(self, name: str, monitor: str, monitor_mode: str = "max", loss_weight: float = 1.0) -> None:
+        super().__init__()
+        if monitor_mode not in ("max", "min"):
+            raise ValueError(f"task '{name}': monitor_mode must be 'max' or 'min', got '{monitor_mode}'")
+        self.name = name
+        self.monitor = monitor
+        self.monitor_mode = monitor_mode
+        self.loss_weight = loss_weight
+        self.head: nn.Module | None = None
+
+    # --- construction -------------------------------------------------------------
+    @abc.abstractmethod
+    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
+        """Create the head from the backbone's per-stage channels and strides."""
+
+    @property
+    @abc.abstractmethod
+    def codec(self) -> Any:
+        """The codec object; the data pipeline calls ``codec.encode`` with the same object."""
+
+    @property
+    def flip_indices(self) -> np.ndarray | None:
+        """Keypoint permutation under a horizontal flip (``None`` when not keypoint-based)."""
+        return None
+
+    # --- model side --------------------------------------------------------------------
+    @abc.abstractmethod
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor | dict[str, torch.Tensor]:
+        """Head output from backbone features."""
+
+    @abc.abstractmethod
+    def loss(self, out: Any, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Loss terms; must contain ``"loss"`` (this task's total, before ``loss_weight``)."""
+
+    def flip_back(self, out_of_flipped: Any) -> Any:
+        """Map the head output of a horizontally flipped input back to the original frame."""
+        raise NotImplementedError(f"task '{self.name}' has no flip test")
+
+    def merge_flip(self, out: Any, out_flipped_back: Any) -> Any:
+        """Combine the plain and the flipped-back output (default: average)."""
+        return (out + out_flipped_back) / 2
+
+    @abc.abstractmethod
+    def decode(self, out: Any, batch: dict[str, Any]) -> Prediction:
+        """Decode head output to original-image pixels (or degrees)."""
+
+    # --- metrics -------------------------------------------------------------------------
+    @abc.abstractmethod
+    def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
+        """Accumulate one validation batch."""
+
+    @abc.abstractmethod
+    def compute_metrics(self) -> dict[str, float]:
+        """Metric values keyed by short name (``"pck"``, ``"ap"``, ...); then reset state."""

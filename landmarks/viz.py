@@ -1,0 +1,230 @@
+"""Drawing: keypoint skeletons, boxes, heatmap overlays, image grids and metric curves.
+
+Pure OpenCV / numpy on ``(H, W, 3)`` uint8 RGB images; every function returns a new
+image and leaves its input untouched. Curves are drawn with matplotlib through its Agg
+canvas created inside :func:`plot_curves`, so importing this module changes no global
+matplotlib state. Colours follow the usual pose convention: left side green, right side
+orange, centre blue, decided by the ``left_`` / ``right_`` prefix of keypoint names.
+A sibling drawing (e.g. head-pose axes) is one more function here taking an RGB image.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from typing import Mapping, Sequence
+
+import cv2
+import numpy as np
+
+from landmarks.keypoints import KeypointSpec
+
+LEFT_COLOR = (0, 220, 0)
+RIGHT_COLOR = (255, 128, 0)
+CENTER_COLOR = (51, 153, 255)
+BOX_COLOR = (255, 0, 255)
+
+
+def _check_rgb(image: np.ndarray, name: str = "image") -> None:
+    if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
+        got = f"{type(image).__name__} {getattr(image, 'shape', '')} {getattr(image, 'dtype', '')}"
+        raise ValueError(f"{name}: expected an (H, W, 3) uint8 RGB array, got {got}")
+
+
+def _side(name: str) -> str:
+    lowered = name.lower()
+    if lowered.startswith("left_") or lowered.startswith("l_"):
+        return "left"
+    if lowered.startswith("right_") or lowered.startswith("r_"):
+        return "right"
+    return "center"
+
+
+def _color(side: str) -> tuple[int, int, int]:
+    return {"left": LEFT_COLOR, "right": RIGHT_COLOR}.get(side, CENTER_COLOR)
+
+
+def _thickness(image: np.ndarray) -> int:
+    """Line thickness in px: about 1/200 of the shorter image side, at least 1."""
+    return max(1, int(round(min(image.shape[:2]) / 200)))
+
+
+def draw_keypoints(
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    scores_or_visible: np.ndarray,
+    spec: KeypointSpec,
+    threshold: float = 0.3,
+    radius: int | None = None,
+) -> np.ndarray:
+    """Draw the skeleton of one instance.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        keypoints: ``(K, 2)`` image px.
+        scores_or_visible: ``(K,)`` confidences or COCO visibility 0/1/2; a point (and any
+            limb touching it) is drawn when its value is ``>= threshold`` and it is finite.
+        spec: the layout (names decide left/right/centre colours; ``skeleton`` the limbs).
+        threshold: minimum score to draw a point.
+        radius: point radius in px; by default about 1/100 of the shorter side.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB copy with the skeleton drawn.
+    """
+    _check_rgb(image)
+    kpts = np.asarray(keypoints, dtype=np.float64)
+    scores = np.asarray(scores_or_visible, dtype=np.float64).reshape(-1)
+    k = spec.num_keypoints
+    if kpts.shape != (k, 2) or scores.shape != (k,):
+        raise ValueError(
+            f"draw_keypoints: expected keypoints (K, 2) and scores (K,) with K={k} ({spec.name}), "
+            f"got {kpts.shape} and {scores.shape}"
+        )
+    out = image.copy()
+    thickness = _thickness(image)
+    if radius is None:
+        radius = max(2, int(round(min(image.shape[:2]) / 100)))
+    shown = (scores >= threshold) & np.isfinite(kpts).all(axis=1)
+    sides = [_side(n) for n in spec.names]
+    for i, j in spec.skeleton:
+        i, j = int(i), int(j)
+        if not (shown[i] and shown[j]):
+            continue
+        side = sides[i] if sides[i] == sides[j] else "center"
+        p1 = tuple(int(round(v)) for v in kpts[i])
+        p2 = tuple(int(round(v)) for v in kpts[j])
+        cv2.line(out, p1, p2, _color(side), thickness, cv2.LINE_AA)
+    for i in np.flatnonzero(shown):
+        centre = tuple(int(round(v)) for v in kpts[i])
+        cv2.circle(out, centre, radius, _color(sides[i]), -1, cv2.LINE_AA)
+        cv2.circle(out, centre, radius, (255, 255, 255), max(1, thickness // 2), cv2.LINE_AA)
+    return out
+
+
+def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str | None = None) -> np.ndarray:
+    """Draw a box ``(4,)`` ``x, y, w, h`` image px, with an optional text label above it.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB copy.
+    """
+    _check_rgb(image)
+    x, y, w, h = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(4))
+    out = image.copy()
+    thickness = _thickness(image)
+    p1, p2 = (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h)))
+    cv2.rectangle(out, p1, p2, BOX_COLOR, thickness, cv2.LINE_8)
+    if label:
+        scale = max(0.4, min(image.shape[:2]) / 800)
+        (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
+        top = max(p1[1] - th - base - 2, 0)
+        cv2.rectangle(out, (p1[0], top), (p1[0] + tw + 2, top + th + base + 2), BOX_COLOR, -1)
+        cv2.putText(out, label, (p1[0] + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale,
+                    (255, 255, 255), 1, cv2.LINE_AA)
+    return out
+
+
+def overlay_heatmaps(
+    image: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.5, normalize: bool = True
+) -> np.ndarray:
+    """Blend the per-pixel maximum of ``K`` heatmaps over the image, JET colour map.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        heatmaps: ``(K, h, w)`` float covering the same field of view as ``image``
+            (resized to ``(H, W)`` bilinearly).
+        alpha: weight of the colour map in the blend, in ``[0, 1]``.
+        normalize: divide by the maximum (when positive) so the peak is red; otherwise
+            values are clipped to ``[0, 1]``.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB.
+    """
+    _check_rgb(image)
+    hm = np.asarray(heatmaps, dtype=np.float32)
+    if hm.ndim != 3:
+        raise ValueError(f"overlay_heatmaps: expected heatmaps of shape (K, h, w), got {hm.shape}")
+    peak = np.nan_to_num(hm.max(axis=0), nan=0.0)
+    if normalize and peak.max() > 0:
+        peak = peak / peak.max()
+    peak = np.clip(peak, 0.0, 1.0)
+    peak = cv2.resize(peak, (image.shape[1], image.shape[0]), interpolation=cv2.INTER_LINEAR)
+    colour = cv2.applyColorMap((peak * 255).astype(np.uint8), cv2.COLORMAP_JET)
+    colour = cv2.cvtColor(colour, cv2.COLOR_BGR2RGB)
+    return cv2.addWeighted(image, 1.0 - alpha, colour, alpha, 0.0)
+
+
+def image_grid(images: Sequence[np.ndarray], cols: int) -> np.ndarray:
+    """Tile RGB images row by row; each cell is padded (bottom/right, black) to the largest size.
+
+    Args:
+        images: ``N`` arrays ``(H_i, W_i, 3)`` uint8 RGB.
+        cols: cells per row (``>= 1``).
+
+    Returns:
+        ``(rows * H_max, cols * W_max, 3)`` uint8 RGB, ``rows = ceil(N / cols)``.
+    """
+    if not images:
+        raise ValueError("image_grid: expected at least one image, got an empty list")
+    if cols < 1:
+        raise ValueError(f"image_grid: cols must be >= 1, got {cols}")
+    for n, img in enumerate(images):
+        _check_rgb(img, f"image_grid: images[{n}]")
+    cell_h = max(img.shape[0] for img in images)
+    cell_w = max(img.shape[1] for img in images)
+    cols = min(cols, len(images))
+    rows = math.ceil(len(images) / cols)
+    grid = np.zeros((rows * cell_h, cols * cell_w, 3), dtype=np.uint8)
+    for n, img in enumerate(images):
+        r, c = divmod(n, cols)
+        grid[r * cell_h:r * cell_h + img.shape[0], c * cell_w:c * cell_w + img.shape[1]] = img
+    return grid
+
+
+def plot_curves(
+    series: Mapping[str, tuple[Sequence[float], Sequence[float]]],
+    path: str,
+    xlabel: str,
+    ylabel: str,
+    title: str,
+) -> str:
+    """Plot named ``(x, y)`` curves into a PNG file (e.g. PCK vs threshold, loss vs step).
+
+    Args:
+        series: ``{label: (x values, y values)}``, equal lengths per label.
+        path: output PNG file; parent folders are created.
+        xlabel, ylabel, title: axis labels and title.
+
+    Returns:
+        ``path``.
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    if not series:
+        raise ValueError(f"plot_curves({path}): expected at least one series, got none")
+    fig = Figure(figsize=(6, 4), dpi=100)
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    for label, (xs, ys) in series.items():
+        if len(xs) != len(ys):
+            raise ValueError(f"plot_curves({path}): series {label!r} has {len(xs)} x and {len(ys)} y values")
+        ax.plot(list(xs), list(ys), label=label, marker="." if len(xs) < 30 else None)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    fig.savefig(path, format="png")
+    return path
+
+
+def save_image(path: str, image: np.ndarray) -> str:
+    """Write an ``(H, W, 3)`` uint8 RGB image (format from the extension); returns ``path``."""
+    _check_rgb(image)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    if not cv2.imwrite(path, cv2.cvtColor(image, cv2.COLOR_RGB2BGR)):
+        raise OSError(f"save_image: OpenCV could not write {path} (unknown extension or unwritable folder)")
+    return path

@@ -1,0 +1,1 @@
+"""Task wiring: one small file per task (body, hand, face, head pose)."""

@@ -32,6 +32,8 @@ class LandmarkDataModule(pl.LightningDataModule):
         val_batch_size: evaluation batch size.
         num_workers: DataLoader worker processes.
         on_bad_sample: ``"error"`` or ``"skip"``.
+        monitor: the metric this data's protocol is judged by (``val/ap`` for COCO-style data).
+        root: dataset root folder; only used by config interpolation (``${data.root}/...``).
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class LandmarkDataModule(pl.LightningDataModule):
         num_workers: int = 2,
         on_bad_sample: str = "error",
         monitor: str | None = None,
+        root: str | None = None,
     ) -> None:
         super().__init__()
         self.train_source = train
@@ -54,6 +57,7 @@ class LandmarkDataModule(pl.LightningDataModule):
         self.num_workers = num_workers
         self.on_bad_sample = on_bad_sample
         self.monitor = monitor
+        self.root = root
         self.codecs: dict[str, Any] = {}
 
     def attach(self, codecs: Mapping[str, Any]) -> None:
@@ -97,9 +101,11 @@ class LandmarkDataModule(pl.LightningDataModule):
 
 
 def _limit_threads(_worker_id: int) -> None:
-    """Workers render and warp images; one OpenCV/torch thread each avoids oversubscription."""
+    """Workers render and warp images; one OpenCV thread each avoids oversubscription.
+
+    (torch already runs workers with one intra-op thread; calling ``torch.set_num_threads``
+    again in a forked worker can deadlock inside OpenMP.)
+    """
     import cv2
-    import torch
 
     cv2.setNumThreads(1)
-    torch.set_num_threads(1)

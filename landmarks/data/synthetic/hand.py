@@ -1,0 +1,226 @@
+"""SyntheticHandSource: deterministic on-the-fly images of hands with 21 keypoints.
+
+The hand sibling of :mod:`landmarks.data.synthetic.body` with the same interface (``spec``,
+``__len__``, ``__getitem__``, ``render``, ``to_coco``, ``write_coco``). Every image is rendered
+from ``np.random.default_rng([seed, split_id, index])``, so an index gives the same picture in
+any worker and any order and the ``train``/``val``/``test`` splits are disjoint random streams.
+A scene is a textured background (:mod:`.texture`), ``hands_per_image`` articulated 3-D
+hands (:mod:`.hand_skeleton`, :mod:`.hand_poses`; left or right, any 3-D orientation, one skin
+tone per image) seen by a pinhole camera (:mod:`.hand_scene`), drawn as shaded capsules and a
+palm hull in depth order (:mod:`.hand_figure`, :mod:`.raster`), and sometimes an occluder.
+
+Labels are exact: keypoints (:func:`landmarks.hand_layouts.hand21` order) are projections of
+the 3-D joints. Visibility follows COCO: ``0`` outside the image (coordinates set to 0, 0),
+``1`` inside but hidden (by a finger, the palm or another bone of the same hand drawn closer to
+the camera, another hand, or an occluder, as told by the id buffer: the pixel under the
+keypoint must belong to a part that owns it, see :data:`.hand_figure.KEYPOINT_OWNERS`; a
+fingertip, which sits on the rim of its capsule, is tested 1.5 px inside it), ``2`` visible.
+Keypoints are in image px with integer values at pixel centres. Boxes are tight around the hand's
+rendered silhouette without the forearm (occluded parts included), clipped to the image;
+``area`` counts the hand's visible silhouette pixels. Each instance also carries its
+``handedness`` (``"left"``/``"right"``); a horizontal flip of the image swaps it.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import cv2
+import numpy as np
+
+from landmarks.data.synthetic.coco_export import coco_dataset, write_coco_folder
+from landmarks.data.synthetic.figure import Part
+from landmarks.data.synthetic.hand_figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
+from landmarks.data.synthetic.hand_scene import PlacedHand, sample_hand, sample_hand_camera
+from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
+from landmarks.data.synthetic.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
+from landmarks.hand_layouts import hand21
+from landmarks.keypoints import KeypointSpec
+from landmarks.types import Sample
+
+SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
+#: Most hands per image (part ids of every hand and an occluder share a uint8 buffer).
+MAX_HANDS = min(8, 254 // PARTS_PER_HAND)
+_TIPS = np.array([4, 8, 12, 16, 20])
+
+
+class SyntheticHandSource:
+    """Renders images of hands with 21 keypoints on the fly.
+
+    Args:
+        num_images: dataset length (one target hand per image).
+        image_size: ``(W, H)`` in px.
+        split: ``"train"``, ``"val"`` or ``"test"``; each split is a separate random stream.
+        seed: base seed.
+        occluders: allow occluder shapes in front of hands.
+        occluder_prob: chance that an image gets an occluder (when ``occluders``).
+        hands_per_image: hands in every image (1..8); the first fills 40-80 % of the image.
+    """
+
+    def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256), split: str = "train",
+                 seed: int = 0, occluders: bool = True, occluder_prob: float = 0.3, hands_per_image: int = 1) -> None:
+        if split not in SPLITS:
+            raise ValueError(f"SyntheticHandSource: split '{split}' is not one of {sorted(SPLITS)}")
+        if not 1 <= hands_per_image <= MAX_HANDS or num_images < 0:
+            raise ValueError(f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
+                             f"got hands_per_image={hands_per_image}, num_images={num_images}")
+        self.num_images = int(num_images)
+        self.width, self.height = int(image_size[0]), int(image_size[1])
+        self.split = split
+        self.seed = int(seed)
+        self.occluder_prob = float(occluder_prob) if occluders else 0.0
+        self.hands_per_image = int(hands_per_image)
+        self.spec: KeypointSpec = hand21()
+
+    def __len__(self) -> int:
+        return self.num_images
+
+    def __getitem__(self, index: int) -> Sample:
+        """The whole image and its target hand.
+
+        Returns:
+            Sample with ``image`` ``(H, W, 3)`` uint8 RGB, ``keypoints`` ``(21, 2)`` float32
+            image px, ``visible`` ``(21,)`` float32, ``bbox`` ``(4,)`` float32 ``x, y, w, h``,
+            ``area``, ``image_id`` (= index), ``id``, ``score`` (1.0), ``path`` ('') and
+            ``handedness``.
+        """
+        if not 0 <= index < self.num_images:
+            raise IndexError(f"SyntheticHandSource: index {index} out of range [0, {self.num_images})")
+        image, instances, target = self._render(int(index))
+        return Sample(image=image, **instances[target])
+
+    def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
+        """Renders image ``index`` and labels every hand in it.
+
+        Returns:
+            ``(image (H, W, 3) uint8 RGB, instances)``; each instance is a Sample without
+            ``image`` (keys as in :meth:`__getitem__`).
+        """
+        image, instances, _ = self._render(int(index))
+        return image, instances
+
+    # ------------------------------------------------------------------ rendering
+    def _render(self, index: int) -> tuple[np.ndarray, list[Sample], int]:
+        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        for attempt in range(4):
+            simple = attempt == 3  # last resort: no occluder, the main hand inside the frame
+            image, instances = self._render_scene(rng, index, simple)
+            cands = [i for i, s in enumerate(instances) if self._is_target(s)]
+            if cands:
+                return image, instances, int(cands[int(rng.integers(len(cands)))])
+        best = int(np.argmax([(s["visible"] > 0).sum() for s in instances])) if instances else -1
+        if best < 0:
+            raise RuntimeError(f"SyntheticHandSource: image {index} ({self.split}) has no hand; this is a bug")
+        return image, instances, best
+
+    def _is_target(self, s: Sample) -> bool:
+        """A hand a top-down crop can learn from: >= 10 labelled, >= 6 visible, box >= 20 %."""
+        v = s["visible"]
+        big = max(s["bbox"][2], s["bbox"][3]) >= 0.2 * min(self.width, self.height)
+        return bool((v > 0).sum() >= 10 and (v == 2).sum() >= 6 and big)
+
+    def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
+        W, H = self.width, self.height
+        image = background(rng, W, H)
+        cam = sample_hand_camera(rng, W, H)
+        skin = jitter_colour(rng, SKIN_TONES[rng.integers(len(SKIN_TONES))], 10.0)  # one person per image
+        n = self.hands_per_image
+        sides = ["left" if rng.random() < 0.5 else "right" for _ in range(n)]
+        if n >= 2 and rng.random() < 0.7:  # usually a left-right pair
+            sides[1] = "right" if sides[0] == "left" else "left"
+        hands: list[PlacedHand] = []
+        boxes: list[np.ndarray] = []
+        for i in range(n):
+            hand, box = sample_hand(rng, cam, W, H, sample_hand_look(rng, skin), sides[i], i == 0, boxes,
+                                    cut_prob=0.0 if simple else 0.15)
+            hands.append(hand)
+            boxes.append(box)
+        angle = rng.uniform(200.0, 340.0) * np.pi / 180.0
+        light = np.array([np.cos(angle), np.sin(angle)])
+        # Items: (depth, owner hand or -1 for an occluder, parts in draw order).
+        items: list[tuple[float, int, list[Part]]] = []
+        joints2d = []
+        for i, h in enumerate(hands):
+            parts, uv, xyz = hand_parts(h.hand, h.rot, h.trans, cam, h.look, light)
+            items.append((float(xyz[:, 2].mean()), i, parts))
+            joints2d.append(uv)
+        if not simple and rng.random() < self.occluder_prob:
+            k = int(rng.integers(n))
+            j = int(rng.integers(len(joints2d[k])))
+            size = rng.uniform(0.25, 0.6) * max(boxes[k][2] - boxes[k][0], boxes[k][3] - boxes[k][1])
+            strokes = occluder_strokes(rng, tuple(joints2d[k][j] + rng.normal(0, 0.15 * size, 2)), size)
+            items.append((items[k][0] - 0.1, -1, [Part(0.0, 0, strokes)]))
+        items.sort(key=lambda it: -it[0])
+        return self._draw(image, items, hands, joints2d, index, rng)
+
+    def _draw(self, image: np.ndarray, items: list[tuple[float, int, list[Part]]], hands: list[PlacedHand],
+              joints2d: list[np.ndarray], index: int, rng: np.random.Generator) -> tuple[np.ndarray, list[Sample]]:
+        W, H = self.width, self.height
+        label = np.zeros((H, W), dtype=np.uint8)
+        owner, code = [-1], [0]  # per label id: hand index (-1 occluder) and part code
+        bounds = [(np.inf, np.inf, -np.inf, -np.inf) for _ in hands]
+        for _, who, parts in items:
+            for part in parts:
+                pid = len(owner)
+                draw_strokes(image, label, part.strokes, pid)
+                owner.append(who)
+                code.append(part.code)
+                if who >= 0 and part.code != FOREARM:
+                    (a0, a1, a2, a3), (b0, b1, b2, b3) = bounds[who], stroke_bounds(part.strokes)
+                    bounds[who] = (min(a0, b0), min(a1, b1), max(a2, b2), max(a3, b3))
+        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.5, 1.0))  # soft edges instead of LINE_AA
+        owner_arr, code_arr = np.asarray(owner), np.asarray(code)
+        pixels = cv2.calcHist([label], [0], None, [256], [0, 256]).ravel()[: len(owner)]
+        instances: list[Sample] = []
+        for i, h in enumerate(hands):
+            x0, y0 = max(bounds[i][0], 0.0), max(bounds[i][1], 0.0)
+            x1, y1 = min(bounds[i][2], float(W)), min(bounds[i][3], float(H))
+            area = float(pixels[(owner_arr == i) & (code_arr != FOREARM)].sum())
+            if x1 - x0 < 1 or y1 - y0 < 1 or area <= 0:
+                continue  # outside the frame or fully hidden: not annotatable
+            kp, vis = self._keypoints(joints2d[i], label, owner_arr, code_arr, i)
+            instances.append(Sample(  # type: ignore[typeddict-unknown-key]
+                keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                area=area, image_id=index, id=index * MAX_HANDS + len(instances) + 1, score=1.0, path="",
+                handedness=h.handedness,
+            ))
+        return image, instances
+
+    def _keypoints(self, uv: np.ndarray, label: np.ndarray, owner: np.ndarray, code: np.ndarray,
+                   who: int) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints ``(21, 2)`` float32 px and COCO visibility ``(21,)`` float32 of one hand."""
+        kp = uv.astype(np.float32)
+        inside = (kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= self.height - 1)
+        # A fingertip sits on the rim of its capsule: test it 1.5 px inside, toward the DIP/IP joint.
+        probe = uv.copy()
+        inward = uv[_TIPS - 1] - uv[_TIPS]
+        probe[_TIPS] += inward * (np.minimum(1.5, np.linalg.norm(inward, axis=1)) /
+                                  np.maximum(np.linalg.norm(inward, axis=1), 1e-6))[:, None]
+        probe = np.clip(probe + 0.5, 0, [self.width - 1, self.height - 1]).astype(int)
+        vis = np.zeros(len(kp), dtype=np.float32)
+        for k in np.flatnonzero(inside):
+            pid = int(label[probe[k, 1], probe[k, 0]])
+            on_top = pid == 0 or (owner[pid] == who and int(code[pid]) in KEYPOINT_OWNERS[k])
+            vis[k] = 2.0 if on_top else 1.0
+        kp[~inside] = 0.0
+        return kp, vis
+
+    # ------------------------------------------------------------------ export
+    def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:
+        """COCO keypoint dict (category ``hand``, 21 keypoints) and the rendered images.
+
+        Args:
+            indices: images to include (default: all ``len(self)``).
+
+        Returns:
+            ``(dataset dict, images)`` as in :func:`.coco_export.coco_dataset`; each annotation
+            also has ``handedness``.
+        """
+        idx = range(self.num_images) if indices is None else indices
+        return coco_dataset(self.render, idx, self.spec, (self.width, self.height), self.split, "hand",
+                            f"SyntheticHandSource split={self.split} seed={self.seed}", ("handedness",))
+
+    def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
+        """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``; returns the JSON path."""
+        dataset, pixels = self.to_coco(indices)
+        return write_coco_folder(dataset, pixels, out_dir, "SyntheticHandSource")

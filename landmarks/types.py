@@ -31,6 +31,7 @@ class Sample(TypedDict, total=False):
         head_size: MPII head size (px) for PCKh, when known.
         euler: ``(3,)`` yaw, pitch, roll in degrees, when known.
         path: the image file, for error messages ('' for rendered images).
+        handedness: ``"left"`` or ``"right"`` for a hand, when known (a horizontal flip swaps it).
     """
 
     image: np.ndarray
@@ -44,6 +45,7 @@ class Sample(TypedDict, total=False):
     head_size: float
     euler: np.ndarray
     path: str
+    handedness: str
 
 
 @dataclass

@@ -101,11 +101,12 @@ class LandmarkDataModule(pl.LightningDataModule):
 
 
 def _limit_threads(_worker_id: int) -> None:
-    """Workers render and warp images; one OpenCV thread each avoids oversubscription.
+    """Workers render and warp images: OpenCV runs sequentially in each (no thread pool).
 
-    (torch already runs workers with one intra-op thread; calling ``torch.set_num_threads``
-    again in a forked worker can deadlock inside OpenMP.)
+    ``cv2.setNumThreads(0)`` disables OpenCV's pool. ``setNumThreads(1)`` (and a second
+    ``torch.set_num_threads``; torch already gives workers one thread) can deadlock in a
+    forked worker whose parent had already used the pool.
     """
     import cv2
 
-    cv2.setNumThreads(1)
+    cv2.setNumThreads(0)

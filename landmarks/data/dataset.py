@@ -90,5 +90,7 @@ class TopDownDataset(Dataset):
             "score": np.float32(sample.get("score", 1.0)),
             "head_size": np.float32(sample.get("head_size", np.nan)),
         }
+        if "handedness" in crop:
+            meta["handedness"] = crop["handedness"]  # of the crop: swapped when it was flipped
         image = torch.from_numpy(np.ascontiguousarray(crop["image"])).permute(2, 0, 1)
         return {"image": image, "targets": targets, "meta": meta}

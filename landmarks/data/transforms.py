@@ -4,13 +4,15 @@ Geometric augmentation is folded into the crop affine (one ``cv2.warpAffine`` pe
 as SimpleBaseline/HRNet do): random scale and rotation of the box, and half-body
 (Wang et al., HRNet, CVPR 2019: re-centre the box on the upper or lower body). The
 horizontal flip acts on the crop (``x -> W - 1 - x``, exact for the pixel array) and swaps
-left/right keypoints with the spec's ``flip_indices``. Photometric changes run through
-albumentations with ``KeypointParams(remove_invisible=False)`` so keypoints are never
-dropped or reordered.
+left/right keypoints with the spec's ``flip_indices``; a sample that carries a
+``handedness`` also gets ``"left"``/``"right"`` swapped (``hand21`` has no flip pairs: a
+mirrored hand keeps its keypoint order). Photometric changes run through albumentations with
+``KeypointParams(remove_invisible=False)`` so keypoints are never dropped or reordered.
 """
 
 from __future__ import annotations
 
+import random
 from typing import Any, Sequence
 
 import albumentations as A
@@ -70,7 +72,8 @@ class TopDownTransform:
         upper_body: Sequence[int] = (),
     ) -> dict[str, Any]:
         """Returns image ``(H, W, 3)`` uint8 input crop, keypoints ``(K, 2)`` input px,
-        visible ``(K,)``, and the crop parameters ``center``, ``scale``, ``rot``, ``flipped``."""
+        visible ``(K,)``, and the crop parameters ``center``, ``scale``, ``rot``, ``flipped``; plus
+        ``handedness`` (swapped when flipped) if the sample has one."""
         w, h = self.input_size
         center, scale = bbox_to_center_scale(np.asarray(sample["bbox"], np.float64), w / h, self.padding)
         keypoints = np.asarray(sample["keypoints"], np.float32)
@@ -87,6 +90,9 @@ class TopDownTransform:
         image = warp_image(sample["image"], affine, self.input_size)
         kpts = transform_points(keypoints, affine).astype(np.float32)
         if self.photometric is not None:
+            # albumentations keeps its own unseeded generators: drive them from ``rng`` so that
+            # a seeded run (and a resumed one) sees the same augmentations
+            self.photometric.set_random_state(rng, random.Random(int(rng.integers(2**63))))
             image = self.photometric(image=image, keypoints=kpts)["image"]
         if self.train and flip_indices is not None and rng.random() < self.flip_prob:
             image = np.ascontiguousarray(image[:, ::-1])
@@ -94,7 +100,7 @@ class TopDownTransform:
             kpts[:, 0] = w - 1 - kpts[:, 0]
             visible = visible[flip_indices]
             flipped = True
-        return {
+        out = {
             "image": image,
             "keypoints": kpts,
             "visible": visible,
@@ -103,6 +109,9 @@ class TopDownTransform:
             "rot": np.float32(rot),
             "flipped": flipped,
         }
+        if "handedness" in sample:  # a mirrored left hand is a right hand (keypoint order unchanged)
+            out["handedness"] = flip_handedness(sample["handedness"]) if flipped else sample["handedness"]
+        return out
 
     def _half_body(
         self,
@@ -129,6 +138,16 @@ class TopDownTransform:
         x1, y1 = pts.max(0)
         box = np.array([x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)])
         return bbox_to_center_scale(box, aspect, self.padding * 1.2)
+
+
+HANDEDNESS = ("left", "right")
+
+
+def flip_handedness(handedness: str) -> str:
+    """``"left"`` <-> ``"right"``: the handedness of a horizontally mirrored hand."""
+    if handedness not in HANDEDNESS:
+        raise ValueError(f"handedness must be one of {HANDEDNESS}, got {handedness!r}")
+    return HANDEDNESS[1 - HANDEDNESS.index(handedness)]
 
 
 def _photometric(strength: float) -> A.Compose:

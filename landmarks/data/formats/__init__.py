@@ -6,6 +6,7 @@ logged under ``on_bad_sample="skip"``.
 """
 
 from landmarks.data.formats.coco import CocoKeypointSource
+from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
 from landmarks.data.formats.mpii import MpiiSource, load_head_boxes
 
@@ -13,6 +14,7 @@ __all__ = [
     "AnnotationError",
     "BadSamplePolicy",
     "CocoKeypointSource",
+    "CocoWholeBodyPartSource",
     "MpiiSource",
     "load_head_boxes",
     "load_image_rgb",

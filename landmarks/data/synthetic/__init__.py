@@ -2,10 +2,12 @@
 
 Each renderer is deterministic per ``(seed, split, index)`` and returns
 :class:`landmarks.types.Sample` dicts, so it plugs into the same pipeline as a file reader.
-``body`` draws articulated 3-D people with COCO-17 keypoints; sibling modules (``hand``,
-``face``) follow the same ``render`` / ``__getitem__`` / ``to_coco`` pattern.
+``body`` draws articulated 3-D people with COCO-17 keypoints, ``hand`` articulated left and
+right hands with 21 keypoints and their handedness; a sibling module (``face``) follows the
+same ``render`` / ``__getitem__`` / ``to_coco`` pattern.
 """
 
 from landmarks.data.synthetic.body import SyntheticBodySource
+from landmarks.data.synthetic.hand import SyntheticHandSource
 
-__all__ = ["SyntheticBodySource"]
+__all__ = ["SyntheticBodySource", "SyntheticHandSource"]

@@ -1,0 +1,162 @@
+"""Hand pose: 21 keypoints from Gaussian heatmaps, read out by argmax + DARK or by soft-argmax.
+
+The body machinery (:class:`tasks.body.HeatmapKeypointTask`: heatmap head, MSRA/UDP codec,
+heatmap loss, flip test, unwarp to the original image) with three hand-specific parts:
+
+* decode ``"argmax_dark"`` (the wrapped heatmap codec's argmax and its ``refine``, DARK in
+  ``conf/task/hand.yaml``; Zhang et al., CVPR 2020) or ``"integral"`` (soft-argmax; Sun et al.,
+  "Integral Human Pose Regression", ECCV 2018; :mod:`landmarks.codecs.integral`);
+* an optional L1 loss on the soft-argmax coordinates (DSNT-style, Nibali et al. 2018) added to
+  the heatmap loss with ``coord_loss_weight``;
+* the hand-benchmark metrics, as mmpose reports them for OneHand10K / FreiHAND / Panoptic /
+  RHD (``PCKAccuracy(norm_item='bbox')``, ``EPE``, ``AUC(norm_factor=30, num_thrs=20)``):
+
+  - ``pck``: PCK@``pck_thr`` (0.2): a labelled keypoint is correct when its error is
+    ``< 0.2 * max(w, h)`` of the ground-truth box; mean of the per-keypoint rates;
+  - ``epe``: mean Euclidean error in original-image px over all labelled keypoints;
+  - ``auc``: the PCK-vs-threshold curve at absolute px thresholds
+    ``t_i = 30 * i / 20``, ``i = 0..19`` (0, 1.5, ..., 28.5 px; correct when error ``< t_i``),
+    averaged over the 20 thresholds (mmpose ``keypoint_auc``: ``thrs = [i / num_thrs for i in
+    range(num_thrs)]`` scaled by ``norm_factor``, ``auc = sum(acc_i / num_thrs)``).
+
+Handedness: a horizontal flip mirrors a left hand into a right one and keeps the keypoint
+order (``hand21`` has no flip pairs, so ``flip_indices`` is the identity); the transform
+swaps a sample's ``handedness`` label when it flips (:mod:`landmarks.data.transforms`).
+
+To add a sibling read-out, add a mode to :data:`DECODES` and a branch in :meth:`HandTask._decode_input`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from landmarks.data.crop import unwarp_points
+from landmarks.keypoints import KeypointSpec
+from landmarks.metrics import functional as F
+from landmarks.task import HeadFactory
+from landmarks.types import Prediction
+from tasks.body import HeatmapKeypointTask, _np
+
+DECODES = ("argmax_dark", "integral")
+
+
+class HandTask(HeatmapKeypointTask):
+    """21 hand keypoints: heatmaps, argmax-DARK or integral decode, PCK@0.2 / EPE / AUC.
+
+    Args:
+        spec: the keypoint layout (``landmarks.hand_layouts.hand21``).
+        codec: :class:`landmarks.codecs.integral.IntegralHeatmap` (needed for
+            ``decode="integral"`` and ``coord_loss_weight > 0``) or a plain heatmap codec.
+        head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
+        loss: heatmap loss ``loss(pred, target, target_weight)``.
+        decode: ``"argmax_dark"`` or ``"integral"``.
+        coord_loss_weight: weight of the L1 loss on soft-argmax coordinates (0 disables).
+            Its unit is heatmap px: mean over labelled keypoints and both axes of
+            ``|x_soft - x_gt|`` (input px divided by the codec's px-per-heatmap-px).
+        pck_thr: PCK threshold as a fraction of the box's longer side.
+        auc_max_thr: upper end of the AUC threshold range, original-image px.
+        auc_num_thrs: number of AUC thresholds (``auc_max_thr * i / auc_num_thrs``, ``i < n``).
+        coco_eval: also compute COCO AP/AR with the spec's OKS sigmas (pycocotools).
+    """
+
+    def __init__(
+        self,
+        spec: KeypointSpec,
+        codec: Any,
+        head: HeadFactory,
+        loss: nn.Module,
+        name: str = "hand",
+        monitor: str = "val/auc",
+        monitor_mode: str = "max",
+        loss_weight: float = 1.0,
+        decode: str = "argmax_dark",
+        coord_loss_weight: float = 0.0,
+        pck_thr: float = 0.2,
+        auc_max_thr: float = 30.0,
+        auc_num_thrs: int = 20,
+        torso_pair: Sequence[int] | None = None,
+        coco_eval: bool = False,
+    ) -> None:
+        super().__init__(spec=spec, codec=codec, head=head, loss=loss, name=name, monitor=monitor,
+                         monitor_mode=monitor_mode, loss_weight=loss_weight, pck_thr=pck_thr,
+                         torso_pair=torso_pair, coco_eval=coco_eval)
+        if decode not in DECODES:
+            raise ValueError(f"task '{name}': decode must be one of {DECODES}, got {decode!r}")
+        if coord_loss_weight < 0:
+            raise ValueError(f"task '{name}': coord_loss_weight must be >= 0, got {coord_loss_weight}")
+        needs_integral = decode == "integral" or coord_loss_weight > 0
+        if needs_integral and not hasattr(codec, "decode_tensor"):
+            raise TypeError(
+                f"task '{name}': decode={decode!r} with coord_loss_weight={coord_loss_weight} needs an "
+                f"integral codec (landmarks.codecs.integral.IntegralHeatmap), got {type(codec).__name__}"
+            )
+        if auc_max_thr <= 0 or auc_num_thrs < 1:
+            raise ValueError(f"task '{name}': need auc_max_thr > 0 and auc_num_thrs >= 1, "
+                             f"got {auc_max_thr}, {auc_num_thrs}")
+        self.decode_mode = decode
+        self.coord_loss_weight = float(coord_loss_weight)
+        self.auc_thresholds = F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
+
+    # --- loss ----------------------------------------------------------------------------
+    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """``loss = heatmap_loss + coord_loss_weight * coord_l1`` (terms logged separately)."""
+        target = batch["targets"][self.name]
+        heatmap = self.criterion(out, target["heatmaps"], target["target_weight"])
+        if self.coord_loss_weight <= 0:
+            return {"loss": heatmap}
+        coord = self.coord_l1(out, target["coords"], target["target_weight"])
+        return {"loss": heatmap + self.coord_loss_weight * coord, "heatmap": heatmap.detach(), "coord": coord.detach()}
+
+    def coord_l1(self, out: torch.Tensor, coords: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """Masked L1 of soft-argmax coordinates, heatmap px.
+
+        Args:
+            out: ``(B, K, h, w)`` heatmap logits.
+            coords: ``(B, K, 2)`` target keypoints, input px.
+            weight: ``(B, K)`` target weights (0 masks a keypoint).
+
+        Returns:
+            Scalar: ``sum_bk w_bk (|dx| + |dy|) / (2 * max(1, sum_bk w_bk))`` in heatmap px.
+        """
+        pred = self._codec.decode_tensor(out.float())
+        unit = torch.as_tensor(self._codec.input_px_per_heatmap_px, dtype=pred.dtype, device=pred.device)
+        err = ((pred - coords.to(pred.dtype)).abs() / unit).sum(dim=-1)  # (B, K)
+        w = weight.to(pred.dtype).reshape(err.shape)
+        return (err * w).sum() / (2.0 * w.sum().clamp_min(1.0))
+
+    # --- decode --------------------------------------------------------------------------
+    def _decode_input(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Keypoints ``(B, K, 2)`` input px and scores ``(B, K)`` by the configured read-out."""
+        heatmaps = out.detach().float()
+        if self.decode_mode == "integral":
+            return self._codec.decode(heatmaps)
+        argmax = getattr(self._codec, "decode_argmax", self._codec.decode)
+        return argmax(heatmaps)
+
+    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
+        """Heatmaps -> keypoints in original-image px (read-out, then the inverse crop)."""
+        kpts_input, scores = self._decode_input(out)
+        meta = batch["meta"]
+        kpts = unwarp_points(kpts_input, _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
+                             self._codec.input_size, udp=getattr(self._codec, "udp", False))
+        return Prediction(keypoints=kpts.astype(np.float32), scores=scores.astype(np.float32))
+
+    # --- metrics -------------------------------------------------------------------------
+    def compute_metrics(self) -> dict[str, float]:
+        """``pck`` (PCK@pck_thr of the box's longer side), ``epe`` (px), ``auc`` (0..1).
+
+        ``pckh`` is added when every sample has a head size; COCO AP/AR with ``coco_eval``.
+        """
+        if not self._val:
+            return {}
+        pred = np.concatenate([b["pred"] for b in self._val])
+        gt = np.concatenate([b["gt"] for b in self._val])
+        mask = np.concatenate([b["visible"] for b in self._val]) > 0
+        auc = F.pck_auc(pred, gt, mask, self.auc_thresholds)
+        out = super().compute_metrics()  # pck, epe (+ pckh, coco); resets the state
+        out["auc"] = float(auc)
+        return out

@@ -8,18 +8,24 @@ inference need nothing but the checkpoint file.
 
 from __future__ import annotations
 
+import difflib
+import inspect
 import json
 import logging
 import os
+import re
 from typing import Any
 
 import pytorch_lightning as pl
 import torch
-from hydra.utils import instantiate
+from hydra.errors import InstantiationException
+from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
+from landmarks.callbacks import RngState
 from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint
 from landmarks.data.datamodule import LandmarkDataModule
+from landmarks.data.formats.errors import AnnotationError
 from landmarks.module import LandmarkModule
 
 log = logging.getLogger("landmarks")
@@ -46,9 +52,19 @@ def build_model(cfg: DictConfig) -> LandmarkModule:
 def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> LandmarkDataModule:
     """The data module, with the model's codecs attached and the layouts checked."""
     data_cfg = cfg.data if train else OmegaConf.merge(cfg.data, {"train": None})
-    datamodule: LandmarkDataModule = instantiate(data_cfg, _convert_="all")
+    try:
+        datamodule: LandmarkDataModule = instantiate(data_cfg, _convert_="all")
+    except InstantiationException as err:
+        if isinstance(err.__cause__, AnnotationError):  # already names file, field, expectation
+            key = re.search(r"full_key: (\S+)", str(err))
+            err.__cause__.add_note(f"(config node '{key.group(1) if key else 'data'}')")
+            raise err.__cause__ from None
+        raise
     datamodule.attach({n: t.codec for n, t in model.tasks.items()})
     for split, source in (("train", datamodule.train_source), ("val", datamodule.val_source)):
+        if source is not None and len(source) == 0:
+            raise ValueError(f"data.{split}: source {type(source).__name__} is empty; expected at least one "
+                             "instance (num_images > 0, or an annotation file with usable instances)")
         _check_layout(split, source, model)
     for task in model.tasks.values():
         if hasattr(task, "coco_ground_truth"):
@@ -67,6 +83,54 @@ def _check_layout(split: str, source: Any, model: LandmarkModule) -> None:
                 f"data.{split}: source '{type(source).__name__}' has {spec.num_keypoints} keypoints "
                 f"(layout '{spec.name}') but task '{name}' expects {task_spec.num_keypoints} (layout '{task_spec.name}')"
             )
+
+
+_HYDRA_KEYS = frozenset({"_target_", "_partial_", "_convert_", "_recursive_", "_args_"})
+
+
+def check_config(cfg: DictConfig) -> None:
+    """Every key of every ``_target_`` node must be an argument of its target.
+
+    Without this a stray key (``+data.batch_sizee=3``, a typo in an experiment file) fails
+    deep inside ``instantiate`` with a ``TypeError`` that lists nothing accepted.
+
+    Raises:
+        ValueError: naming the key, the target, the closest accepted key and all accepted keys.
+    """
+    _check_node(OmegaConf.to_container(cfg, resolve=False), "")
+
+
+def _check_node(node: Any, path: str) -> None:
+    if isinstance(node, list):
+        for i, item in enumerate(node):
+            _check_node(item, f"{path}[{i}]")
+        return
+    if not isinstance(node, dict):
+        return
+    target = node.get("_target_")
+    accepted = _accepted_keys(target) if isinstance(target, str) else None
+    if accepted is not None:
+        for key in node:
+            if key not in _HYDRA_KEYS and key not in accepted:
+                close = difflib.get_close_matches(str(key), sorted(accepted), n=1)
+                hint = f" (did you mean '{close[0]}'?)" if close else ""
+                raise ValueError(
+                    f"config key '{path + '.' if path else ''}{key}' is not an argument of {target}{hint}; "
+                    f"expected one of: {', '.join(sorted(accepted))}"
+                )
+    for key, value in node.items():
+        _check_node(value, f"{path + '.' if path else ''}{key}")
+
+
+def _accepted_keys(target: str) -> set[str] | None:
+    """Keyword names ``target`` accepts; ``None`` if it takes ``**kwargs`` or cannot be inspected."""
+    try:
+        params = inspect.signature(get_object(target)).parameters.values()
+    except Exception:  # noqa: BLE001 - an unknown target is reported by instantiate itself
+        return None
+    if any(p.kind is p.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
 
 
 def _loggers(cfg: DictConfig) -> list[Any]:
@@ -89,6 +153,7 @@ def _finish_wandb() -> None:
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then validate the best checkpoint; writes ``metrics.json`` in the output dir."""
     try:
+        check_config(cfg)
         pl.seed_everything(int(cfg.seed), workers=True)
         torch.set_num_threads(int(cfg.get("threads") or torch.get_num_threads()))
         out_dir = str(cfg.output_dir)
@@ -96,8 +161,12 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model = build_model(cfg)
         datamodule = build_data(cfg, model)
         callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
+        callbacks.append(RngState())  # resume = the uninterrupted run, not just the same weights
+        loggers = _loggers(cfg)
+        for logger in loggers:  # every run (each sweep job) records its full resolved config
+            logger.log_hyperparams(model.config)
         trainer: pl.Trainer = instantiate(
-            cfg.trainer, callbacks=callbacks, logger=_loggers(cfg), plugins=[AtomicCheckpointIO()], default_root_dir=out_dir
+            cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], default_root_dir=out_dir
         )
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
@@ -133,6 +202,8 @@ def load_model(path: str, overrides: DictConfig | None = None) -> tuple[Landmark
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Validate a checkpoint on ``data.val`` (the training data config unless overridden)."""
     overrides = OmegaConf.create({"data": OmegaConf.to_container(cfg.data)}) if cfg.get("data") else None
+    if overrides is not None:
+        check_config(overrides)
     model, full = load_model(str(cfg.ckpt), overrides)
     if cfg.get("flip_test") is not None:
         model.flip_test = bool(cfg.flip_test)

@@ -35,6 +35,24 @@ class WarmupCosine(LambdaLR):
         progress = min((step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1), 1.0)
         return self.min_ratio + (1 - self.min_ratio) * 0.5 * (1 + math.cos(math.pi * progress))
 
+    #: attributes set from the config, not progress: a resumed run takes them from its own config
+    _CONFIG_KEYS = ("total_steps", "warmup_steps", "min_ratio")
+
     def state_dict(self) -> dict:
-        """Plain data only (no bound method), so checkpoints load with ``weights_only=True``."""
-        return {k: v for k, v in super().state_dict().items() if k != "lr_lambdas"}
+        """The position in the schedule as plain data (``last_epoch``, ``_step_count``, ``base_lrs``, ...).
+
+        No bound method, so checkpoints load with ``weights_only=True``; no config-derived
+        attribute, so resuming with a larger ``trainer.max_steps`` follows the new horizon.
+        """
+        skip = ("lr_lambdas", *self._CONFIG_KEYS)
+        return {k: v for k, v in super().state_dict().items() if k not in skip}
+
+    def load_state_dict(self, state_dict: dict) -> None:
+        """Restore the position; accepts states with or without ``lr_lambdas`` / config keys."""
+        state = {k: v for k, v in state_dict.items() if k not in self._CONFIG_KEYS}
+        state["lr_lambdas"] = [None] * len(self.lr_lambdas)  # the factor is a method, nothing to restore
+        super().load_state_dict(state)
+        # the optimizer's restored lr belongs to the saved horizon; use this run's schedule
+        self._last_lr = [base * self._factor(self.last_epoch) for base in self.base_lrs]
+        for group, lr in zip(self.optimizer.param_groups, self._last_lr):
+            group["lr"] = lr

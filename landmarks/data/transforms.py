@@ -6,8 +6,12 @@ as SimpleBaseline/HRNet do): random scale and rotation of the box, and half-body
 horizontal flip acts on the crop (``x -> W - 1 - x``, exact for the pixel array) and swaps
 left/right keypoints with the spec's ``flip_indices``; a sample that carries a
 ``handedness`` also gets ``"left"``/``"right"`` swapped (``hand21`` has no flip pairs: a
-mirrored hand keeps its keypoint order). Photometric changes run through albumentations with
-``KeypointParams(remove_invisible=False)`` so keypoints are never dropped or reordered.
+mirrored hand keeps its keypoint order). A head-pose label ``euler`` (yaw, pitch, roll
+degrees, :mod:`landmarks.geometry`) follows both: the rotation by ``rot`` degrees through
+:func:`landmarks.geometry.rotate_roll` (exact composition), then the flip through
+:func:`landmarks.geometry.flip_euler` (``-yaw, pitch, -roll``). Photometric changes run
+through albumentations with ``KeypointParams(remove_invisible=False)`` so keypoints are never
+dropped or reordered.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ import cv2
 import numpy as np
 
 from landmarks.data.crop import bbox_to_center_scale, get_affine, transform_points, warp_image
+from landmarks.geometry import flip_euler, rotate_roll
 from landmarks.types import Sample
 
 
@@ -72,7 +77,8 @@ class TopDownTransform:
         upper_body: Sequence[int] = (),
     ) -> dict[str, Any]:
         """Returns image ``(H, W, 3)`` uint8 input crop, keypoints ``(K, 2)`` input px,
-        visible ``(K,)``, and the crop parameters ``center``, ``scale``, ``rot``, ``flipped``; plus
+        visible ``(K,)``, ``euler`` ``(3,)`` float32 degrees of the crop (nan when the sample has
+        none), and the crop parameters ``center``, ``scale``, ``rot``, ``flipped``; plus
         ``handedness`` (swapped when flipped) if the sample has one."""
         w, h = self.input_size
         center, scale = bbox_to_center_scale(np.asarray(sample["bbox"], np.float64), w / h, self.padding)
@@ -100,6 +106,7 @@ class TopDownTransform:
             kpts[:, 0] = w - 1 - kpts[:, 0]
             visible = visible[flip_indices]
             flipped = True
+        euler = crop_euler(sample.get("euler"), rot, flipped)
         out = {
             "image": image,
             "keypoints": kpts,
@@ -108,6 +115,7 @@ class TopDownTransform:
             "scale": np.asarray(scale, np.float32),
             "rot": np.float32(rot),
             "flipped": flipped,
+            "euler": euler,
         }
         if "handedness" in sample:  # a mirrored left hand is a right hand (keypoint order unchanged)
             out["handedness"] = flip_handedness(sample["handedness"]) if flipped else sample["handedness"]
@@ -138,6 +146,30 @@ class TopDownTransform:
         x1, y1 = pts.max(0)
         box = np.array([x0, y0, max(x1 - x0, 1.0), max(y1 - y0, 1.0)])
         return bbox_to_center_scale(box, aspect, self.padding * 1.2)
+
+
+def crop_euler(euler: Any, rot: float, flipped: bool) -> np.ndarray:
+    """Head-pose angles of the crop: the sample's rotated by ``rot`` degrees, then flipped.
+
+    Args:
+        euler: ``(3,)`` yaw, pitch, roll degrees of the sample, or ``None`` (no label).
+        rot: crop rotation, degrees (positive = content turns counter-clockwise, as
+            ``cv2.getRotationMatrix2D``; :func:`landmarks.geometry.rotate_roll`'s ``angle``).
+        flipped: the crop was mirrored horizontally.
+
+    Returns:
+        ``(3,)`` float32 degrees; all nan when ``euler`` is ``None`` or not finite.
+    """
+    a = np.full(3, np.nan) if euler is None else np.asarray(euler, dtype=np.float64).reshape(-1)
+    if a.shape != (3,):
+        raise ValueError(f"sample 'euler' must be (3,) yaw, pitch, roll degrees, got shape {a.shape}")
+    if not np.all(np.isfinite(a)):
+        return np.full(3, np.nan, np.float32)
+    if rot != 0.0:
+        a = np.array(rotate_roll(a[0], a[1], a[2], rot), dtype=np.float64)
+    if flipped:
+        a = np.array(flip_euler(a[0], a[1], a[2]), dtype=np.float64)
+    return a.astype(np.float32)
 
 
 HANDEDNESS = ("left", "right")

@@ -74,7 +74,7 @@ class LandmarkModule(pl.LightningModule):
         """Head outputs with the flip test applied when enabled."""
         names = task_names or list(self.tasks)
         outs = self(images, names)
-        flip_names = [n for n in names if self.flip_test and self.tasks[n].flip_indices is not None]
+        flip_names = [n for n in names if self.flip_test and self.tasks[n].has_flip_test]
         if flip_names:
             flipped = self(images.flip(-1), flip_names)
             for n in flip_names:

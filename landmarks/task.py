@@ -57,6 +57,11 @@ class Task(nn.Module, abc.ABC):
         """Keypoint permutation under a horizontal flip (``None`` when not keypoint-based)."""
         return None
 
+    @property
+    def has_flip_test(self) -> bool:
+        """The module may flip-test this task (:meth:`flip_back` works); default: ``flip_indices`` is set."""
+        return self.flip_indices is not None
+
     # --- model side --------------------------------------------------------------------
     @abc.abstractmethod
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor | dict[str, torch.Tensor]:

@@ -30,7 +30,9 @@ class TopDownDataset(Dataset):
     Args:
         source: indexable instances with a ``spec`` attribute.
         transform: crop and augmentation.
-        codecs: ``{task_name: codec}``; each ``codec.encode(keypoints, visible)`` makes that task's targets.
+        codecs: ``{task_name: codec}``; each ``codec.encode(keypoints, visible)`` makes that task's
+            targets, or ``codec.encode_sample(crop)`` when the codec has it (labels other than
+            keypoints, e.g. the crop's ``euler`` for head pose).
         on_bad_sample: ``"error"`` raises on an unreadable sample; ``"skip"`` logs it and uses the next one.
     """
 
@@ -71,7 +73,7 @@ class TopDownDataset(Dataset):
     def _encode(self, sample: dict[str, Any], index: int) -> dict[str, Any]:
         rng = np.random.default_rng(int(torch.randint(0, 2**31 - 1, ()).item()))
         crop = self.transform(sample, rng, self.flip_indices, self.upper_body)
-        targets = {name: codec.encode(crop["keypoints"], crop["visible"]) for name, codec in self.codecs.items()}
+        targets = {name: _encode(codec, crop) for name, codec in self.codecs.items()}
         n = len(sample["keypoints"])
         meta = {
             "index": index,
@@ -89,8 +91,14 @@ class TopDownDataset(Dataset):
             "id": int(sample.get("id", -1)),
             "score": np.float32(sample.get("score", 1.0)),
             "head_size": np.float32(sample.get("head_size", np.nan)),
+            "euler": np.asarray(sample.get("euler", (np.nan,) * 3), np.float32).reshape(3),  # degrees; nan: no label
         }
         if "handedness" in crop:
             meta["handedness"] = crop["handedness"]  # of the crop: swapped when it was flipped
         image = torch.from_numpy(np.ascontiguousarray(crop["image"])).permute(2, 0, 1)
         return {"image": image, "targets": targets, "meta": meta}
+
+
+def _encode(codec: Any, crop: dict[str, Any]) -> dict[str, Any]:
+    encode_sample = getattr(codec, "encode_sample", None)
+    return encode_sample(crop) if encode_sample is not None else codec.encode(crop["keypoints"], crop["visible"])

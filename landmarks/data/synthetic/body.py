@@ -21,14 +21,12 @@ Sibling renderers (hand, face) follow the same pattern: ``render(index)`` for al
 
 from __future__ import annotations
 
-import json
-import os
-from typing import Iterable
 
 import cv2
 import numpy as np
 
 from landmarks.data.synthetic.figure import KEYPOINT_OWNERS, Part, person_parts
+from landmarks.data.synthetic.source import SyntheticSource
 from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
 from landmarks.data.synthetic.scene import PlacedPerson, sample_camera, sample_person
 from landmarks.data.synthetic.skeleton3d import JOINT_NAMES
@@ -36,12 +34,11 @@ from landmarks.data.synthetic.texture import background, occluder_strokes
 from landmarks.keypoints import COCO17_NAMES, KeypointSpec, coco17
 from landmarks.types import Sample
 
-SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 #: Most people per image: each person has at most 16 parts and part ids live in a uint8 buffer.
 MAX_PEOPLE = 15
 
 
-class SyntheticBodySource:
+class SyntheticBodySource(SyntheticSource):
     """Renders images of people with COCO-17 keypoints on the fly.
 
     Args:
@@ -56,11 +53,12 @@ class SyntheticBodySource:
         max_overlap: largest box IoU of a new person with an earlier one (moderates crowding).
     """
 
+    noun = "person"
+
     def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256),
                  max_people: int = 3, split: str = "train", seed: int = 0, occluders: bool = True,
                  occluder_prob: float = 0.3, extra_people_prob: float = 0.5, max_overlap: float = 0.35) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"SyntheticBodySource: split '{split}' is not one of {sorted(SPLITS)}")
+        self._check_split(split)
         if not 1 <= max_people <= MAX_PEOPLE or num_images < 0:
             raise ValueError(f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
                              f"buffer) and num_images >= 0, got max_people={max_people}, num_images={num_images}")
@@ -75,46 +73,6 @@ class SyntheticBodySource:
         self.spec: KeypointSpec = coco17()
         self._kp_names = list(COCO17_NAMES)
         self._kp_rows = np.array([JOINT_NAMES.index(n) for n in COCO17_NAMES])  # rows of the joint arrays
-
-    def __len__(self) -> int:
-        return self.num_images
-
-    def __getitem__(self, index: int) -> Sample:
-        """The whole image and its target person.
-
-        Returns:
-            Sample with ``image`` ``(H, W, 3)`` uint8 RGB, ``keypoints`` ``(17, 2)`` float32
-            image px, ``visible`` ``(17,)`` float32, ``bbox`` ``(4,)`` float32 ``x, y, w, h``,
-            ``area``, ``image_id`` (= index), ``id``, ``score`` (1.0) and ``path`` ('').
-        """
-        if not 0 <= index < self.num_images:
-            raise IndexError(f"SyntheticBodySource: index {index} out of range [0, {self.num_images})")
-        image, instances, target = self._render(int(index))
-        return Sample(image=image, **instances[target])
-
-    def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
-        """Renders image ``index`` and labels every person in it.
-
-        Returns:
-            ``(image (H, W, 3) uint8 RGB, instances)``; each instance is a Sample without
-            ``image`` (keys as in :meth:`__getitem__`).
-        """
-        image, instances, _ = self._render(int(index))
-        return image, instances
-
-    # ------------------------------------------------------------------ rendering
-    def _render(self, index: int) -> tuple[np.ndarray, list[Sample], int]:
-        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
-        for attempt in range(4):
-            simple = attempt == 3  # last resort: one person, no occluder
-            image, instances = self._render_scene(rng, index, simple)
-            cands = [i for i, s in enumerate(instances) if self._is_target(s)]
-            if cands:
-                return image, instances, int(cands[int(rng.integers(len(cands)))])
-        best = int(np.argmax([(s["visible"] > 0).sum() for s in instances])) if instances else -1
-        if best < 0:
-            raise RuntimeError(f"SyntheticBodySource: image {index} ({self.split}) has no person; this is a bug")
-        return image, instances, best
 
     def _is_target(self, s: Sample) -> bool:
         """A person a top-down crop can learn from: >= 8 labelled, >= 6 visible, box >= 25 %."""
@@ -200,53 +158,3 @@ class SyntheticBodySource:
             vis[k] = 2.0 if on_top and surface.get(name, True) else 1.0
         kp[~inside] = 0.0
         return kp, vis
-
-    # ------------------------------------------------------------------ export
-    def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:
-        """COCO ``person_keypoints`` dict and the rendered images.
-
-        Args:
-            indices: images to include (default: all ``len(self)``).
-
-        Returns:
-            ``(dataset dict, images)``: ``images``/``annotations``/``categories`` with
-            keypoints ``[x, y, v] * 17`` (image px), ``num_keypoints``, ``bbox`` (x, y, w, h),
-            ``area``, ``iscrowd`` 0; one ``(H, W, 3)`` uint8 RGB image per entry.
-        """
-        idx = range(self.num_images) if indices is None else [int(i) for i in indices]
-        images, anns, pixels = [], [], []
-        for i in idx:
-            img, insts = self.render(i)
-            pixels.append(img)
-            images.append({"id": i, "file_name": f"{self.split}_{i:08d}.jpg",
-                           "width": self.width, "height": self.height})
-            for s in insts:
-                kps = [val for (x, y), v in zip(s["keypoints"].tolist(), s["visible"].tolist())
-                       for val in (round(x, 2), round(y, 2), int(v))]
-                anns.append({
-                    "id": int(s["id"]), "image_id": i, "category_id": 1, "iscrowd": 0,
-                    "keypoints": kps,
-                    "num_keypoints": int((s["visible"] > 0).sum()),
-                    "bbox": [round(float(v), 2) for v in s["bbox"]], "area": float(s["area"]),
-                })
-        category = {"id": 1, "name": "person", "supercategory": "person", "keypoints": list(self.spec.names),
-                    "skeleton": [[int(a) + 1, int(b) + 1] for a, b in self.spec.skeleton]}
-        info = {"description": f"SyntheticBodySource split={self.split} seed={self.seed}"}
-        return {"info": info, "images": images, "annotations": anns, "categories": [category]}, pixels
-
-    def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
-        """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``.
-
-        Returns:
-            The path of ``annotations.json``.
-        """
-        dataset, pixels = self.to_coco(indices)
-        os.makedirs(os.path.join(out_dir, "images"), exist_ok=True)
-        for entry, img in zip(dataset["images"], pixels):
-            path = os.path.join(out_dir, "images", entry["file_name"])
-            if not cv2.imwrite(path, cv2.cvtColor(img, cv2.COLOR_RGB2BGR), [cv2.IMWRITE_JPEG_QUALITY, 95]):
-                raise OSError(f"SyntheticBodySource.write_coco: could not write '{path}'")
-        json_path = os.path.join(out_dir, "annotations.json")
-        with open(json_path, "w") as fh:
-            json.dump(dataset, fh)
-        return json_path

@@ -23,28 +23,26 @@ rendered silhouette without the forearm (occluded parts included), clipped to th
 
 from __future__ import annotations
 
-from typing import Iterable
 
 import cv2
 import numpy as np
 
-from landmarks.data.synthetic.coco_export import coco_dataset, write_coco_folder
 from landmarks.data.synthetic.figure import Part
 from landmarks.data.synthetic.hand_figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
 from landmarks.data.synthetic.hand_scene import PlacedHand, sample_hand, sample_hand_camera
+from landmarks.data.synthetic.source import SyntheticSource
 from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
 from landmarks.data.synthetic.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.hand_layouts import hand21
 from landmarks.keypoints import KeypointSpec
 from landmarks.types import Sample
 
-SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 #: Most hands per image (part ids of every hand and an occluder share a uint8 buffer).
 MAX_HANDS = min(8, 254 // PARTS_PER_HAND)
 _TIPS = np.array([4, 8, 12, 16, 20])
 
 
-class SyntheticHandSource:
+class SyntheticHandSource(SyntheticSource):
     """Renders images of hands with 21 keypoints on the fly.
 
     Args:
@@ -57,10 +55,12 @@ class SyntheticHandSource:
         hands_per_image: hands in every image (1..8); the first fills 40-80 % of the image.
     """
 
+    noun = "hand"
+    coco_extra_fields = ("handedness",)
+
     def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256), split: str = "train",
                  seed: int = 0, occluders: bool = True, occluder_prob: float = 0.3, hands_per_image: int = 1) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"SyntheticHandSource: split '{split}' is not one of {sorted(SPLITS)}")
+        self._check_split(split)
         if not 1 <= hands_per_image <= MAX_HANDS or num_images < 0:
             raise ValueError(f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
                              f"got hands_per_image={hands_per_image}, num_images={num_images}")
@@ -71,47 +71,6 @@ class SyntheticHandSource:
         self.occluder_prob = float(occluder_prob) if occluders else 0.0
         self.hands_per_image = int(hands_per_image)
         self.spec: KeypointSpec = hand21()
-
-    def __len__(self) -> int:
-        return self.num_images
-
-    def __getitem__(self, index: int) -> Sample:
-        """The whole image and its target hand.
-
-        Returns:
-            Sample with ``image`` ``(H, W, 3)`` uint8 RGB, ``keypoints`` ``(21, 2)`` float32
-            image px, ``visible`` ``(21,)`` float32, ``bbox`` ``(4,)`` float32 ``x, y, w, h``,
-            ``area``, ``image_id`` (= index), ``id``, ``score`` (1.0), ``path`` ('') and
-            ``handedness``.
-        """
-        if not 0 <= index < self.num_images:
-            raise IndexError(f"SyntheticHandSource: index {index} out of range [0, {self.num_images})")
-        image, instances, target = self._render(int(index))
-        return Sample(image=image, **instances[target])
-
-    def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
-        """Renders image ``index`` and labels every hand in it.
-
-        Returns:
-            ``(image (H, W, 3) uint8 RGB, instances)``; each instance is a Sample without
-            ``image`` (keys as in :meth:`__getitem__`).
-        """
-        image, instances, _ = self._render(int(index))
-        return image, instances
-
-    # ------------------------------------------------------------------ rendering
-    def _render(self, index: int) -> tuple[np.ndarray, list[Sample], int]:
-        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
-        for attempt in range(4):
-            simple = attempt == 3  # last resort: no occluder, the main hand inside the frame
-            image, instances = self._render_scene(rng, index, simple)
-            cands = [i for i, s in enumerate(instances) if self._is_target(s)]
-            if cands:
-                return image, instances, int(cands[int(rng.integers(len(cands)))])
-        best = int(np.argmax([(s["visible"] > 0).sum() for s in instances])) if instances else -1
-        if best < 0:
-            raise RuntimeError(f"SyntheticHandSource: image {index} ({self.split}) has no hand; this is a bug")
-        return image, instances, best
 
     def _is_target(self, s: Sample) -> bool:
         """A hand a top-down crop can learn from: >= 10 labelled, >= 6 visible, box >= 20 %."""
@@ -204,23 +163,3 @@ class SyntheticHandSource:
             vis[k] = 2.0 if on_top else 1.0
         kp[~inside] = 0.0
         return kp, vis
-
-    # ------------------------------------------------------------------ export
-    def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:
-        """COCO keypoint dict (category ``hand``, 21 keypoints) and the rendered images.
-
-        Args:
-            indices: images to include (default: all ``len(self)``).
-
-        Returns:
-            ``(dataset dict, images)`` as in :func:`.coco_export.coco_dataset`; each annotation
-            also has ``handedness``.
-        """
-        idx = range(self.num_images) if indices is None else indices
-        return coco_dataset(self.render, idx, self.spec, (self.width, self.height), self.split, "hand",
-                            f"SyntheticHandSource split={self.split} seed={self.seed}", ("handedness",))
-
-    def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
-        """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``; returns the JSON path."""
-        dataset, pixels = self.to_coco(indices)
-        return write_coco_folder(dataset, pixels, out_dir, "SyntheticHandSource")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
+from pytorch_lightning.trainer.states import TrainerFn
 import torch
 
 from landmarks import viz
@@ -63,6 +64,9 @@ class PredictionPanel(pl.Callback):
                 logger.log_image(key="val/predictions", images=[panel], step=trainer.global_step)
 
 
+_BREAKDOWNS = {"ap50", "ap75", "apm", "apl", "ar50", "ar75", "arm", "arl"}
+
+
 class TrainingCurves(pl.Callback):
     """Training loss and validation metrics vs step and time; PNG + JSON next to ``out_path``.
 
@@ -86,7 +90,7 @@ class TrainingCurves(pl.Callback):
             self.loss.append((trainer.global_step, float(loss)))
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero or not self.start:
+        if trainer.sanity_checking or not trainer.is_global_zero or not self.start or trainer.state.fn != TrainerFn.FITTING:
             return
         row = {"step": trainer.global_step, "seconds": self.elapsed_before + time.perf_counter() - self.start}
         row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
@@ -108,13 +112,19 @@ class TrainingCurves(pl.Callback):
             steps, losses = zip(*self.loss)
             top = max(losses) or 1.0
             series["train loss (scaled to 1)"] = (list(steps), [v / top for v in losses])
-        metric_names = sorted({k for r in self.val for k in r if k.startswith("val/") and not k.endswith("loss")})
+        # Rates in [0, 1] on one axis (PCK, PDJ, AP, AR, AUC, FR); the COCO size/IoU
+        # breakdowns stay in the JSON. Pixel or degree errors would flatten the rates.
+        names = {k for r in self.val for k in r if k.startswith("val/") and not k.endswith("loss")}
+        metric_names = sorted(
+            k for k in names
+            if k.split("/")[-1] not in _BREAKDOWNS and all(0.0 <= r[k] <= 1.0 for r in self.val if k in r)
+        )
         for k in metric_names:
             pts = [(r["step"], r[k]) for r in self.val if k in r]
             series[k] = ([p[0] for p in pts], [p[1] for p in pts])
         if not series:
             return
-        viz.plot_curves(series, self.out_path, xlabel="step", ylabel="value", title="training")
+        viz.plot_curves(series, self.out_path, xlabel="step", ylabel="rate (0-1)", title="training")
         with open(os.path.splitext(self.out_path)[0] + ".json", "w") as f:
             json.dump({"validation": self.val}, f, indent=1)
 

@@ -34,6 +34,8 @@ class LandmarkModule(pl.LightningModule):
         scheduler: factory ``scheduler(optimizer[, total_steps=])`` stepped every step, or ``None``.
         flip_test: average with the horizontally flipped input at evaluation.
         config: the resolved run config (plain dict) stored in every checkpoint.
+        channels_last: keep convolution weights and activations in NHWC memory layout; on CPU
+            (oneDNN) this made a MobileNetV3 train step about 1.5x faster here.
     """
 
     def __init__(
@@ -44,6 +46,7 @@ class LandmarkModule(pl.LightningModule):
         scheduler: SchedulerFactory | None = None,
         flip_test: bool = True,
         config: dict | None = None,
+        channels_last: bool = False,
     ) -> None:
         super().__init__()
         self.backbone = backbone
@@ -58,11 +61,15 @@ class LandmarkModule(pl.LightningModule):
         std = torch.tensor(backbone.data_config["std"]).view(1, 3, 1, 1) * 255.0
         self.register_buffer("pixel_mean", mean, persistent=False)
         self.register_buffer("pixel_std", std, persistent=False)
+        self.channels_last = channels_last
+        if channels_last:
+            self.to(memory_format=torch.channels_last)
 
     # --- forward ----------------------------------------------------------------------
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
         """uint8 ``(B, 3, H, W)`` -> float, normalised with the backbone's mean/std."""
-        return (images.float() - self.pixel_mean) / self.pixel_std
+        x = (images.float() - self.pixel_mean) / self.pixel_std
+        return x.contiguous(memory_format=torch.channels_last) if self.channels_last else x
 
     def forward(self, images: torch.Tensor, task_names: list[str] | None = None) -> dict[str, Any]:
         """Raw head outputs for ``images`` (uint8 ``(B, 3, H, W)``), one backbone pass."""

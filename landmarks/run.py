@@ -45,6 +45,7 @@ def build_model(cfg: DictConfig) -> LandmarkModule:
         optimizer=instantiate(cfg.optimizer) if cfg.get("optimizer") else None,
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         flip_test=bool(cfg.model.flip_test),
+        channels_last=bool(cfg.model.get("channels_last", False)),
         config=OmegaConf.to_container(cfg, resolve=True),
     )
 

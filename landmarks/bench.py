@@ -79,12 +79,19 @@ def time_calls(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[flo
 
 
 def rss_mib() -> tuple[float, float]:
-    """This process's current resident set (``VmRSS``) and its high-water mark (``ru_maxrss``), MiB."""
-    import resource
+    """This process's current resident set (``VmRSS``) and its high-water mark (``VmHWM``), MiB.
 
+    The high-water mark counts from process start or from the last :func:`reset_peak_rss`.
+    """
     with open("/proc/self/status") as f:
-        current = next(int(x.split()[1]) for x in f if x.startswith("VmRSS:")) / 1024
-    return current, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        fields = {x.split(":")[0]: x.split()[1] for x in f if x.startswith(("VmRSS:", "VmHWM:"))}
+    return int(fields["VmRSS"]) / 1024, int(fields["VmHWM"]) / 1024
+
+
+def reset_peak_rss() -> None:
+    """Restart the ``VmHWM`` high-water mark at the current RSS (Linux ``clear_refs`` value 5)."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
 
 
 def median(values: Iterable[float]) -> float:

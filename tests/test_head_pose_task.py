@@ -88,7 +88,7 @@ def test_synthetic_face_labels_follow_flip_and_reach_the_targets() -> None:
 
     source = SyntheticFaceSource(num_images=2, image_size=(96, 96), split="val")
     codec = EulerCodec((64, 64), AngleBinCodec())
-    transform = TopDownTransform((64, 64), train=True, flip_prob=1.0, photometric=0.0)
+    transform = TopDownTransform((64, 64), train=True, flip_prob=1.0, rot_prob=0.0, photometric=0.0)
     dataset = TopDownDataset(source, transform, {"head_pose": codec})
     item = dataset[0]
     euler = source[0]["euler"]

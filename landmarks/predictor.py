@@ -20,7 +20,6 @@ import torch
 from torch.utils.data import default_collate
 
 from landmarks import viz
-from landmarks.data.dataset import TopDownDataset
 from landmarks.data.formats.errors import load_image_rgb
 from landmarks.data.transforms import TopDownTransform
 from landmarks.module import LandmarkModule

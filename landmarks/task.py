@@ -91,3 +91,76 @@ class Task(nn.Module, abc.ABC):
     @abc.abstractmethod
     def compute_metrics(self) -> dict[str, float]:
         """Metric values keyed by short name (``"pck"``, ``"ap"``, ...); then reset state."""
+
+
+class KeypointTask(Task):
+    """A task that predicts the keypoints of a :class:`~landmarks.keypoints.KeypointSpec`.
+
+    Holds what every keypoint task shares: the layout (flip indices), the codec, the head
+    factory and the loss ``criterion(out, target[target_key], target["target_weight"])``.
+    Subclasses set ``target_key`` (``"heatmaps"``, ``"coords"``) and implement decoding and
+    metrics.
+
+    Args:
+        spec: keypoint layout.
+        codec: codec shared with the data pipeline.
+        head: head factory ``head(in_channels=, in_strides=, num_keypoints=, **head_kwargs)``.
+        loss: ``loss(pred, target, target_weight)``.
+        name, monitor, monitor_mode, loss_weight: as :class:`Task`.
+    """
+
+    target_key: str = "heatmaps"
+
+    def __init__(self, spec: Any, codec: Any, head: HeadFactory, loss: nn.Module, name: str, monitor: str,
+                 monitor_mode: str = "max", loss_weight: float = 1.0) -> None:
+        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight)
+        self.spec = spec
+        self._codec = codec
+        self._head_factory = head
+        self.criterion = loss
+
+    def head_kwargs(self) -> dict[str, Any]:
+        """Extra keyword arguments for the head factory (e.g. ``input_size``)."""
+        return {}
+
+    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
+        self.head = self._head_factory(in_channels=channels, in_strides=strides,
+                                       num_keypoints=self.spec.num_keypoints, **self.head_kwargs())
+
+    @property
+    def codec(self) -> Any:
+        return self._codec
+
+    @property
+    def flip_indices(self) -> np.ndarray:
+        return self.spec.flip_indices
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """Head output: heatmaps ``(B, K, h, w)`` or coordinates ``(B, K, 2)``."""
+        return self.head(features)
+
+    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """``criterion`` on this task's targets; unlabelled keypoints have weight 0."""
+        target = batch["targets"][self.name]
+        return {"loss": self.criterion(out, target[self.target_key], target["target_weight"])}
+
+    def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
+        return self._codec.flip_back(out_of_flipped, self.flip_indices)
+
+    def _decode_input(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+        """Head output -> ``(keypoints (B, K, 2) input px, scores (B, K))``; default: the codec."""
+        return self._codec.decode(out)
+
+    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
+        """Head output -> keypoints in original-image px (the codec, then the inverse crop)."""
+        from landmarks.data.crop import unwarp_points
+
+        kpts_input, scores = self._decode_input(out.detach().float())
+        meta = batch["meta"]
+        kpts = unwarp_points(np.asarray(kpts_input), _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
+                             self._codec.input_size, udp=getattr(self._codec, "udp", False))
+        return Prediction(keypoints=kpts.astype(np.float32), scores=np.asarray(scores, dtype=np.float32))
+
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

@@ -15,15 +15,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from landmarks.data.crop import unwarp_points
 from landmarks.keypoints import KeypointSpec
 from landmarks.metrics import functional as F
 from landmarks.metrics.coco import CocoKeypointEvaluator
-from landmarks.task import HeadFactory, Task
+from landmarks.task import HeadFactory, KeypointTask
 from landmarks.types import Prediction
 
 
-class HeatmapKeypointTask(Task):
+class HeatmapKeypointTask(KeypointTask):
     """Top-down keypoint heatmaps for one :class:`KeypointSpec` (body; reused by hand).
 
     Args:
@@ -52,11 +51,8 @@ class HeatmapKeypointTask(Task):
         torso_pair: Sequence[int] | None = (5, 12),
         coco_eval: bool = True,
     ) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight)
-        self.spec = spec
-        self._codec = codec
-        self._head_factory = head
-        self.criterion = loss
+        super().__init__(spec, codec, head, loss, name=name, monitor=monitor, monitor_mode=monitor_mode,
+                         loss_weight=loss_weight)
         self.pck_thr = pck_thr
         self.pdj_frac = pdj_frac
         self.torso_pair = tuple(torso_pair) if torso_pair else None
@@ -64,44 +60,6 @@ class HeatmapKeypointTask(Task):
         self.coco_ground_truth: dict | None = None
         self._val: list[dict[str, np.ndarray]] = []
 
-    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides, num_keypoints=self.spec.num_keypoints)
-
-    @property
-    def codec(self) -> Any:
-        return self._codec
-
-    @property
-    def flip_indices(self) -> np.ndarray:
-        return self.spec.flip_indices
-
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Returns heatmaps ``(B, K, h, w)``."""
-        return self.head(features)
-
-    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        target = batch["targets"][self.name]
-        value = self.criterion(out, target["heatmaps"], target["target_weight"])
-        return {"loss": value}
-
-    def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
-        return self._codec.flip_back(out_of_flipped, self.flip_indices)
-
-    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
-        """Heatmaps -> keypoints in original-image px via the codec and the inverse crop."""
-        kpts_input, scores = self._codec.decode(out.detach().float())
-        meta = batch["meta"]
-        kpts = unwarp_points(
-            kpts_input,
-            _np(meta["center"]),
-            _np(meta["scale"]),
-            _np(meta["rot"]),
-            self._codec.input_size,
-            udp=getattr(self._codec, "udp", False),
-        )
-        return Prediction(keypoints=kpts.astype(np.float32), scores=scores.astype(np.float32))
-
-    # --- metrics ---------------------------------------------------------------------
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
         meta = batch["meta"]
         self._val.append(

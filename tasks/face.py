@@ -32,13 +32,11 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 import numpy as np
-import torch
 from torch import nn
 
-from landmarks.data.crop import unwarp_points
 from landmarks.keypoints import KeypointSpec
 from landmarks.metrics.face import INTER_OCULAR, face_nme, fr_auc, nme_by_yaw
-from landmarks.task import HeadFactory, Task
+from landmarks.task import HeadFactory, KeypointTask
 from landmarks.types import Prediction
 from tasks.body import HeatmapKeypointTask, _np
 
@@ -113,7 +111,7 @@ def _euler(meta: dict[str, Any]) -> np.ndarray | None:
     return _np(meta["euler"]) if "euler" in meta else None
 
 
-class FaceLandmarkTask(Task):
+class FaceLandmarkTask(KeypointTask):
     """Face landmarks by direct coordinate regression.
 
     Args:
@@ -141,44 +139,14 @@ class FaceLandmarkTask(Task):
         fail_thr: float = 0.1,
         frontal_yaw: float = 30.0,
     ) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight)
-        self.spec = spec
-        self._codec = codec
-        self._head_factory = head
-        self.criterion = loss
+        super().__init__(spec, codec, head, loss, name=name, monitor=monitor, monitor_mode=monitor_mode,
+                         loss_weight=loss_weight)
         self.face_metrics = FaceMetrics(norm=norm, fail_thr=fail_thr, frontal_yaw=frontal_yaw)
 
-    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides,
-                                       num_keypoints=self.spec.num_keypoints, input_size=self._codec.input_size)
+    target_key = "coords"
 
-    @property
-    def codec(self) -> Any:
-        return self._codec
-
-    @property
-    def flip_indices(self) -> np.ndarray:
-        return self.spec.flip_indices
-
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, K, 2)`` landmarks, input px."""
-        return self.head(features)
-
-    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Coordinate loss, input px; unlabelled landmarks (and faces without labels) have weight 0."""
-        target = batch["targets"][self.name]
-        return {"loss": self.criterion(out, target["coords"], target["target_weight"])}
-
-    def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
-        return self._codec.flip_back(out_of_flipped, self.flip_indices)
-
-    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
-        """Coordinates -> landmarks in original-image px (inverse crop); scores 1 (0 if not finite)."""
-        kpts_input, scores = self._codec.decode(out)
-        meta = batch["meta"]
-        kpts = unwarp_points(kpts_input, _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
-                             self._codec.input_size, udp=getattr(self._codec, "udp", False))
-        return Prediction(keypoints=kpts.astype(np.float32), scores=scores)
+    def head_kwargs(self) -> dict[str, Any]:
+        return {"input_size": self._codec.input_size}
 
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
         meta = batch["meta"]

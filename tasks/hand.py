@@ -34,12 +34,10 @@ import numpy as np
 import torch
 from torch import nn
 
-from landmarks.data.crop import unwarp_points
 from landmarks.keypoints import KeypointSpec
 from landmarks.metrics import functional as F
 from landmarks.task import HeadFactory
-from landmarks.types import Prediction
-from tasks.body import HeatmapKeypointTask, _np
+from tasks.body import HeatmapKeypointTask
 
 DECODES = ("argmax_dark", "integral")
 
@@ -137,15 +135,6 @@ class HandTask(HeatmapKeypointTask):
         argmax = getattr(self._codec, "decode_argmax", self._codec.decode)
         return argmax(heatmaps)
 
-    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
-        """Heatmaps -> keypoints in original-image px (read-out, then the inverse crop)."""
-        kpts_input, scores = self._decode_input(out)
-        meta = batch["meta"]
-        kpts = unwarp_points(kpts_input, _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
-                             self._codec.input_size, udp=getattr(self._codec, "udp", False))
-        return Prediction(keypoints=kpts.astype(np.float32), scores=scores.astype(np.float32))
-
-    # --- metrics -------------------------------------------------------------------------
     def compute_metrics(self) -> dict[str, float]:
         """``pck`` (PCK@pck_thr of the box's longer side), ``epe`` (px), ``auc`` (0..1).
 

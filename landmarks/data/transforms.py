@@ -20,7 +20,6 @@ import random
 from typing import Any, Sequence
 
 import albumentations as A
-import cv2
 import numpy as np
 
 from landmarks.data.crop import bbox_to_center_scale, get_affine, transform_points, warp_image

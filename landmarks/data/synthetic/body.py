@@ -74,12 +74,6 @@ class SyntheticBodySource(SyntheticSource):
         self._kp_names = list(COCO17_NAMES)
         self._kp_rows = np.array([JOINT_NAMES.index(n) for n in COCO17_NAMES])  # rows of the joint arrays
 
-    def _is_target(self, s: Sample) -> bool:
-        """A person a top-down crop can learn from: >= 8 labelled, >= 6 visible, box >= 25 %."""
-        v = s["visible"]
-        big = max(s["bbox"][2], s["bbox"][3]) >= 0.25 * min(self.width, self.height)
-        return bool((v > 0).sum() >= 8 and (v == 2).sum() >= 6 and big)
-
     def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
         W, H = self.width, self.height
         image = background(rng, W, H)

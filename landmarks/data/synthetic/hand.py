@@ -57,6 +57,8 @@ class SyntheticHandSource(SyntheticSource):
 
     noun = "hand"
     coco_extra_fields = ("handedness",)
+    target_min_labelled = 10
+    target_min_box = 0.2
 
     def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256), split: str = "train",
                  seed: int = 0, occluders: bool = True, occluder_prob: float = 0.3, hands_per_image: int = 1) -> None:
@@ -71,12 +73,6 @@ class SyntheticHandSource(SyntheticSource):
         self.occluder_prob = float(occluder_prob) if occluders else 0.0
         self.hands_per_image = int(hands_per_image)
         self.spec: KeypointSpec = hand21()
-
-    def _is_target(self, s: Sample) -> bool:
-        """A hand a top-down crop can learn from: >= 10 labelled, >= 6 visible, box >= 20 %."""
-        v = s["visible"]
-        big = max(s["bbox"][2], s["bbox"][3]) >= 0.2 * min(self.width, self.height)
-        return bool((v > 0).sum() >= 10 and (v == 2).sum() >= 6 and big)
 
     def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
         W, H = self.width, self.height

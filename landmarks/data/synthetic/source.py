@@ -31,6 +31,10 @@ class SyntheticSource:
     """
 
     noun: str = "instance"
+    #: a target instance has at least this many labelled keypoints, 6 visible ones, and a box
+    #: whose longer side is at least this fraction of the image's shorter side
+    target_min_labelled: int = 8
+    target_min_box: float = 0.25
     coco_extra_fields: tuple[str, ...] = ()
     num_images: int
     width: int
@@ -88,7 +92,10 @@ class SyntheticSource:
         raise NotImplementedError
 
     def _is_target(self, s: Sample) -> bool:
-        raise NotImplementedError
+        """An instance a top-down crop can learn from (thresholds: the class attributes above)."""
+        v = s["visible"]
+        big = max(s["bbox"][2], s["bbox"][3]) >= self.target_min_box * min(self.width, self.height)
+        return bool((v > 0).sum() >= self.target_min_labelled and (v == 2).sum() >= 6 and big)
 
     # ------------------------------------------------------------------ export
     def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:

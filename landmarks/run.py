@@ -62,7 +62,9 @@ def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> La
             raise err.__cause__ from None
         raise
     datamodule.attach({n: t.codec for n, t in model.tasks.items()})
-    for split, source in (("train", datamodule.train_source), ("val", datamodule.val_source)):
+    named = [("train" if n == "train" else f"mix.{n}", s) for n, s in datamodule.train_sources.items()]
+    named.append(("val", datamodule.val_source))
+    for split, source in named:
         if source is not None and len(source) == 0:
             raise ValueError(f"data.{split}: source {type(source).__name__} is empty; expected at least one "
                              "instance (num_images > 0, or an annotation file with usable instances)")

@@ -4,7 +4,14 @@ Sources (readers in :mod:`landmarks.data.formats`, renderers in
 :mod:`landmarks.data.synthetic`) are built by Hydra and handed in; codecs come from the
 tasks (:meth:`LandmarkDataModule.attach`), so the data side encodes with the very object
 the task decodes with.
+
+Several training sources can be mixed (DESIGN.md, "Module"): ``mix={name: source}`` adds
+sources beside ``train`` (named ``"train"``). Each step then draws one batch from every source (Lightning's
+``CombinedLoader``, mode ``max_size_cycle``: the shorter sources restart until the longest is
+exhausted), the model runs the backbone once per source batch, and each task's loss masks
+the samples whose labels that source lacks (no euler: pose weight 0; no landmarks: weight 0).
 """
+
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from functools import partial
 from typing import Any, Callable, Mapping
 
 import pytorch_lightning as pl
+from pytorch_lightning.utilities.combined_loader import CombinedLoader
 from torch.utils.data import DataLoader
 
 from landmarks.data.dataset import TopDownDataset
@@ -21,14 +29,18 @@ TransformFactory = Callable[..., TopDownTransform]
 
 
 class LandmarkDataModule(pl.LightningDataModule):
-    """Train/val data for one source each.
+    """Train/val data: one validation source, one training source or several mixed.
 
     Args:
         train: training source (or ``None`` for evaluation-only use).
+        mix: optional ``{name: source}`` trained beside ``train``: every step takes one batch
+            from each (names must differ from ``"train"``).
         val: validation source.
         augment: factory ``augment(input_size=, train=, udp=)`` for the transform (train side);
             evaluation uses the same factory with ``train=False``.
-        batch_size: training batch size (per process).
+        batch_size: training batch size (per process and per source).
+        batch_sizes: optional ``{name: batch size}`` overriding ``batch_size`` per training
+            source (``"train"`` and the ``mix`` names).
         val_batch_size: evaluation batch size.
         num_workers: DataLoader worker processes.
         on_bad_sample: ``"error"`` or ``"skip"``.
@@ -40,8 +52,10 @@ class LandmarkDataModule(pl.LightningDataModule):
         self,
         train: Any = None,
         val: Any = None,
+        mix: Mapping[str, Any] | None = None,
         augment: TransformFactory = TopDownTransform,
         batch_size: int = 32,
+        batch_sizes: Mapping[str, int] | None = None,
         val_batch_size: int = 64,
         num_workers: int = 2,
         on_bad_sample: str = "error",
@@ -51,8 +65,18 @@ class LandmarkDataModule(pl.LightningDataModule):
         super().__init__()
         self.train_source = train
         self.val_source = val
+        self.mix = dict(mix or {})
+        if "train" in self.mix:
+            raise ValueError("data.mix: the name 'train' is taken by data.train; choose another source name")
+        if self.mix and train is None:
+            raise ValueError("data.mix is set but data.train is not; mixed sources train beside data.train")
         self.augment = augment
         self.batch_size = batch_size
+        self.batch_sizes = dict(batch_sizes or {})
+        unknown = set(self.batch_sizes) - set(self.train_sources)
+        if unknown:
+            raise ValueError(f"data.batch_sizes names {sorted(unknown)}, which are not training sources; "
+                             f"expected some of {sorted(self.train_sources)}")
         self.val_batch_size = val_batch_size
         self.num_workers = num_workers
         self.on_bad_sample = on_bad_sample
@@ -68,6 +92,13 @@ class LandmarkDataModule(pl.LightningDataModule):
         self.codecs = dict(codecs)
 
     @property
+    def train_sources(self) -> dict[str, Any]:
+        """``{name: source}`` of the training sources (``{"train": source}`` for a single one)."""
+        if self.train_source is None:
+            return {}
+        return {"train": self.train_source, **self.mix}
+
+    @property
     def input_size(self) -> tuple[int, int]:
         return tuple(next(iter(self.codecs.values())).input_size)  # type: ignore[return-value]
 
@@ -78,10 +109,10 @@ class LandmarkDataModule(pl.LightningDataModule):
         transform = self.augment(input_size=self.input_size, train=train, udp=udp)
         return TopDownDataset(source, transform, self.codecs, self.on_bad_sample)
 
-    def _loader(self, source: Any, train: bool) -> DataLoader:
+    def _loader(self, source: Any, train: bool, batch_size: int | None = None) -> DataLoader:
         return DataLoader(
             self._dataset(source, train),
-            batch_size=self.batch_size if train else self.val_batch_size,
+            batch_size=batch_size or (self.batch_size if train else self.val_batch_size),
             shuffle=train,
             drop_last=train,
             num_workers=self.num_workers,
@@ -89,10 +120,13 @@ class LandmarkDataModule(pl.LightningDataModule):
             worker_init_fn=partial(_limit_threads),
         )
 
-    def train_dataloader(self) -> DataLoader:
+    def train_dataloader(self) -> DataLoader | CombinedLoader:
         if self.train_source is None:
             raise ValueError("data.train is not set: no training source configured")
-        return self._loader(self.train_source, train=True)
+        if not self.mix:
+            return self._loader(self.train_source, train=True)
+        loaders = {name: self._loader(src, True, self.batch_sizes.get(name)) for name, src in self.train_sources.items()}
+        return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self) -> DataLoader:
         if self.val_source is None:

@@ -1,9 +1,14 @@
-"""Face landmark layouts as :class:`landmarks.keypoints.KeypointSpec`: iBUG 68 and WFLW 98.
+"""Face landmark layouts as :class:`landmarks.keypoints.KeypointSpec`: iBUG 68, WFLW 98, COFW 29, AFLW 19.
 
 * :func:`ibug68` — the 68-point markup of 300W / iBUG (Sagonas et al., "300 Faces
   In-the-Wild Challenge", IVC 2016), also used by 300W-LP, AFLW2000-3D and COFW-68.
 * :func:`wflw98` — the 98-point markup of WFLW (Wu et al., "Look at Boundary: A
   Boundary-Aware Face Alignment Algorithm", CVPR 2018).
+* :func:`cofw29` — the 29-point LFPW markup of COFW (Burgos-Artizzu et al., "Robust Face
+  Landmark Estimation under Occlusion", ICCV 2013).
+* :func:`aflw19` — the 19 points of AFLW (Koestinger et al., ICCV-W 2011) without the two
+  ears, as re-annotated by Zhu et al. ("Unconstrained Face Alignment via Cascaded
+  Compositional Learning", CVPR 2016) and used by HRNet / mmpose.
 
 Sides are the **subject's**: ``right_eye`` is the eye on the image's left in a frontal
 face (as in the iBUG and WFLW markups, where the first contour points are on the image's
@@ -15,16 +20,19 @@ mirroring reverses it): a contour of ``n`` points starting at ``a`` maps its poi
 points of every contour (closed for eyes, brows of WFLW and lips). ``norm_pair`` is the
 inter-ocular pair (outer eye corners) used by :mod:`landmarks.metrics.face`.
 
-Sigmas: neither dataset defines OKS constants, so every landmark gets a uniform 0.025
+Sigmas: none of these datasets defines OKS constants, so every landmark gets a uniform 0.025
 (about the COCO eye sigma) for code paths that need one; do not report OKS with them.
-To add a layout (e.g. AFLW-19, COFW-29), write one more function with the same pieces.
+COFW-29 and AFLW-19 are not contour-ordered, so their names and pairs are written out; the
+pairs were checked on the real samples in ``../shared/realdata`` (mirror partners lie on
+opposite sides of the face at the same height). To add a layout, write one more function
+with the same pieces.
 """
 
 from __future__ import annotations
 
 from landmarks.keypoints import KeypointSpec
 
-__all__ = ["UNIFORM_FACE_SIGMA", "ibug68", "wflw98"]
+__all__ = ["UNIFORM_FACE_SIGMA", "aflw19", "cofw29", "ibug68", "wflw98"]
 
 UNIFORM_FACE_SIGMA = 0.025
 """Placeholder OKS sigma: face datasets publish none."""
@@ -122,4 +130,68 @@ def wflw98() -> KeypointSpec:
         skeleton=_skeleton(_WFLW98),
         sigmas=(UNIFORM_FACE_SIGMA,) * 98,
         norm_pair=(60, 72),
+    )
+
+
+_COFW29 = (
+    "right_brow_outer", "left_brow_outer", "right_brow_inner", "left_brow_inner",  # 0-3
+    "right_brow_top", "right_brow_bottom", "left_brow_top", "left_brow_bottom",  # 4-7 brow mid-points
+    "right_eye_outer", "left_eye_outer", "right_eye_inner", "left_eye_inner",  # 8-11 eye corners
+    "right_eye_top", "right_eye_bottom", "left_eye_top", "left_eye_bottom",  # 12-15 lids
+    "right_pupil", "left_pupil",  # 16-17
+    "right_nose_wing", "left_nose_wing", "nose_tip", "nose_base",  # 18-21
+    "right_mouth_corner", "left_mouth_corner",  # 22-23
+    "upper_lip_top", "upper_lip_bottom", "lower_lip_top", "lower_lip_bottom",  # 24-27 midline
+    "chin",  # 28
+)
+
+_AFLW19 = (
+    "right_brow_outer", "right_brow_middle", "right_brow_inner",  # 0-2
+    "left_brow_inner", "left_brow_middle", "left_brow_outer",  # 3-5
+    "right_eye_outer", "right_eye_center", "right_eye_inner",  # 6-8
+    "left_eye_inner", "left_eye_center", "left_eye_outer",  # 9-11
+    "right_nose_wing", "nose_tip", "left_nose_wing",  # 12-14
+    "right_mouth_corner", "mouth_center", "left_mouth_corner",  # 15-17
+    "chin",  # 18
+)
+
+
+def _pairs_by_name(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """Flip pairs ``(right_X, left_X)`` matched by name."""
+    index = {n: i for i, n in enumerate(names)}
+    return tuple((i, index["left_" + n[len("right_"):]]) for i, n in enumerate(names) if n.startswith("right_"))
+
+
+def cofw29() -> KeypointSpec:
+    """The 29 COFW landmarks (LFPW markup): brows 0-7, eyes 8-17 (pupils 16, 17), nose 18-21, mouth 22-27, chin 28.
+
+    ``norm_pair`` is the outer eye corners (8, 9), the inter-ocular distance HRNet reports on COFW.
+    """
+    closed = ((0, 4, 2, 5), (1, 6, 3, 7), (8, 12, 10, 13), (9, 14, 11, 15), (22, 24, 23, 27), (22, 25, 23, 26))
+    skeleton = [(c[j], c[(j + 1) % len(c)]) for c in closed for j in range(len(c))]
+    skeleton += [(18, 21), (21, 19), (20, 21)]
+    return KeypointSpec(
+        name="cofw29",
+        names=_COFW29,
+        flip_pairs=_pairs_by_name(_COFW29),
+        skeleton=tuple(skeleton),
+        sigmas=(UNIFORM_FACE_SIGMA,) * 29,
+        norm_pair=(8, 9),
+    )
+
+
+def aflw19() -> KeypointSpec:
+    """The 19 AFLW landmarks: brows 0-5, eyes 6-11, nose 12-14, mouth 15-17, chin 18.
+
+    ``norm_pair`` is the outer eye corners (6, 11). The AFLW protocol of HRNet / mmpose
+    normalises by the face-box size instead (``box_size`` of mmpose's files), not by this pair.
+    """
+    chains = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11), (12, 13, 14), (15, 16, 17))
+    return KeypointSpec(
+        name="aflw19",
+        names=_AFLW19,
+        flip_pairs=_pairs_by_name(_AFLW19),
+        skeleton=tuple((c[j], c[j + 1]) for c in chains for j in range(len(c) - 1)),
+        sigmas=(UNIFORM_FACE_SIGMA,) * 19,
+        norm_pair=(6, 11),
     )

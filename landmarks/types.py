@@ -32,6 +32,8 @@ class Sample(TypedDict, total=False):
         euler: ``(3,)`` yaw, pitch, roll in degrees, when known.
         path: the image file, for error messages ('' for rendered images).
         handedness: ``"left"`` or ``"right"`` for a hand, when known (a horizontal flip swaps it).
+        attributes: dataset attribute flags of the instance, when the format has them (WFLW:
+            ``(6,)`` uint8 pose, expression, illumination, make-up, occlusion, blur).
     """
 
     image: np.ndarray
@@ -46,6 +48,7 @@ class Sample(TypedDict, total=False):
     euler: np.ndarray
     path: str
     handedness: str
+    attributes: np.ndarray
 
 
 @dataclass

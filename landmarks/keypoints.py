@@ -1,8 +1,9 @@
 """KeypointSpec: what a keypoint layout means (names, flip pairs, skeleton, OKS sigmas).
 
 A spec is plain data. Built-in layouts are module-level functions (``coco17()``,
-``mpii16()``) so Hydra configs can name them with ``_target_``; a custom dataset writes
-the same fields in YAML with ``_target_: landmarks.keypoints.KeypointSpec``.
+``mpii16()``) so Hydra configs can name them with ``_target_``; a custom dataset declares
+its layout in one YAML file read by :func:`landmarks.keypoint_yaml.load_spec`
+(``docs/custom_dataset.md``).
 
 COCO sigmas are the per-keypoint OKS constants of the COCO keypoint evaluation
 (Lin et al., ECCV 2014; ``cocoeval.py``).
@@ -27,6 +28,9 @@ class KeypointSpec:
         skeleton: pairs ``(i, j)`` of indices joined when drawing.
         sigmas: per-keypoint OKS sigmas (length K), or empty when unknown.
         norm_pair: indices whose distance normalises NME-style metrics (optional).
+        upper_body: indices of the upper half (half-body augmentation); empty to disable it.
+        source: the file the layout was read from (empty for built-in layouts); error
+            messages about a layout mismatch name it. Not part of equality.
     """
 
     name: str
@@ -36,6 +40,7 @@ class KeypointSpec:
     sigmas: Sequence[float] = ()
     norm_pair: Sequence[int] = ()
     upper_body: Sequence[int] = field(default_factory=tuple)
+    source: str = field(default="", compare=False)
 
     def __post_init__(self) -> None:
         k = len(self.names)

@@ -99,7 +99,7 @@ class HeatmapKeypointTask(KeypointTask):
     def _coco_metrics(self, v: dict[str, np.ndarray]) -> dict[str, float]:
         evaluator = CocoKeypointEvaluator(self.spec.sigmas)
         gt = self.coco_ground_truth or coco_dict_from_instances(v, self.spec)
-        evaluator.add_ground_truth(gt)
+        evaluator.add_ground_truth(one_category(gt))
         evaluator.add_predictions(v["image_id"], v["pred"], v["scores"], v["box_score"], v["bbox"][:, 2] * v["bbox"][:, 3])
         return evaluator.compute()
 
@@ -133,6 +133,22 @@ def coco_dict_from_instances(v: dict[str, np.ndarray], spec: KeypointSpec) -> di
         "annotations": anns,
         "categories": [{"id": 1, "name": "person", "keypoints": list(spec.names), "skeleton": [list(p) for p in spec.skeleton]}],
     }
+
+
+def one_category(gt: dict) -> dict:
+    """``gt`` with every annotation in category 1, the category the predictions are written in.
+
+    A top-down model has one head for all instances, so its COCO evaluation is category-
+    agnostic. A custom file whose only category has another id (or several categories sharing
+    the layout, e.g. animal species) would otherwise score AP 0 without any error. ``gt`` is
+    returned unchanged when it already uses category 1 only.
+    """
+    cats = [a.get("category_id") for a in gt["annotations"]] + [c.get("id") for c in gt["categories"]]
+    if all(c == 1 for c in cats):
+        return gt
+    first = dict(gt["categories"][0]) if gt["categories"] else {"name": "object"}
+    return {**gt, "annotations": [{**a, "category_id": 1} for a in gt["annotations"]],
+            "categories": [{**first, "id": 1}]}
 
 
 def _np(x: Any) -> np.ndarray:

@@ -27,6 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from landmarks import run
+from landmarks.data.synthetic.tool_example import make_custom_example
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -67,7 +68,7 @@ def csv_series(out: Path, key: str) -> dict[int, float]:
 @pytest.mark.slow
 @pytest.mark.parametrize("task", TASKS)
 def test_task_trains_and_logs_its_monitor(task: str, tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path, f"task={task}", "+trainer.limit_val_batches=1")
+    cfg = compose_train(tmp_path, f"task={task}", "+trainer.limit_val_batches=1", *_task_data(task, tmp_path))
     metrics = run.train(cfg)
     losses = csv_series(tmp_path, "train/loss")
     assert sorted(losses) == [0, 1] and all(math.isfinite(v) for v in losses.values())
@@ -77,6 +78,14 @@ def test_task_trains_and_logs_its_monitor(task: str, tmp_path: Path) -> None:
         assert math.isfinite(metrics[key]), f"task={task}: {key} = {metrics[key]}"
     assert metrics["global_step"] == 2
     assert json.loads((tmp_path / "metrics.json").read_text())[cfg.monitor] == pytest.approx(metrics[cfg.monitor])
+
+
+def _task_data(task: str, tmp_path: Path) -> list[str]:
+    """Overrides a task needs beyond the tiny settings: task=custom trains on a generated data set."""
+    if task != "custom":
+        return []
+    written = make_custom_example(str(tmp_path / "tool7"), num_train=16, num_val=8, size=(64, 64), repeats=0)
+    return [f"data.root={tmp_path / 'tool7'}", f"spec_file={written['layout']}"]
 
 
 # --------------------------------------------------------------------------- checkpoint -> evaluate / infer

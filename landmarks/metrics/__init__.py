@@ -4,6 +4,7 @@
 * :mod:`landmarks.metrics.oks` -- COCO OKS and OKS-NMS (numpy).
 * :mod:`landmarks.metrics.coco` -- :class:`CocoKeypointEvaluator`, AP/AR through pycocotools.
 * :mod:`landmarks.metrics.keypoints` -- ``torchmetrics`` wrappers PCK / PCKh / PDJ.
+* :mod:`landmarks.metrics.sigmas` -- OKS sigmas estimated from repeated annotations (numpy).
 """
 
 from landmarks.metrics.coco import CocoKeypointEvaluator, rescore, to_results

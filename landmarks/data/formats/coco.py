@@ -20,12 +20,13 @@ from __future__ import annotations
 
 import math
 import os
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
+from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, load_image_rgb, read_json
 from landmarks.keypoints import KeypointSpec, coco17
 from landmarks.types import Sample
 
@@ -163,6 +164,7 @@ class CocoKeypointSource:
         return images
 
     def _load_ground_truth(self) -> None:
+        self._check_layout()
         k = self.spec.num_keypoints
         for i, ann in enumerate(self.coco_dict["annotations"]):
             if not isinstance(ann, dict):
@@ -246,6 +248,36 @@ class CocoKeypointSource:
             ))
 
     # ------------------------------------------------------------------ checks
+    def _check_layout(self) -> None:
+        """The file's keypoint count must be the spec's K, whatever ``on_bad_sample`` says.
+
+        One annotation with a wrong count is a bad sample; a file in which *no* annotation
+        has ``3 * K`` values was written for another layout, an error at start-up that names
+        both files. For a layout read from a YAML file (``spec.source``), keypoint names in
+        ``categories[].keypoints`` that differ from the file's (same K) are logged, not refused:
+        a different order would swap points, but many files just name them differently.
+        """
+        k = self.spec.num_keypoints
+        counts = Counter(len(a["keypoints"]) for a in self.coco_dict["annotations"]
+                         if isinstance(a, dict) and not a.get("iscrowd", 0) and isinstance(a.get("keypoints"), list))
+        declared = next((c["keypoints"] for c in self.coco_dict.get("categories") or []
+                         if isinstance(c, dict) and isinstance(c.get("keypoints"), list) and c["keypoints"]), None)
+        layout = f"layout '{self.spec.name}'"
+        if self.spec.source:
+            layout += f" of {self.spec.source} (field 'keypoints')"
+        if counts and 3 * k not in counts:
+            n_values, n = counts.most_common(1)[0]
+            got = f"{n_values} values (K = {n_values / 3:g}) in {n} of {sum(counts.values())} annotations"
+            if declared is not None:
+                got += f"; the file's categories[].keypoints lists {len(declared)} names"
+            raise AnnotationError(self.ann_file, "annotations[].keypoints",
+                                  f"3*K = {3 * k} values per annotation for the K = {k} keypoints of {layout}", got)
+        named_differently = declared is not None and len(declared) == k and list(declared) != list(self.spec.names)
+        if self.spec.source and named_differently:
+            diff = [f"{j}: {a!r} vs {b!r}" for j, (a, b) in enumerate(zip(declared, self.spec.names)) if a != b]
+            LOGGER.warning("%s: categories[].keypoints names differ from %s at %d of %d positions (%s); the "
+                           "spec's order is used", self.ann_file, layout, len(diff), k, "; ".join(diff[:3]))
+
     def _image_of(self, image_id: Any, where: str, file: str) -> dict[str, Any]:
         if not isinstance(image_id, int) or image_id not in self._images:
             raise AnnotationError(file, "image_id", f"an id listed in 'images' of {self.ann_file}",

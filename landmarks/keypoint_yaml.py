@@ -261,3 +261,33 @@ def _yaml_key(name: str) -> str:
     except yaml.YAMLError:
         pass
     return json.dumps(name)
+
+
+LOAD_SPEC_TARGET = f"{__name__}.load_spec"
+
+
+def inline_spec_config(node: Any) -> Any:
+    """``node`` with every ``load_spec`` config replaced by the layout's contents.
+
+    A checkpoint stores its resolved config; inlining the layout there (as a
+    ``landmarks.keypoints.KeypointSpec`` node) makes the checkpoint self-contained: evaluate
+    and infer rebuild the model without the YAML file. Walks plain dicts and lists.
+    """
+    if isinstance(node, dict):
+        if node.get("_target_") == LOAD_SPEC_TARGET:
+            spec = load_spec(str(node["path"]), warn_default_sigmas=False)
+            return {
+                "_target_": "landmarks.keypoints.KeypointSpec",
+                "name": spec.name,
+                "names": list(spec.names),
+                "flip_pairs": [list(map(int, p)) for p in spec.flip_pairs],
+                "skeleton": [list(map(int, p)) for p in spec.skeleton],
+                "sigmas": [float(s) for s in spec.sigmas],
+                "norm_pair": [int(i) for i in spec.norm_pair],
+                "upper_body": [int(i) for i in spec.upper_body],
+                "source": spec.source,
+            }
+        return {k: inline_spec_config(v) for k, v in node.items()}
+    if isinstance(node, list):
+        return [inline_spec_config(v) for v in node]
+    return node

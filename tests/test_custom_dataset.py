@@ -30,6 +30,7 @@ from landmarks.data.synthetic.tool_example import TRUE_SIGMAS, make_custom_examp
 from landmarks.keypoint_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
+from landmarks.predictor import Predictor
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -114,6 +115,13 @@ def test_walkthrough_commands_run_as_documented(tmp_path: Path, monkeypatch: pyt
     assert all(len(p["keypoints"]) == 3 * 7 and all(math.isfinite(v) for v in p["keypoints"]) for p in predictions)
     assert sorted(os.listdir("outputs/tool7_pred/overlays")) == images
     assert drawn_skeletons and set(drawn_skeletons) == {tuple(tuple(p) for p in layout.skeleton)}
+
+    # the checkpoint carries the layout itself: it loads after the YAML file is gone
+    os.rename("data/tool7/layout.yaml", "data/tool7/layout.moved")
+    ckpt = next(Path("outputs/tool7/checkpoints").glob("*.ckpt"))
+    spec = Predictor.from_checkpoint(str(ckpt)).model.tasks["keypoints"].spec
+    assert tuple(spec.names) == tuple(layout.names) and list(spec.sigmas) == pytest.approx(list(layout.sigmas))
+    assert [tuple(p) for p in spec.flip_pairs] == [tuple(p) for p in layout.flip_pairs]
 
 
 # --------------------------------------------------------------------------- start-up validation

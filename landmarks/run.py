@@ -26,6 +26,8 @@ from landmarks.callbacks import RngState
 from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
+from landmarks.eval_report import PredictionTap, write_error_reports
+from landmarks.keypoint_yaml import inline_spec_config
 from landmarks.module import LandmarkModule
 
 log = logging.getLogger("landmarks")
@@ -46,7 +48,8 @@ def build_model(cfg: DictConfig) -> LandmarkModule:
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         flip_test=bool(cfg.model.flip_test),
         channels_last=bool(cfg.model.get("channels_last", False)),
-        config=OmegaConf.to_container(cfg, resolve=True),
+        config={**OmegaConf.to_container(cfg, resolve=True), "tasks": inline_spec_config(  # type: ignore[dict-item]
+            OmegaConf.to_container(cfg.tasks, resolve=True))},
     )
 
 
@@ -203,7 +206,13 @@ def load_model(path: str, overrides: DictConfig | None = None) -> tuple[Landmark
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
-    """Validate a checkpoint on ``data.val`` (the training data config unless overridden)."""
+    """Validate a checkpoint on ``data.val`` (the training data config unless overridden).
+
+    Writes ``eval_metrics.json`` in ``out`` (default: the checkpoint's folder) and, with
+    ``plots`` (default true), the per-sample errors behind the metrics: for face tasks
+    ``<task>_nme.csv`` and ``ced.png`` (:func:`landmarks.viz.plot_ced`), for head-pose tasks
+    ``<task>_errors.csv`` and ``<task>_errors.png`` (cumulative absolute error per angle).
+    """
     overrides = OmegaConf.create({"data": OmegaConf.to_container(cfg.data)}) if cfg.get("data") else None
     if overrides is not None:
         check_config(overrides)
@@ -211,17 +220,33 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if cfg.get("flip_test") is not None:
         model.flip_test = bool(cfg.flip_test)
     datamodule = build_data(full, model, train=False)
+    plots = bool(cfg.get("plots", True))
+    tap = PredictionTap(model.tasks) if plots else None
     trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False)
-    results = trainer.validate(model, datamodule=datamodule, verbose=False)
+    try:
+        results = trainer.validate(model, datamodule=datamodule, verbose=False)
+    finally:
+        if tap is not None:
+            tap.close()
     metrics = {k: float(v) for k, v in results[0].items()}
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
     _write_json(os.path.join(out, "eval_metrics.json"), {"checkpoint": str(cfg.ckpt), **metrics})
+    if tap is not None:
+        for path in write_error_reports(tap, model.tasks, out):
+            log.info("evaluate: wrote %s", path)
     print(json.dumps(metrics, indent=2))
     return metrics
 
 
 def infer(cfg: DictConfig) -> str:
-    """Predict on images / a folder / a glob / a video; writes predictions.json and overlays."""
+    """Predict on images / a folder / a glob / a video; writes predictions.json and overlays.
+
+    Face and head-pose models take their boxes from ``det_file``, else from ``face_detector``
+    (``auto``: the Haar cascade where this OpenCV has it, else the whole image, with a warning;
+    ``haar``: the cascade or an error; ``none``: the whole image). ``pnp`` adds the landmark-based
+    pose (``pnp_euler``) to 68-point face entries, with focal length ``pnp_focal`` px (null: the
+    image width).
+    """
     from landmarks.predictor import Predictor, run_inference
 
     predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"))
@@ -233,7 +258,27 @@ def infer(cfg: DictConfig) -> str:
         det_score_thr=float(cfg.get("det_score_thr", 0.3)),
         draw_heatmaps=bool(cfg.get("heatmaps", False)),
         kpt_thr=float(cfg.get("kpt_thr", 0.3)),
+        face_detector=_face_detector(str(cfg.get("face_detector") or "none"), predictor.is_face_model),
+        pnp=bool(cfg.get("pnp", False)),
+        pnp_focal=float(cfg.pnp_focal) if cfg.get("pnp_focal") is not None else None,
     )
+
+
+def _face_detector(kind: str, is_face_model: bool) -> Any:
+    """The ``face_detector`` option (``auto`` | ``haar`` | ``none``) as a detector or ``None``."""
+    from landmarks.face_detect import HaarFaceDetector, haar_available
+
+    if kind not in ("auto", "haar", "none"):
+        raise ValueError(f"face_detector: expected 'auto', 'haar' or 'none', got {kind!r}")
+    if kind == "none" or not is_face_model:
+        if kind == "haar":
+            log.warning("face_detector=haar ignored: the model is not a face / head-pose model")
+        return None
+    ok, why = haar_available()
+    if kind == "auto" and not ok:
+        log.warning("face_detector=auto: %s; using the whole image as the face box", why)
+        return None
+    return HaarFaceDetector()
 
 
 def _write_json(path: str, data: Any) -> None:

@@ -5,7 +5,9 @@ image and leaves its input untouched. Curves are drawn with matplotlib through i
 canvas created inside :func:`plot_curves`, so importing this module changes no global
 matplotlib state. Colours follow the usual pose convention: left side green, right side
 orange, centre blue, decided by the ``left_`` / ``right_`` prefix of keypoint names.
-A sibling drawing (e.g. head-pose axes) is one more function here taking an RGB image.
+Head pose is drawn as a 3-axis gizmo (:func:`draw_head_pose`, Hopenet's ``draw_axis``): the
+head's x axis (towards the subject's left) red, y axis (towards the chin) green, z axis (out of
+the nose) blue. A sibling drawing is one more function here taking an RGB image.
 """
 
 from __future__ import annotations
@@ -17,12 +19,15 @@ from typing import Mapping, Sequence
 import cv2
 import numpy as np
 
+from landmarks.geometry import project_axes
 from landmarks.keypoints import KeypointSpec
 
 LEFT_COLOR = (0, 220, 0)
 RIGHT_COLOR = (255, 128, 0)
 CENTER_COLOR = (51, 153, 255)
 BOX_COLOR = (255, 0, 255)
+AXIS_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+"""RGB colours of the head-pose axes x (subject's left), y (chin), z (nose): red, green, blue."""
 
 
 def _check_rgb(image: np.ndarray, name: str = "image") -> None:
@@ -123,6 +128,41 @@ def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str |
     return out
 
 
+def draw_head_pose(
+    image: np.ndarray,
+    euler: Sequence[float] | np.ndarray,
+    center: Sequence[float] | np.ndarray,
+    size: float,
+    thickness: int | None = None,
+) -> np.ndarray:
+    """Draw the head's three axes (:func:`landmarks.geometry.project_axes`) from ``center``.
+
+    Args:
+        image: ``(H, W, 3)`` uint8 RGB.
+        euler: ``(3,)`` yaw, pitch, roll degrees (:mod:`landmarks.geometry`); nothing is drawn
+            when any angle is not finite.
+        center: ``(2,)`` image px where the axes start (e.g. the face centre).
+        size: axis length, px.
+        thickness: line width px; by default twice the usual line width.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB copy; x axis red, y green, z blue (:data:`AXIS_COLORS`).
+    """
+    _check_rgb(image)
+    angles = np.asarray(euler, dtype=np.float64).reshape(3)
+    c = np.asarray(center, dtype=np.float64).reshape(2)
+    out = image.copy()
+    if not (np.isfinite(angles).all() and np.isfinite(c).all()):
+        return out
+    ends = project_axes(*angles, center=c, size=float(size))
+    width = thickness or 2 * _thickness(image)
+    start = (int(round(c[0])), int(round(c[1])))
+    for end, colour in sorted(zip(ends, AXIS_COLORS), key=lambda e: -abs(e[0][0] - c[0]) - abs(e[0][1] - c[1])):
+        tip = (int(round(end[0])), int(round(end[1])))
+        cv2.arrowedLine(out, start, tip, colour, width, cv2.LINE_AA, tipLength=0.15)
+    return out
+
+
 def overlay_heatmaps(
     image: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.5, normalize: bool = True
 ) -> np.ndarray:
@@ -186,6 +226,8 @@ def plot_curves(
     xlabel: str,
     ylabel: str,
     title: str,
+    xlim: tuple[float, float] | None = None,
+    ylim: tuple[float, float] | None = None,
 ) -> str:
     """Plot named ``(x, y)`` curves into a PNG file (e.g. PCK vs threshold, loss vs step).
 
@@ -193,6 +235,7 @@ def plot_curves(
         series: ``{label: (x values, y values)}``, equal lengths per label.
         path: output PNG file; parent folders are created.
         xlabel, ylabel, title: axis labels and title.
+        xlim, ylim: axis ranges (default: matplotlib's).
 
     Returns:
         ``path``.
@@ -212,13 +255,74 @@ def plot_curves(
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
+    if xlim is not None:
+        ax.set_xlim(*xlim)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     ax.grid(True, alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize="small")
     fig.tight_layout()
     parent = os.path.dirname(os.path.abspath(path))
     os.makedirs(parent, exist_ok=True)
     fig.savefig(path, format="png")
     return path
+
+
+def plot_ced(nmes: Mapping[str, np.ndarray], path: str, thr: float = 0.1, title: str = "Cumulative error distribution") -> str:
+    """CED of per-face NMEs (:func:`landmarks.metrics.face.ced`): NME 0..``thr`` on x, fraction of faces on y.
+
+    Args:
+        nmes: ``{label: (N,) NMEs}`` (fractions; nan entries are left out, inf counts as a failure).
+        path: output PNG.
+        thr: the curve's end and the FR / AUC threshold.
+        title: plot title.
+
+    Returns:
+        ``path``; each legend entry carries the mean NME, FR@thr and AUC@thr (Simpson rule).
+    """
+    from landmarks.metrics.face import ced, fr_auc
+
+    series = {}
+    for label, values in nmes.items():
+        e = np.asarray(values, dtype=np.float64).ravel()
+        e = e[~np.isnan(e)]
+        if not e.size:
+            continue
+        xs, ys = ced(e, thr)
+        fr, auc = fr_auc(e, thr)
+        mean = float(np.mean(e[np.isfinite(e)])) if np.isfinite(e).any() else float("inf")
+        series[f"{label}: NME {100 * mean:.2f}%, FR@{thr:g} {100 * fr:.1f}%, AUC@{thr:g} {auc:.3f} (n={e.size})"] = (xs, ys)
+    if not series:
+        raise ValueError(f"plot_ced({path}): no finite or inf NME value in {sorted(nmes)}")
+    return plot_curves(series, path, "NME", "fraction of faces", title, xlim=(0.0, thr), ylim=(0.0, 1.0))
+
+
+def plot_error_cdf(
+    errors: Mapping[str, np.ndarray], path: str, max_error: float, unit: str = "deg", title: str = "Cumulative error"
+) -> str:
+    """Fraction of samples with absolute error ``<= t`` for ``t`` in ``[0, max_error]`` (e.g. head-pose angles).
+
+    Args:
+        errors: ``{label: (N,) absolute errors}`` (nan entries are left out).
+        path: output PNG.
+        max_error: the x-axis end, in ``unit``.
+        unit: unit name for the axis label and the legend's mean.
+        title: plot title.
+
+    Returns:
+        ``path``; each legend entry carries the mean error.
+    """
+    xs = np.linspace(0.0, float(max_error), 501)
+    series = {}
+    for label, values in errors.items():
+        e = np.abs(np.asarray(values, dtype=np.float64).ravel())
+        e = e[~np.isnan(e)]
+        if e.size:
+            series[f"{label}: mean {e.mean():.2f} {unit} (n={e.size})"] = (xs, (e[None, :] <= xs[:, None]).mean(axis=1))
+    if not series:
+        raise ValueError(f"plot_error_cdf({path}): no error value in {sorted(errors)}")
+    return plot_curves(series, path, f"absolute error ({unit})", "fraction of samples", title,
+                       xlim=(0.0, float(max_error)), ylim=(0.0, 1.0))
 
 
 def save_image(path: str, image: np.ndarray) -> str:

@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint: python scripts/evaluate.py ckpt=PATH [data=coco data.root=...] [out=DIR]."""
+"""Evaluate a checkpoint: python scripts/evaluate.py ckpt=PATH [data=coco data.root=...] [out=DIR] [plots=false];
+face tasks also get ced.png and per-sample NMEs, head-pose tasks per-angle error curves."""
 
 import hydra
 from omegaconf import DictConfig

@@ -1,4 +1,5 @@
-"""Predict: python scripts/infer.py ckpt=PATH source=IMAGE|FOLDER|GLOB|VIDEO [out=DIR] [det_file=JSON] [heatmaps=true]."""
+"""Predict: python scripts/infer.py ckpt=PATH source=IMAGE|FOLDER|GLOB|VIDEO [out=DIR] [det_file=JSON] [heatmaps=true]
+[face_detector=auto|haar|none] [pnp=false] [pnp_focal=PX]."""
 
 import hydra
 from omegaconf import DictConfig

@@ -284,14 +284,30 @@ def decode_errors(
 
 
 # --- time to accuracy ---------------------------------------------------------------------------
-def time_to_accuracy(rows: Sequence[dict[str, float]], metric: str, thresholds: Sequence[float]) -> list[dict[str, Any]]:
-    """First validation row reaching each threshold: ``{threshold, minutes, step}`` (``None`` if never)."""
+def time_to_accuracy(
+    rows: Sequence[dict[str, float]], metric: str, thresholds: Sequence[float], mode: str = "max"
+) -> list[dict[str, Any]]:
+    """First validation row reaching each threshold: ``{threshold, minutes, step}`` (``None`` if never).
+
+    ``mode="max"``: reaching means ``metric >= threshold`` (PCK, AP); ``"min"``: ``<=`` (NME, MAE).
+    """
+    if mode not in ("max", "min"):
+        raise ValueError(f"time_to_accuracy: mode must be 'max' or 'min', got {mode!r}")
     out = []
     for thr in thresholds:
-        hit = next((r for r in rows if metric in r and float(r[metric]) >= thr), None)
+        hit = next((r for r in rows if metric in r and (float(r[metric]) >= thr if mode == "max" else float(r[metric]) <= thr)), None)
         out.append({
             "threshold": thr,
             "minutes": None if hit is None else float(hit["seconds"]) / 60.0,
             "step": None if hit is None else int(hit["step"]),
         })
     return out
+
+
+def curve_table(rows: Sequence[dict[str, float]], columns: Sequence[str]) -> str:
+    """A markdown table of validation rows (step, minutes, then ``columns``); ``-`` where a value is missing."""
+    lines = ["| step | minutes | " + " | ".join(columns) + " |", "|---" * (len(columns) + 2) + "|"]
+    for r in rows:
+        cells = [f"{float(r[c]):.4g}" if c in r else "-" for c in columns]
+        lines.append(f"| {int(r['step'])} | {float(r['seconds']) / 60:.1f} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)

@@ -29,7 +29,7 @@ out of every metric and contribute zero to the loss (weights 0). To add a metric
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, ClassVar, Sequence
 
 import numpy as np
 from torch import nn
@@ -111,63 +111,23 @@ def _euler(meta: dict[str, Any]) -> np.ndarray | None:
     return _np(meta["euler"]) if "euler" in meta else None
 
 
-class FaceLandmarkTask(KeypointTask):
-    """Face landmarks by direct coordinate regression.
+class FaceTask(KeypointTask):
+    """What both face tasks share: the face defaults of the task arguments and :class:`FaceMetrics`.
+
+    Not configured directly: :class:`FaceLandmarkTask` and :class:`FaceHeatmapTask` put it in
+    front of their keypoint base, whose constructor receives the task arguments plus the class
+    attribute ``base_kwargs``.
 
     Args:
-        spec: the landmark layout (``landmarks.face_layouts.ibug68`` or ``wflw98``).
-        codec: :class:`landmarks.codecs.coords.CoordinateCodec` shared with the data pipeline.
-        head: factory ``head(in_channels=, in_strides=, num_keypoints=, input_size=)`` returning
-            ``(B, K, 2)`` input px.
-        loss: coordinate loss ``loss(pred, target, target_weight)``, input px.
+        spec, codec, head, loss, name, monitor, monitor_mode, loss_weight: as
+            :class:`~landmarks.task.KeypointTask`.
         norm: normaliser of the monitored ``val/nme``: ``"box"``, ``"io"`` or ``"ip"``.
         fail_thr: FR / AUC threshold.
         frontal_yaw: ``|yaw|`` limit of ``nme_io_frontal``, degrees.
     """
 
-    def __init__(
-        self,
-        spec: KeypointSpec,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str = "face",
-        monitor: str = "val/nme",
-        monitor_mode: str = "min",
-        loss_weight: float = 1.0,
-        norm: str = "box",
-        fail_thr: float = 0.1,
-        frontal_yaw: float = 30.0,
-    ) -> None:
-        super().__init__(spec, codec, head, loss, name=name, monitor=monitor, monitor_mode=monitor_mode,
-                         loss_weight=loss_weight)
-        self.face_metrics = FaceMetrics(norm=norm, fail_thr=fail_thr, frontal_yaw=frontal_yaw)
-
-    target_key = "coords"
-
-    def head_kwargs(self) -> dict[str, Any]:
-        return {"input_size": self._codec.input_size}
-
-    def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
-        meta = batch["meta"]
-        self.face_metrics.update(pred.keypoints, _np(meta["keypoints"]), _np(meta["visible"]), _euler(meta))
-
-    def compute_metrics(self) -> dict[str, float]:
-        return self.face_metrics.compute()
-
-
-class FaceHeatmapTask(HeatmapKeypointTask):
-    """Face landmarks from heatmaps (train with Adaptive Wing), judged by the face metrics.
-
-    Args:
-        spec: the landmark layout.
-        codec: heatmap codec shared with the data pipeline.
-        head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
-        loss: heatmap loss ``loss(pred, target, target_weight)``, e.g. ``AdaptiveWingLoss``.
-        norm: normaliser of the monitored ``val/nme``.
-        fail_thr: FR / AUC threshold.
-        frontal_yaw: ``|yaw|`` limit of ``nme_io_frontal``, degrees.
-    """
+    #: extra keyword arguments for the keypoint base's constructor
+    base_kwargs: ClassVar[dict[str, Any]] = {}
 
     def __init__(
         self,
@@ -184,7 +144,7 @@ class FaceHeatmapTask(HeatmapKeypointTask):
         frontal_yaw: float = 30.0,
     ) -> None:
         super().__init__(spec=spec, codec=codec, head=head, loss=loss, name=name, monitor=monitor,
-                         monitor_mode=monitor_mode, loss_weight=loss_weight, torso_pair=None, coco_eval=False)
+                         monitor_mode=monitor_mode, loss_weight=loss_weight, **self.base_kwargs)
         self.face_metrics = FaceMetrics(norm=norm, fail_thr=fail_thr, frontal_yaw=frontal_yaw)
 
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
@@ -193,3 +153,42 @@ class FaceHeatmapTask(HeatmapKeypointTask):
 
     def compute_metrics(self) -> dict[str, float]:
         return self.face_metrics.compute()
+
+
+class FaceLandmarkTask(FaceTask):
+    """Face landmarks by direct coordinate regression.
+
+    Args:
+        spec: the landmark layout (``landmarks.face_layouts.ibug68`` or ``wflw98``).
+        codec: :class:`landmarks.codecs.coords.CoordinateCodec` shared with the data pipeline.
+        head: factory ``head(in_channels=, in_strides=, num_keypoints=, input_size=)`` returning
+            ``(B, K, 2)`` input px.
+        loss: coordinate loss ``loss(pred, target, target_weight)``, input px.
+        norm: normaliser of the monitored ``val/nme``: ``"box"``, ``"io"`` or ``"ip"``.
+        fail_thr: FR / AUC threshold.
+        frontal_yaw: ``|yaw|`` limit of ``nme_io_frontal``, degrees.
+    """
+
+    target_key = "coords"
+
+    def head_kwargs(self) -> dict[str, Any]:
+        return {"input_size": self._codec.input_size}
+
+
+class FaceHeatmapTask(FaceTask, HeatmapKeypointTask):
+    """Face landmarks from heatmaps (train with Adaptive Wing), judged by the face metrics.
+
+    The heatmap machinery of :class:`HeatmapKeypointTask` without its body metrics (no PDJ
+    torso, no COCO AP); :class:`FaceTask` supplies the metrics.
+
+    Args:
+        spec: the landmark layout.
+        codec: heatmap codec shared with the data pipeline.
+        head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
+        loss: heatmap loss ``loss(pred, target, target_weight)``, e.g. ``AdaptiveWingLoss``.
+        norm: normaliser of the monitored ``val/nme``.
+        fail_thr: FR / AUC threshold.
+        frontal_yaw: ``|yaw|`` limit of ``nme_io_frontal``, degrees.
+    """
+
+    base_kwargs: ClassVar[dict[str, Any]] = {"torso_pair": None, "coco_eval": False}

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import time
 
 import cv2
 import numpy as np
 import pytest
+from synthetic_checks import (
+    assert_box_in_image, assert_deterministic, assert_disjoint_streams, assert_labels_in_image,
+    assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
+)
 
 from landmarks.data.synthetic import SyntheticBodySource
 from landmarks.data.synthetic.poses import POSE_FAMILIES, sample_pose
@@ -41,49 +43,28 @@ def _swing_angles(bone: np.ndarray, side: str) -> tuple[float, float]:
 
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticBodySource) -> None:
-    img_a, inst_a = source.render(7)
-    source.render(3)  # order must not matter
     twin = SyntheticBodySource(num_images=100, image_size=(W, H), max_people=3, split="train", seed=3)
-    img_b, inst_b = twin.render(7)
-    assert np.array_equal(img_a, img_b)
-    assert len(inst_a) == len(inst_b) >= 1
-    for a, b in zip(inst_a, inst_b):
-        assert np.array_equal(a["keypoints"], b["keypoints"])
-        assert np.array_equal(a["visible"], b["visible"])
-        assert np.array_equal(a["bbox"], b["bbox"]) and a["area"] == b["area"] and a["id"] == b["id"]
-    s1, s2 = source[7], pickle.loads(pickle.dumps(twin))[7]  # DataLoader workers get a pickled copy
-    assert np.array_equal(s1["image"], s2["image"]) and np.array_equal(s1["keypoints"], s2["keypoints"])
+    assert_deterministic(source, twin)
 
 
 def test_split_and_seed_change_the_image(source: SyntheticBodySource) -> None:
     val = SyntheticBodySource(num_images=100, image_size=(W, H), split="val", seed=3)
     other_seed = SyntheticBodySource(num_images=100, image_size=(W, H), split="train", seed=4)
-    train_img = source.render(5)[0]
-    for other in (val, other_seed):
-        diff = np.abs(train_img.astype(np.int16) - other.render(5)[0].astype(np.int16))
-        assert diff.mean() > 10.0
-    train_set = {source.render(i)[0].tobytes() for i in range(8)}
-    assert not train_set & {val.render(i)[0].tobytes() for i in range(8)}
+    assert_disjoint_streams(source, val, other_seed, 8)
 
 
 def test_getitem_shapes_dtypes_and_keys(source: SyntheticBodySource) -> None:
     assert len(source) == 100 and source.spec.name == "coco17" and source.spec.num_keypoints == 17
     s = source[11]
     assert set(s) == {"image", "keypoints", "visible", "bbox", "area", "image_id", "id", "score", "path"}
-    assert s["image"].shape == (H, W, 3) and s["image"].dtype == np.uint8
-    assert s["keypoints"].shape == (17, 2) and s["keypoints"].dtype == np.float32
-    assert s["visible"].shape == (17,) and s["visible"].dtype == np.float32
-    assert s["bbox"].shape == (4,) and s["bbox"].dtype == np.float32
+    assert_sample_arrays(s, W, H, 17)
     assert set(np.unique(s["visible"])) <= {0.0, 1.0, 2.0}
     assert s["image_id"] == 11 and s["score"] == 1.0 and s["path"] == "" and s["area"] > 0
     image, instances = source.render(11)
     assert np.array_equal(image, s["image"])
     assert any(np.array_equal(i["keypoints"], s["keypoints"]) and i["id"] == s["id"] for i in instances)
     assert all("image" not in i for i in instances)
-    with pytest.raises(IndexError):
-        source[100]
-    with pytest.raises(ValueError, match="split 'dev'"):
-        SyntheticBodySource(split="dev")
+    assert_rejects_bad_index_and_split(source, SyntheticBodySource)
     with pytest.raises(ValueError, match="max_people"):
         SyntheticBodySource(max_people=0)
 
@@ -92,11 +73,8 @@ def test_visibility_semantics(rendered: list) -> None:
     counts = np.zeros(3)
     for _, instances in rendered:
         for s in instances:
-            kp, v = s["keypoints"], s["visible"]
-            assert np.all(kp[v == 0] == 0.0), "unlabelled keypoints must be zeroed"
-            lab = kp[v > 0]
-            assert np.all((lab[:, 0] >= 0) & (lab[:, 0] <= W - 1) & (lab[:, 1] >= 0) & (lab[:, 1] <= H - 1))
-            counts += np.bincount(v.astype(int), minlength=3)
+            assert_labels_in_image(s, W, H)
+            counts += np.bincount(s["visible"].astype(int), minlength=3)
     frac = counts / counts.sum()
     # some cut by the border, a plausible share hidden (far ear, back of the head, ...), most visible
     assert 0.01 < frac[0] < 0.3 and 0.1 < frac[1] < 0.5 and frac[2] > 0.45
@@ -106,9 +84,7 @@ def test_boxes_contain_labelled_keypoints_and_lie_in_the_image(rendered: list) -
     for _, instances in rendered:
         assert 1 <= len(instances) <= 3
         for s in instances:
-            x, y, w, h = (float(t) for t in s["bbox"])
-            assert x >= 0 and y >= 0 and x + w <= W + 1e-3 and y + h <= H + 1e-3 and w >= 1 and h >= 1
-            assert 0 < s["area"] <= w * h + 1e-3
+            x, y, w, h = assert_box_in_image(s, W, H)
             kp = s["keypoints"][s["visible"] > 0]
             assert np.all((kp[:, 0] >= x - 0.5) & (kp[:, 0] <= x + w + 0.5))
             assert np.all((kp[:, 1] >= y - 0.5) & (kp[:, 1] <= y + h + 0.5))
@@ -167,7 +143,6 @@ def test_joint_limits_hold_in_3d() -> None:
 
 def test_to_coco_loads_and_evaluates_in_pycocotools(source: SyntheticBodySource) -> None:
     from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     d, images = source.to_coco(range(6))
     assert len(images) == 6 and images[0].shape == (H, W, 3)
@@ -183,13 +158,7 @@ def test_to_coco_loads_and_evaluates_in_pycocotools(source: SyntheticBodySource)
     for a in anns:
         v = np.asarray(a["keypoints"]).reshape(17, 3)[:, 2]
         assert len(a["keypoints"]) == 51 and a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
-    dets = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-            for a in anns if a["num_keypoints"] > 0]
-    ev = COCOeval(gt, gt.loadRes(dets), "keypoints")
-    ev.evaluate()
-    ev.accumulate()
-    ev.summarize()
-    assert ev.stats[0] == pytest.approx(1.0)  # ground truth scored against itself: AP 1
+    assert coco_self_ap(gt) == pytest.approx(1.0)  # ground truth scored against itself: AP 1
 
 
 def test_write_coco_writes_images_and_json(source: SyntheticBodySource, tmp_path) -> None:
@@ -204,12 +173,7 @@ def test_write_coco_writes_images_and_json(source: SyntheticBodySource, tmp_path
 
 
 def test_render_speed_smoke() -> None:
-    src = SyntheticBodySource(num_images=50, image_size=(256, 256))
-    src.render(0)
-    start = time.process_time()
-    images = [src.render(i)[0] for i in range(1, 31)]
-    ms = (time.process_time() - start) / 30 * 1e3
-    print(f"SyntheticBodySource: {ms:.2f} ms per 256x256 image (CPU time)")
+    _, images = render_ms(SyntheticBodySource(num_images=50, image_size=(256, 256)), 30)
     assert all(im.shape == (256, 256, 3) and im.std() > 5 for im in images)
 
 

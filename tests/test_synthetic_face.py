@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import time
 from dataclasses import replace
 
 import cv2
 import numpy as np
 import pytest
+from synthetic_checks import (
+    assert_deterministic, assert_disjoint_streams, assert_labels_in_image, assert_rejects_bad_index_and_split,
+    assert_sample_arrays, coco_self_ap, render_ms,
+)
 
 from landmarks.data.synthetic.face import SyntheticFaceSource
 from landmarks.data.synthetic.face_contours import FaceFeatures, landmark_chart
@@ -60,15 +62,8 @@ def test_layouts_are_one_face_and_mirror_symmetric() -> None:
 
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticFaceSource) -> None:
-    img_a, (a,) = source.render(7)
-    source.render(3)  # order must not matter
     twin = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=3)
-    img_b, (b,) = twin.render(7)
-    assert np.array_equal(img_a, img_b)
-    for key in ("keypoints", "visible", "bbox", "euler"):
-        assert np.array_equal(a[key], b[key]), key
-    s1, s2 = source[7], pickle.loads(pickle.dumps(twin))[7]  # DataLoader workers get a pickled copy
-    assert np.array_equal(s1["image"], s2["image"]) and np.array_equal(s1["keypoints"], s2["keypoints"])
+    img_a, (a,) = assert_deterministic(source, twin)
     # The layout changes the labels, not the picture.
     w98 = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=3, layout="wflw98")
     img_c, (c,) = w98.render(7)
@@ -78,10 +73,7 @@ def test_same_index_gives_identical_image_and_labels(source: SyntheticFaceSource
 def test_val_split_and_seed_are_disjoint_streams(source: SyntheticFaceSource) -> None:
     val = SyntheticFaceSource(num_images=200, image_size=(S, S), split="val", seed=3)
     other_seed = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=4)
-    train_img = source.render(5)[0]
-    for other in (val, other_seed):
-        assert np.abs(train_img.astype(np.int16) - other.render(5)[0].astype(np.int16)).mean() > 10.0
-    assert not {source.render(i)[0].tobytes() for i in range(6)} & {val.render(i)[0].tobytes() for i in range(6)}
+    assert_disjoint_streams(source, val, other_seed, 6)
 
 
 @pytest.mark.parametrize("layout,k", [("ibug68", 68), ("wflw98", 98)])
@@ -89,15 +81,10 @@ def test_getitem_shapes_dtypes_and_keys(layout: str, k: int) -> None:
     src = SyntheticFaceSource(num_images=10, image_size=(S, S), layout=layout)
     assert len(src) == 10 and src.spec.num_keypoints == k and src.spec.name == layout
     s = src[4]
-    assert set(s) == KEYS and s["image"].shape == (S, S, 3) and s["image"].dtype == np.uint8
-    assert s["keypoints"].shape == (k, 2) and s["keypoints"].dtype == np.float32
-    assert s["visible"].shape == (k,) and s["visible"].dtype == np.float32
-    assert s["bbox"].shape == (4,) and s["bbox"].dtype == np.float32 and s["area"] > 0
+    assert set(s) == KEYS and s["area"] > 0
+    assert_sample_arrays(s, S, S, k)
     assert s["euler"].shape == (3,) and s["euler"].dtype == np.float32 and s["image_id"] == 4
-    with pytest.raises(IndexError):
-        src[10]
-    with pytest.raises(ValueError, match="split 'dev'"):
-        SyntheticFaceSource(split="dev")
+    assert_rejects_bad_index_and_split(src, SyntheticFaceSource)
     with pytest.raises(ValueError, match="layout 'aflw19'"):
         SyntheticFaceSource(layout="aflw19")
 
@@ -108,9 +95,8 @@ def test_visibility_values_and_boxes(source: SyntheticFaceSource, rendered: list
     for _, (s,) in rendered:
         kp, v = s["keypoints"], s["visible"]
         assert set(np.unique(v)) <= {0.0, 1.0, 2.0}
-        assert np.all(kp[v == 0] == 0.0), "unlabelled keypoints must be zeroed"
+        assert_labels_in_image(s, S, S)
         lab = kp[v > 0]
-        assert np.all((lab[:, 0] >= 0) & (lab[:, 0] <= S - 1) & (lab[:, 1] >= 0) & (lab[:, 1] <= S - 1))
         x, y, w, h = (float(t) for t in s["bbox"])
         assert x >= 0 and y >= 0 and x + w <= S + 1e-3 and y + h <= S + 1e-3
         assert np.all((lab[:, 0] >= x - 1e-3) & (lab[:, 0] <= x + w + 1e-3))
@@ -226,7 +212,6 @@ def test_flip_rule_matches_rendering_the_mirrored_pose() -> None:
 
 def test_write_coco_is_valid_for_pycocotools(tmp_path) -> None:
     from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     src = SyntheticFaceSource(num_images=10, image_size=(S, S), layout="wflw98")
     path = src.write_coco(str(tmp_path), indices=range(5))
@@ -243,13 +228,7 @@ def test_write_coco_is_valid_for_pycocotools(tmp_path) -> None:
         assert a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
     img = cv2.imread(os.path.join(tmp_path, "images", gt.loadImgs(0)[0]["file_name"]))
     assert img.shape == (S, S, 3)
-    dets = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in anns]
-    ev = COCOeval(gt, gt.loadRes(dets), "keypoints")
-    ev.params.kpt_oks_sigmas = wflw98().sigma_array
-    ev.evaluate()
-    ev.accumulate()
-    ev.summarize()
-    assert ev.stats[0] == pytest.approx(1.0)
+    assert coco_self_ap(gt, wflw98().sigma_array) == pytest.approx(1.0)
 
 
 def test_top_down_dataset_reads_the_source(source: SyntheticFaceSource) -> None:
@@ -265,12 +244,7 @@ def test_top_down_dataset_reads_the_source(source: SyntheticFaceSource) -> None:
 
 
 def test_render_speed() -> None:
-    src = SyntheticFaceSource(num_images=60, image_size=(S, S))
-    src.render(0)
-    start = time.process_time()
-    images = [src.render(i)[0] for i in range(1, 41)]
-    ms = (time.process_time() - start) / 40 * 1e3
-    print(f"SyntheticFaceSource: {ms:.2f} ms per {S}x{S} image (CPU time)")
+    ms, images = render_ms(SyntheticFaceSource(num_images=60, image_size=(S, S)), 40)
     assert all(im.shape == (S, S, 3) and im.std() > 5 for im in images)
     assert ms < 40.0  # target < 8 ms on an idle core; generous here for loaded test machines
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import os
-import pickle
-import time
 
 import cv2
 import numpy as np
 import pytest
+from synthetic_checks import (
+    assert_box_in_image, assert_deterministic, assert_disjoint_streams, assert_labels_in_image,
+    assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
+)
 
 from landmarks.data.synthetic.hand import SyntheticHandSource
 from landmarks.data.synthetic.hand_poses import HAND_POSE_FAMILIES, sample_hand_pose
@@ -42,41 +44,24 @@ def test_hand21_layout() -> None:
 
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticHandSource) -> None:
-    img_a, inst_a = source.render(7)
-    source.render(3)  # order must not matter
     twin = SyntheticHandSource(num_images=100, image_size=(W, H), split="train", seed=3)
-    img_b, inst_b = twin.render(7)
-    assert np.array_equal(img_a, img_b) and len(inst_a) == len(inst_b) == 1
-    for a, b in zip(inst_a, inst_b):
-        assert np.array_equal(a["keypoints"], b["keypoints"]) and np.array_equal(a["visible"], b["visible"])
-        assert np.array_equal(a["bbox"], b["bbox"]) and a["area"] == b["area"] and a["handedness"] == b["handedness"]
-    s1, s2 = source[7], pickle.loads(pickle.dumps(twin))[7]  # DataLoader workers get a pickled copy
-    assert np.array_equal(s1["image"], s2["image"]) and np.array_equal(s1["keypoints"], s2["keypoints"])
+    _, instances = assert_deterministic(source, twin)
+    assert len(instances) == 1
 
 
 def test_val_split_and_seed_are_disjoint_streams(source: SyntheticHandSource) -> None:
     val = SyntheticHandSource(num_images=100, image_size=(W, H), split="val", seed=3)
     other_seed = SyntheticHandSource(num_images=100, image_size=(W, H), split="train", seed=4)
-    train_img = source.render(5)[0]
-    for other in (val, other_seed):
-        assert np.abs(train_img.astype(np.int16) - other.render(5)[0].astype(np.int16)).mean() > 10.0
-    train_set = {source.render(i)[0].tobytes() for i in range(8)}
-    assert not train_set & {val.render(i)[0].tobytes() for i in range(8)}
+    assert_disjoint_streams(source, val, other_seed, 8)
 
 
 def test_getitem_shapes_dtypes_and_keys(source: SyntheticHandSource) -> None:
     assert len(source) == 100 and source.spec.name == "hand21"
     s = source[11]
     assert set(s) == {"image", "keypoints", "visible", "bbox", "area", "image_id", "id", "score", "path", "handedness"}
-    assert s["image"].shape == (H, W, 3) and s["image"].dtype == np.uint8
-    assert s["keypoints"].shape == (21, 2) and s["keypoints"].dtype == np.float32
-    assert s["visible"].shape == (21,) and s["visible"].dtype == np.float32
-    assert s["bbox"].shape == (4,) and s["bbox"].dtype == np.float32
+    assert_sample_arrays(s, W, H, 21)
     assert s["handedness"] in ("left", "right") and s["image_id"] == 11 and s["area"] > 0
-    with pytest.raises(IndexError):
-        source[100]
-    with pytest.raises(ValueError, match="split 'dev'"):
-        SyntheticHandSource(split="dev")
+    assert_rejects_bad_index_and_split(source, SyntheticHandSource)
     with pytest.raises(ValueError, match="hands_per_image"):
         SyntheticHandSource(hands_per_image=0)
 
@@ -85,12 +70,9 @@ def test_visibility_values_and_self_occlusion(rendered: list) -> None:
     counts = np.zeros(3)
     for _, instances in rendered:
         for s in instances:
-            kp, v = s["keypoints"], s["visible"]
-            assert set(np.unique(v)) <= {0.0, 1.0, 2.0}
-            assert np.all(kp[v == 0] == 0.0), "unlabelled keypoints must be zeroed"
-            lab = kp[v > 0]
-            assert np.all((lab[:, 0] >= 0) & (lab[:, 0] <= W - 1) & (lab[:, 1] >= 0) & (lab[:, 1] <= H - 1))
-            counts += np.bincount(v.astype(int), minlength=3)
+            assert set(np.unique(s["visible"])) <= {0.0, 1.0, 2.0}
+            assert_labels_in_image(s, W, H)
+            counts += np.bincount(s["visible"].astype(int), minlength=3)
     frac = counts / counts.sum()
     assert 0.1 < frac[1] < 0.5 and frac[2] > 0.5  # fingers hide each other, most points are seen
     no_occluder = SyntheticHandSource(num_images=10, image_size=(W, H), occluders=False, seed=1)
@@ -102,9 +84,7 @@ def test_boxes_contain_visible_points_and_fill_the_image(rendered: list) -> None
     sizes = []
     for _, instances in rendered:
         for s in instances:
-            x, y, w, h = (float(t) for t in s["bbox"])
-            assert x >= 0 and y >= 0 and x + w <= W + 1e-3 and y + h <= H + 1e-3 and w >= 1 and h >= 1
-            assert 0 < s["area"] <= w * h + 1e-3
+            x, y, w, h = assert_box_in_image(s, W, H)
             kp = s["keypoints"][s["visible"] == 2]
             assert np.all((kp[:, 0] >= x - 0.5) & (kp[:, 0] <= x + w + 0.5))
             assert np.all((kp[:, 1] >= y - 0.5) & (kp[:, 1] <= y + h + 0.5))
@@ -177,7 +157,6 @@ def test_top_down_dataset_reads_the_source(source: SyntheticHandSource) -> None:
 
 def test_write_coco_is_valid_for_pycocotools(source: SyntheticHandSource, tmp_path) -> None:
     from pycocotools.coco import COCO
-    from pycocotools.cocoeval import COCOeval
 
     path = source.write_coco(str(tmp_path), indices=range(6))
     with open(path) as fh:
@@ -193,22 +172,11 @@ def test_write_coco_is_valid_for_pycocotools(source: SyntheticHandSource, tmp_pa
         assert a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
     img = cv2.imread(os.path.join(tmp_path, "images", gt.loadImgs(0)[0]["file_name"]))
     assert img.shape == (H, W, 3)
-    dets = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0} for a in anns]
-    ev = COCOeval(gt, gt.loadRes(dets), "keypoints")
-    ev.params.kpt_oks_sigmas = hand21().sigma_array
-    ev.evaluate()
-    ev.accumulate()
-    ev.summarize()
-    assert ev.stats[0] == pytest.approx(1.0)  # ground truth scored against itself: AP 1
+    assert coco_self_ap(gt, hand21().sigma_array) == pytest.approx(1.0)  # ground truth scored against itself: AP 1
 
 
 def test_render_speed() -> None:
-    src = SyntheticHandSource(num_images=50, image_size=(256, 256))
-    src.render(0)
-    start = time.process_time()
-    images = [src.render(i)[0] for i in range(1, 41)]
-    ms = (time.process_time() - start) / 40 * 1e3
-    print(f"SyntheticHandSource: {ms:.2f} ms per 256x256 image (CPU time)")
+    ms, images = render_ms(SyntheticHandSource(num_images=50, image_size=(256, 256)), 40)
     assert all(im.shape == (256, 256, 3) and im.std() > 5 for im in images)
     assert ms < 10.0
 

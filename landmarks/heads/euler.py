@@ -24,20 +24,12 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from landmarks.heads.regression import pooled_features
+from landmarks.heads.pooled import PooledHead
 
 __all__ = ["HopenetHead", "Rotation6DHead"]
 
 
-def _mlp(width: int, hidden: Sequence[int], dropout: float) -> tuple[nn.Sequential, int]:
-    layers: list[nn.Module] = []
-    for h in hidden:
-        layers += [nn.Dropout(dropout), nn.Linear(width, int(h)), nn.ReLU(inplace=True)]
-        width = int(h)
-    return nn.Sequential(*layers), width
-
-
-class HopenetHead(nn.Module):
+class HopenetHead(PooledHead):
     """Three bin classifiers (yaw, pitch, roll) on pooled features.
 
     Args:
@@ -45,9 +37,9 @@ class HopenetHead(nn.Module):
         in_strides: stride of each stage (unused; part of the head contract).
         num_bins: bins per angle (Hopenet: 66).
         hidden: widths of a shared hidden MLP before the classifiers (empty: none, as Hopenet).
-        pool_size: side of the average-pooling grid (1 = global pooling, as Hopenet).
+        pool_size, in_index: as :class:`~landmarks.heads.pooled.PooledHead` (default: global
+            pooling of the deepest stage, as Hopenet).
         dropout: dropout before every linear layer.
-        in_index: which backbone stage to read (default the deepest).
     """
 
     def __init__(
@@ -60,30 +52,29 @@ class HopenetHead(nn.Module):
         dropout: float = 0.0,
         in_index: int = -1,
     ) -> None:
-        super().__init__()
         if pool_size < 1 or num_bins < 2:
             raise ValueError(f"HopenetHead: need pool_size >= 1 and num_bins >= 2, got {pool_size}, {num_bins}")
-        self.num_bins, self.pool_size, self.in_index = int(num_bins), int(pool_size), int(in_index)
-        self.mlp, width = _mlp(in_channels[self.in_index] * self.pool_size**2, hidden, dropout)
+        super().__init__(in_channels, hidden, pool_size, dropout, in_index)
+        self.num_bins = int(num_bins)
         self.drop = nn.Dropout(dropout)
-        self.fc = nn.ModuleList(nn.Linear(width, self.num_bins) for _ in range(3))  # yaw, pitch, roll
+        self.fc = nn.ModuleList(nn.Linear(self.trunk_width, self.num_bins) for _ in range(3))  # yaw, pitch, roll
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, 3, num_bins)`` logits, angle order yaw, pitch, roll."""
-        x = self.drop(self.mlp(pooled_features(features[self.in_index], self.pool_size)))
+        x = self.drop(self.trunk(features))
         return torch.stack([fc(x) for fc in self.fc], dim=1)
 
 
-class Rotation6DHead(nn.Module):
+class Rotation6DHead(PooledHead):
     """Pooled features -> 6-D rotation (two raw columns of ``R``, 6DRepNet layout).
 
     Args:
         in_channels: channels of each backbone stage (uses ``in_index``).
         in_strides: stride of each stage (unused; part of the head contract).
         hidden: widths of a hidden MLP (empty: one linear layer, as 6DRepNet).
-        pool_size: side of the average-pooling grid (1 = global pooling).
+        pool_size, in_index: as :class:`~landmarks.heads.pooled.PooledHead` (default: global
+            pooling of the deepest stage).
         dropout: dropout before every linear layer.
-        in_index: which backbone stage to read (default the deepest).
     """
 
     def __init__(
@@ -95,16 +86,14 @@ class Rotation6DHead(nn.Module):
         dropout: float = 0.0,
         in_index: int = -1,
     ) -> None:
-        super().__init__()
         if pool_size < 1:
             raise ValueError(f"Rotation6DHead: pool_size must be >= 1, got {pool_size}")
-        self.pool_size, self.in_index = int(pool_size), int(in_index)
-        self.mlp, width = _mlp(in_channels[self.in_index] * self.pool_size**2, hidden, dropout)
-        self.final = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, 6))
+        super().__init__(in_channels, hidden, pool_size, dropout, in_index)
+        self.final = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.trunk_width, 6))
         nn.init.zeros_(self.final[-1].weight)
         with torch.no_grad():
             self.final[-1].bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, 6)``: raw first column, then raw second column."""
-        return self.final(self.mlp(pooled_features(features[self.in_index], self.pool_size)))
+        return self.final(self.trunk(features))

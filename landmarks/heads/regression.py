@@ -6,7 +6,7 @@ Wing-loss face aligner (Feng et al., "Wing Loss for Robust Facial Landmark Local
 Convolutional Neural Networks", CVPR 2018) does the same for facial landmarks. Here the
 deepest backbone stage is average-pooled to a ``pool_size x pool_size`` grid (1 = global
 pooling; a small grid keeps coarse spatial layout, which a fully connected layer can read),
-flattened and passed through an MLP.
+flattened and passed through an MLP (the trunk of :mod:`landmarks.heads.pooled`).
 
 Unit: the output is in **input px** (pixel ``i`` has its centre at ``i``, the frame of
 :mod:`landmarks.data.crop`): ``xy = c + size * u`` with ``u`` the MLP's raw output,
@@ -23,20 +23,14 @@ from __future__ import annotations
 from typing import Sequence
 
 import torch
-import torch.nn.functional as F
 from torch import nn
+
+from landmarks.heads.pooled import PooledHead, pooled_features
 
 __all__ = ["RegressionHead", "pooled_features"]
 
 
-def pooled_features(feature: torch.Tensor, pool_size: int) -> torch.Tensor:
-    """``(B, C, h, w)`` -> ``(B, C * pool_size^2)`` by adaptive average pooling and flattening."""
-    if pool_size == 1:
-        return feature.mean(dim=(2, 3))
-    return F.adaptive_avg_pool2d(feature, pool_size).flatten(1)
-
-
-class RegressionHead(nn.Module):
+class RegressionHead(PooledHead):
     """Pooled deepest stage -> MLP -> ``(B, K, 2)`` coordinates, input px.
 
     Args:
@@ -45,9 +39,9 @@ class RegressionHead(nn.Module):
         num_keypoints: K.
         input_size: ``(W, H)`` of the network input, input px.
         hidden: widths of the hidden layers (empty: one linear layer).
-        pool_size: side of the average-pooling grid (1 = global average pooling).
+        pool_size, in_index: as :class:`~landmarks.heads.pooled.PooledHead` (default: global
+            pooling of the deepest stage).
         dropout: dropout before every linear layer.
-        in_index: which backbone stage to read (default the deepest).
     """
 
     def __init__(
@@ -61,21 +55,13 @@ class RegressionHead(nn.Module):
         dropout: float = 0.0,
         in_index: int = -1,
     ) -> None:
-        super().__init__()
         if pool_size < 1:
             raise ValueError(f"head.pool_size must be >= 1, got {pool_size}")
         if len(input_size) != 2 or min(input_size) < 2:
             raise ValueError(f"RegressionHead: input_size must be (W, H) >= 2 px, got {list(input_size)}")
+        super().__init__(in_channels, hidden, pool_size, dropout, in_index)
         self.num_keypoints = int(num_keypoints)
-        self.pool_size = int(pool_size)
-        self.in_index = int(in_index)
-        layers: list[nn.Module] = []
-        width = in_channels[self.in_index] * self.pool_size**2
-        for h in hidden:
-            layers += [nn.Dropout(dropout), nn.Linear(width, int(h)), nn.ReLU(inplace=True)]
-            width = int(h)
-        self.mlp = nn.Sequential(*layers)
-        self.final = nn.Sequential(nn.Dropout(dropout), nn.Linear(width, 2 * self.num_keypoints))
+        self.final = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.trunk_width, 2 * self.num_keypoints))
         nn.init.zeros_(self.final[-1].weight)
         nn.init.zeros_(self.final[-1].bias)
         size = torch.tensor([float(input_size[0]), float(input_size[1])])
@@ -84,6 +70,5 @@ class RegressionHead(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, K, 2)`` coordinates, input px."""
-        x = self.mlp(pooled_features(features[self.in_index], self.pool_size))
-        u = self.final(x).view(-1, self.num_keypoints, 2)
+        u = self.final(self.trunk(features)).view(-1, self.num_keypoints, 2)
         return self.center + self.size * u

@@ -21,13 +21,11 @@ Sibling renderers (hand, face) follow the same pattern: ``render(index)`` for al
 
 from __future__ import annotations
 
-
-import cv2
 import numpy as np
 
 from landmarks.data.synthetic.figure import KEYPOINT_OWNERS, Part, person_parts
 from landmarks.data.synthetic.source import SyntheticSource
-from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
+from landmarks.data.synthetic.raster import paint_instances
 from landmarks.data.synthetic.scene import PlacedPerson, sample_camera, sample_person
 from landmarks.data.synthetic.skeleton3d import JOINT_NAMES
 from landmarks.data.synthetic.texture import background, occluder_strokes
@@ -108,37 +106,23 @@ class SyntheticBodySource(SyntheticSource):
         if sum(len(parts) for _, _, parts in items) > 255:
             raise RuntimeError(f"SyntheticBodySource: image {index} has more parts than the uint8 id buffer holds")
 
-        label = np.zeros((H, W), dtype=np.uint8)
-        owner, code = [-1], [0]  # per label id: person index (-1 occluder) and part code
-        bounds = [(np.inf, np.inf, -np.inf, -np.inf) for _ in people]
-        for _, who, parts in items:
-            for part in parts:
-                pid = len(owner)
-                draw_strokes(image, label, part.strokes, pid)
-                owner.append(who)
-                code.append(part.code)
-                if who >= 0:
-                    (a0, a1, a2, a3), (b0, b1, b2, b3) = bounds[who], stroke_bounds(part.strokes)
-                    bounds[who] = (min(a0, b0), min(a1, b1), max(a2, b2), max(a3, b3))
-        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.5, 1.0))  # soft edges instead of LINE_AA
-        owner_arr = np.asarray(owner)
-        pixels = cv2.calcHist([label], [0], None, [256], [0, 256]).ravel()[: len(owner)]
+        painted = paint_instances(image, items, len(people), rng)
         instances: list[Sample] = []
-        for i, p in enumerate(people):
-            x0, y0 = max(bounds[i][0], 0.0), max(bounds[i][1], 0.0)
-            x1, y1 = min(bounds[i][2], float(W)), min(bounds[i][3], float(H))
-            area = float(pixels[owner_arr == i].sum())
-            if x1 - x0 < 1 or y1 - y0 < 1 or area <= 0:
+        for i, box in enumerate(painted.boxes):
+            if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
-            kp, vis = self._keypoints(joints2d[i], joints3d[i], surfaces[i], label, owner_arr, code, i)
+            x0, y0, x1, y1 = box
+            kp, vis = self._keypoints(joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner,
+                                      painted.code, i)
             instances.append(Sample(
                 keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
-                area=area, image_id=index, id=index * self.max_people + len(instances) + 1, score=1.0, path="",
+                area=painted.areas[i], image_id=index, id=index * self.max_people + len(instances) + 1, score=1.0,
+                path="",
             ))
-        return image, instances
+        return painted.image, instances
 
     def _keypoints(self, uv: np.ndarray, xyz: np.ndarray, surface: dict[str, bool], label: np.ndarray,
-                   owner: np.ndarray, code: list[int], who: int) -> tuple[np.ndarray, np.ndarray]:
+                   owner: np.ndarray, code: np.ndarray, who: int) -> tuple[np.ndarray, np.ndarray]:
         """COCO keypoints ``(17, 2)`` float32 px and visibility ``(17,)`` float32 of one person."""
         kp = uv[self._kp_rows].astype(np.float32)
         inside = ((kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0)
@@ -148,7 +132,7 @@ class SyntheticBodySource(SyntheticSource):
             if not inside[k]:
                 continue
             pid = int(label[int(kp[k, 1] + 0.5), int(kp[k, 0] + 0.5)])
-            on_top = pid == 0 or (owner[pid] == who and code[pid] in KEYPOINT_OWNERS[k])
+            on_top = pid == 0 or (owner[pid] == who and int(code[pid]) in KEYPOINT_OWNERS[k])
             vis[k] = 2.0 if on_top and surface.get(name, True) else 1.0
         kp[~inside] = 0.0
         return kp, vis

@@ -1,7 +1,8 @@
 """SyntheticFaceSource: deterministic on-the-fly face images with 68 or 98 landmarks and exact head pose.
 
-The face sibling of :mod:`landmarks.data.synthetic.body` and :mod:`.hand` with the same
-interface (``spec``, ``__len__``, ``__getitem__``, ``render``, ``to_coco``, ``write_coco``).
+The face sibling of :mod:`landmarks.data.synthetic.body` and :mod:`.hand` on the same base
+(:class:`.source.SyntheticSource`: ``spec``, ``__len__``, ``__getitem__``, ``render``, ``to_coco``,
+``write_coco``).
 Every image is rendered from ``np.random.default_rng([seed, split_id, index])``, so an index
 gives the same picture in any worker and any order and the ``train``/``val``/``test`` splits are
 disjoint random streams of the same distribution; the layout changes the labels, not the picture.
@@ -25,25 +26,22 @@ the box of all the layout's landmarks clipped to the image, ``area`` its ``w * h
 
 from __future__ import annotations
 
-from typing import Iterable
-
 import cv2
 import numpy as np
 
-from landmarks.data.synthetic.coco_export import coco_dataset, write_coco_folder
 from landmarks.data.synthetic.face_figure import FaceRender, render_face
 from landmarks.data.synthetic.face_occluders import draw_occluder
 from landmarks.data.synthetic.face_scene import FaceParams, sample_face_params
+from landmarks.data.synthetic.source import SyntheticSource
 from landmarks.data.synthetic.texture import background
 from landmarks.face_layouts import ibug68, wflw98
 from landmarks.keypoints import KeypointSpec
 from landmarks.types import Sample
 
-SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 LAYOUTS = {"ibug68": ibug68, "wflw98": wflw98}
 
 
-class SyntheticFaceSource:
+class SyntheticFaceSource(SyntheticSource):
     """Renders face images with landmarks and head pose on the fly.
 
     Args:
@@ -57,13 +55,19 @@ class SyntheticFaceSource:
         max_yaw: yaw is uniform in ``[-max_yaw, max_yaw]`` degrees.
         max_pitch: pitch likewise.
         max_roll: roll likewise.
+
+    Every image holds one face, and that face is the target (:meth:`__getitem__`); the COCO
+    export (:meth:`to_coco`, category ``face``) adds ``euler`` ``[yaw, pitch, roll]`` degrees to
+    each annotation.
     """
+
+    noun = "face"
+    coco_extra_fields = ("euler",)
 
     def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (160, 160), split: str = "train",
                  seed: int = 0, layout: str = "ibug68", occluders: bool = True, occluder_prob: float = 0.3,
                  max_yaw: float = 90.0, max_pitch: float = 60.0, max_roll: float = 45.0) -> None:
-        if split not in SPLITS:
-            raise ValueError(f"SyntheticFaceSource: split '{split}' is not one of {sorted(SPLITS)}")
+        self._check_split(split)
         if layout not in LAYOUTS:
             raise ValueError(f"SyntheticFaceSource: layout '{layout}' is not one of {sorted(LAYOUTS)}")
         if num_images < 0 or min(image_size) < 32:
@@ -82,35 +86,13 @@ class SyntheticFaceSource:
         self.max_angles = (float(max_yaw), float(max_pitch), float(max_roll))
         self.spec: KeypointSpec = LAYOUTS[layout]()
 
-    def __len__(self) -> int:
-        return self.num_images
-
-    def __getitem__(self, index: int) -> Sample:
-        """The whole image and its face.
-
-        Returns:
-            Sample with ``image`` ``(H, W, 3)`` uint8 RGB, ``keypoints`` ``(K, 2)`` float32 image
-            px, ``visible`` ``(K,)`` float32, ``bbox`` ``(4,)`` float32 ``x, y, w, h``, ``area``,
-            ``euler`` ``(3,)`` float32 degrees, ``image_id`` (= index), ``id``, ``score`` (1.0), ``path`` ('').
-        """
-        if not 0 <= index < self.num_images:
-            raise IndexError(f"SyntheticFaceSource: index {index} out of range [0, {self.num_images})")
-        image, instances = self.render(int(index))
-        return Sample(image=image, **instances[0])
-
     def params(self, index: int) -> FaceParams:
         """The parameters image ``index`` is rendered from (identity, expression, pose, camera, look)."""
         return sample_face_params(self._rng(index), self.width, self.height, *self.max_angles,
                                   accessories=self.occluders)
 
-    def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
-        """Renders image ``index`` and labels its face.
-
-        Returns:
-            ``(image (H, W, 3) uint8 RGB, [instance])``; the instance is a Sample without
-            ``image`` (keys as in :meth:`__getitem__`).
-        """
-        rng = self._rng(index)
+    def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
+        """Image ``index`` and ``[its face]`` (``simple`` is unused: every face is a target)."""
         p = sample_face_params(rng, self.width, self.height, *self.max_angles, accessories=self.occluders)
         bg = background(rng, self.width, self.height)
         fr = render_face(p, self.layout, self.width, self.height, bg)
@@ -127,8 +109,9 @@ class SyntheticFaceSource:
         bg = background_image if background_image is not None else np.full((self.height, self.width, 3), 90, np.uint8)
         return render_face(p, self.layout, self.width, self.height, bg)
 
-    def _rng(self, index: int) -> np.random.Generator:
-        return np.random.default_rng([self.seed, SPLITS[self.split], int(index)])
+    def _is_target(self, s: Sample) -> bool:
+        """Every face is the target of its image, however small or hidden."""
+        return True
 
     def _instance(self, fr: FaceRender, vis: np.ndarray, p: FaceParams, index: int) -> Sample:
         """The face's labels; keypoints with ``v = 0`` are zeroed, the box is clipped to the image."""
@@ -144,27 +127,10 @@ class SyntheticFaceSource:
         )
 
     # ------------------------------------------------------------------ export
-    def to_coco(self, indices: Iterable[int] | None = None) -> tuple[dict, list[np.ndarray]]:
-        """COCO keypoint dict (category ``face``, K keypoints) and the rendered images.
+    def _coco_render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
+        """:meth:`render` with ``euler`` as a JSON list, degrees rounded to 4 decimals."""
+        image, instances = self.render(index)
+        return image, [{**s, "euler": [round(float(a), 4) for a in s["euler"]]} for s in instances]  # type: ignore
 
-        Args:
-            indices: images to include (default: all ``len(self)``).
-
-        Returns:
-            ``(dataset dict, images)`` as in :func:`.coco_export.coco_dataset`; each annotation
-            also has ``euler`` ``[yaw, pitch, roll]`` in degrees.
-        """
-        idx = range(self.num_images) if indices is None else indices
-
-        def render_json(i: int) -> tuple[np.ndarray, list[Sample]]:
-            image, instances = self.render(i)
-            return image, [{**s, "euler": [round(float(a), 4) for a in s["euler"]]} for s in instances]  # type: ignore
-
-        return coco_dataset(render_json, idx, self.spec, (self.width, self.height), self.split, "face",
-                            f"SyntheticFaceSource layout={self.layout} split={self.split} seed={self.seed}",
-                            ("euler",))
-
-    def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
-        """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``; returns the JSON path."""
-        dataset, pixels = self.to_coco(indices)
-        return write_coco_folder(dataset, pixels, out_dir, "SyntheticFaceSource")
+    def _coco_description(self) -> str:
+        return f"SyntheticFaceSource layout={self.layout} split={self.split} seed={self.seed}"

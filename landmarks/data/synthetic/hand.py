@@ -23,15 +23,13 @@ rendered silhouette without the forearm (occluded parts included), clipped to th
 
 from __future__ import annotations
 
-
-import cv2
 import numpy as np
 
 from landmarks.data.synthetic.figure import Part
 from landmarks.data.synthetic.hand_figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
 from landmarks.data.synthetic.hand_scene import PlacedHand, sample_hand, sample_hand_camera
 from landmarks.data.synthetic.source import SyntheticSource
-from landmarks.data.synthetic.raster import draw_strokes, stroke_bounds
+from landmarks.data.synthetic.raster import paint_instances
 from landmarks.data.synthetic.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.hand_layouts import hand21
 from landmarks.keypoints import KeypointSpec
@@ -106,40 +104,19 @@ class SyntheticHandSource(SyntheticSource):
             strokes = occluder_strokes(rng, tuple(joints2d[k][j] + rng.normal(0, 0.15 * size, 2)), size)
             items.append((items[k][0] - 0.1, -1, [Part(0.0, 0, strokes)]))
         items.sort(key=lambda it: -it[0])
-        return self._draw(image, items, hands, joints2d, index, rng)
-
-    def _draw(self, image: np.ndarray, items: list[tuple[float, int, list[Part]]], hands: list[PlacedHand],
-              joints2d: list[np.ndarray], index: int, rng: np.random.Generator) -> tuple[np.ndarray, list[Sample]]:
-        W, H = self.width, self.height
-        label = np.zeros((H, W), dtype=np.uint8)
-        owner, code = [-1], [0]  # per label id: hand index (-1 occluder) and part code
-        bounds = [(np.inf, np.inf, -np.inf, -np.inf) for _ in hands]
-        for _, who, parts in items:
-            for part in parts:
-                pid = len(owner)
-                draw_strokes(image, label, part.strokes, pid)
-                owner.append(who)
-                code.append(part.code)
-                if who >= 0 and part.code != FOREARM:
-                    (a0, a1, a2, a3), (b0, b1, b2, b3) = bounds[who], stroke_bounds(part.strokes)
-                    bounds[who] = (min(a0, b0), min(a1, b1), max(a2, b2), max(a3, b3))
-        image = cv2.GaussianBlur(image, (3, 3), rng.uniform(0.5, 1.0))  # soft edges instead of LINE_AA
-        owner_arr, code_arr = np.asarray(owner), np.asarray(code)
-        pixels = cv2.calcHist([label], [0], None, [256], [0, 256]).ravel()[: len(owner)]
+        painted = paint_instances(image, items, len(hands), rng, unboxed_code=FOREARM)
         instances: list[Sample] = []
-        for i, h in enumerate(hands):
-            x0, y0 = max(bounds[i][0], 0.0), max(bounds[i][1], 0.0)
-            x1, y1 = min(bounds[i][2], float(W)), min(bounds[i][3], float(H))
-            area = float(pixels[(owner_arr == i) & (code_arr != FOREARM)].sum())
-            if x1 - x0 < 1 or y1 - y0 < 1 or area <= 0:
+        for i, (h, box) in enumerate(zip(hands, painted.boxes)):
+            if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
-            kp, vis = self._keypoints(joints2d[i], label, owner_arr, code_arr, i)
+            x0, y0, x1, y1 = box
+            kp, vis = self._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
             instances.append(Sample(  # type: ignore[typeddict-unknown-key]
                 keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
-                area=area, image_id=index, id=index * MAX_HANDS + len(instances) + 1, score=1.0, path="",
-                handedness=h.handedness,
+                area=painted.areas[i], image_id=index, id=index * MAX_HANDS + len(instances) + 1, score=1.0,
+                path="", handedness=h.handedness,
             ))
-        return image, instances
+        return painted.image, instances
 
     def _keypoints(self, uv: np.ndarray, label: np.ndarray, owner: np.ndarray, code: np.ndarray,
                    who: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,6 +21,7 @@ from landmarks.data.synthetic.figure import Camera
 from landmarks.data.synthetic.hand_figure import HandLook
 from landmarks.data.synthetic.hand_poses import sample_hand_pose
 from landmarks.data.synthetic.hand_skeleton import Hand3D, hand_forward_kinematics, mirror, sample_hand_shape
+from landmarks.data.synthetic.placement import place_box
 
 
 @dataclass
@@ -74,13 +75,6 @@ def _extent(pts: np.ndarray, pad_m: float, depth: float, cam: Camera) -> np.ndar
     return np.array([uv[:, 0].min() - pad, uv[:, 1].min() - pad, uv[:, 0].max() + pad, uv[:, 1].max() + pad])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    return inter / max((a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter, 1e-6)
-
-
 def sample_hand(rng: np.random.Generator, cam: Camera, width: int, height: int, look: HandLook, handedness: str,
                 main: bool, others: list[np.ndarray], size_range: tuple[float, float] = (0.45, 0.85),
                 cut_prob: float = 0.15, max_overlap: float = 0.3) -> tuple[PlacedHand, np.ndarray]:
@@ -131,17 +125,7 @@ def sample_hand(rng: np.random.Generator, cam: Camera, width: int, height: int, 
         lo, hi = margin - ext[:2], wh - margin - ext[2:]
     else:
         lo, hi = -ext[:2] - 0.15 * size, wh - ext[2:] + 0.15 * size
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
-    for _ in range(1 if main else 4):
-        uv = rng.uniform(np.minimum(lo, hi), np.maximum(lo, hi))
-        box = np.concatenate([uv + ext[:2], uv + ext[2:]])
-        overlap = max([_iou(box, o) for o in others], default=0.0)
-        if best is None or overlap < best[0]:
-            best = (overlap, uv, box)
-        if overlap <= max_overlap:
-            break
-    assert best is not None
-    _, uv, box = best
+    uv, box = place_box(rng, ext, lo, hi, others, 1 if main else 4, max_overlap)
     centre = np.append((uv - np.array([cam.cx, cam.cy])) * depth / cam.f, depth)
     trans = centre - rot @ pivot
     return PlacedHand(hand, rot, trans, look, family, handedness), box

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.synthetic.figure import Camera, Look
+from landmarks.data.synthetic.placement import place_box
 from landmarks.data.synthetic.poses import sample_pose
 from landmarks.data.synthetic.skeleton3d import Skeleton3D, forward_kinematics, rot_x, rot_y, rot_z, sample_body_shape
 from landmarks.data.synthetic.texture import (
@@ -83,14 +84,6 @@ def _extent(skel: Skeleton3D, rot: np.ndarray, depth: float, cam: Camera) -> np.
     return np.array([uv[:, 0].min() - pad, uv[:, 1].min() - pad, uv[:, 0].max() + pad, uv[:, 1].max() + pad])
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / max(union, 1e-6)
-
-
 def sample_person(rng: np.random.Generator, cam: Camera, width: int, height: int, main: bool,
                   others: list[np.ndarray], max_overlap: float) -> tuple[PlacedPerson, np.ndarray]:
     """Samples and places one person.
@@ -121,23 +114,13 @@ def sample_person(rng: np.random.Generator, cam: Camera, width: int, height: int
         fit = max((ext[2] - ext[0]) / (width - 2 * margin), (ext[3] - ext[1]) / (height - 2 * margin), 1.0)
         depth *= fit
         ext = _extent(skel, rot, depth, cam)
-    best: tuple[float, np.ndarray, np.ndarray] | None = None
     wh = np.array([width, height], dtype=np.float64)
-    for _ in range(1 if main else 4):
-        if main:  # absolute pelvis pixel keeping the whole extent inside the margins
-            lo, hi = margin - ext[:2], wh - margin - ext[2:]
-        else:  # up to 30 % of the extent may leave the frame
-            size = ext[2:] - ext[:2]
-            lo, hi = -ext[:2] - 0.3 * size, wh - ext[2:] + 0.3 * size
-        uv = rng.uniform(np.minimum(lo, hi), np.maximum(lo, hi))
-        box = np.concatenate([uv + ext[:2], uv + ext[2:]])
-        overlap = max([_iou(box, o) for o in others], default=0.0)
-        if best is None or overlap < best[0]:
-            best = (overlap, uv, box)
-        if overlap <= max_overlap:
-            break
-    assert best is not None
-    _, uv, box = best
+    if main:  # absolute pelvis pixel keeping the whole extent inside the margins
+        lo, hi = margin - ext[:2], wh - margin - ext[2:]
+    else:  # up to 30 % of the extent may leave the frame
+        size = ext[2:] - ext[:2]
+        lo, hi = -ext[:2] - 0.3 * size, wh - ext[2:] + 0.3 * size
+    uv, box = place_box(rng, ext, lo, hi, others, 1 if main else 4, max_overlap)
     centre = np.array([cam.cx, cam.cy])
     trans = np.append((uv - centre) * depth / cam.f, depth)
     return PlacedPerson(skel, rot, trans, sample_look(rng), family, yaw), box

@@ -1,4 +1,4 @@
-"""SyntheticSource: what every on-the-fly renderer shares (body, hand, ...).
+"""SyntheticSource: what every on-the-fly renderer shares (body, hand, face, ...).
 
 A renderer subclasses it and implements two methods: ``_render_scene(rng, index, simple)``
 (draw one image and label every instance) and ``_is_target(instance)`` (can a top-down crop
@@ -26,8 +26,8 @@ class SyntheticSource:
     """Base of the synthetic renderers.
 
     Subclasses set ``num_images``, ``width``, ``height``, ``split``, ``seed``, ``spec`` and the
-    class attributes ``noun`` (``"person"``, ``"hand"``: COCO category and messages) and
-    ``coco_extra_fields`` (instance keys copied into COCO annotations).
+    class attributes ``noun`` (``"person"``, ``"hand"``, ``"face"``: COCO category and messages)
+    and ``coco_extra_fields`` (instance keys copied into COCO annotations).
     """
 
     noun: str = "instance"
@@ -75,8 +75,12 @@ class SyntheticSource:
         image, instances, _ = self._render(int(index))
         return image, instances
 
+    def _rng(self, index: int) -> np.random.Generator:
+        """The generator image ``index`` of this split is drawn from (the determinism rule above)."""
+        return np.random.default_rng([self.seed, SPLITS[self.split], int(index)])
+
     def _render(self, index: int) -> tuple[np.ndarray, list[Sample], int]:
-        rng = np.random.default_rng([self.seed, SPLITS[self.split], index])
+        rng = self._rng(index)
         for attempt in range(4):
             simple = attempt == 3  # last resort: a simpler scene (no occluder, one instance)
             image, instances = self._render_scene(rng, index, simple)
@@ -108,8 +112,16 @@ class SyntheticSource:
             ``(dataset dict, images)`` as in :func:`.coco_export.coco_dataset`.
         """
         idx = range(self.num_images) if indices is None else indices
-        return coco_dataset(self.render, idx, self.spec, (self.width, self.height), self.split, self.noun,
-                            f"{type(self).__name__} split={self.split} seed={self.seed}", self.coco_extra_fields)
+        return coco_dataset(self._coco_render, idx, self.spec, (self.width, self.height), self.split, self.noun,
+                            self._coco_description(), self.coco_extra_fields)
+
+    def _coco_render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
+        """:meth:`render` as the COCO export sees it; a subclass makes its extra fields JSON-ready here."""
+        return self.render(index)
+
+    def _coco_description(self) -> str:
+        """The COCO ``info.description`` text."""
+        return f"{type(self).__name__} split={self.split} seed={self.seed}"
 
     def write_coco(self, out_dir: str, indices: Iterable[int] | None = None) -> str:
         """Writes ``out_dir/images/*.jpg`` and ``out_dir/annotations.json``; returns the JSON path."""

@@ -20,7 +20,10 @@ Both report the face metrics of :class:`FaceMetrics` (fractions, not %):
 * ``fr`` / ``auc``: FR@``fail_thr`` and AUC@``fail_thr`` of the ``nme`` CED (0.1);
 * with head-pose labels: ``nme_yaw_0_30``, ``nme_yaw_30_60``, ``nme_yaw_60_90`` (``nme`` by
   ``|yaw|`` band, empty bands not reported) and ``nme_io_frontal`` (inter-ocular NME on
-  ``|yaw| <= frontal_yaw``, where that normaliser means something).
+  ``|yaw| <= frontal_yaw``, where that normaliser means something);
+* with WFLW attribute flags (``data=wflw``): ``nme_pose``, ``nme_expression``,
+  ``nme_illumination``, ``nme_makeup``, ``nme_occlusion``, ``nme_blur`` (``nme`` of each
+  flagged subset, the WFLW protocol; :mod:`landmarks.metrics.face_subsets`).
 
 Faces without landmark labels (all ``visible == 0``, e.g. from a pose-only source) are left
 out of every metric and contribute zero to the loss (weights 0). To add a metric, extend
@@ -37,6 +40,8 @@ from torch import nn
 from landmarks.keypoints import KeypointSpec
 from landmarks.metrics.face import INTER_OCULAR, face_nme, fr_auc, nme_by_yaw
 from landmarks.task import HeadFactory, KeypointTask
+from landmarks.data.formats.wflw import WFLW_ATTRIBUTES
+from landmarks.metrics.face_subsets import nme_by_attribute
 from landmarks.types import Prediction
 from tasks.body import HeatmapKeypointTask, _np
 
@@ -66,21 +71,26 @@ class FaceMetrics:
         self.yaw_bands = tuple((float(lo), float(hi)) for lo, hi in yaw_bands)
         self._batches: list[tuple[np.ndarray, ...]] = []
 
-    def update(self, pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, euler: np.ndarray | None) -> None:
-        """One batch: ``pred``, ``gt`` ``(B, K, 2)`` image px, ``visible`` ``(B, K)``, ``euler`` ``(B, 3)`` or None."""
+    def update(
+        self, pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, euler: np.ndarray | None,
+        attributes: np.ndarray | None = None,
+    ) -> None:
+        """One batch: ``pred``, ``gt`` ``(B, K, 2)`` image px, ``visible`` ``(B, K)``, ``euler`` ``(B, 3)``
+        or None, ``attributes`` ``(B, 6)`` WFLW flags or None (then ``nme_<attribute>`` are reported)."""
         b = len(pred)
         e = np.full((b, 3), np.nan) if euler is None else np.asarray(euler, np.float64).reshape(b, 3)
-        self._batches.append((np.asarray(pred, np.float64), np.asarray(gt, np.float64), np.asarray(visible), e))
+        a = np.full((b, len(WFLW_ATTRIBUTES)), np.nan) if attributes is None else np.asarray(attributes, np.float64).reshape(b, -1)
+        self._batches.append((np.asarray(pred, np.float64), np.asarray(gt, np.float64), np.asarray(visible), e, a))
 
     def compute(self) -> dict[str, float]:
         """The metrics (fractions); resets the state. Empty dict when nothing was accumulated."""
         if not self._batches:
             return {}
-        pred, gt, vis, euler = (np.concatenate(x) for x in zip(*self._batches))
+        pred, gt, vis, euler, attributes = (np.concatenate(x) for x in zip(*self._batches))
         self._batches = []
         mask = vis > 0
         keep = mask.any(axis=1)  # faces with landmark labels
-        pred, gt, mask, euler = pred[keep], gt[keep], mask[keep], euler[keep]
+        pred, gt, mask, euler, attributes = pred[keep], gt[keep], mask[keep], euler[keep], attributes[keep]
         if not len(gt):
             return {}
         names = ["box"] + (["io", "ip"] if gt.shape[1] in INTER_OCULAR else [])
@@ -99,6 +109,10 @@ class FaceMetrics:
             frontal = np.abs(yaw) <= self.frontal_yaw
             if "io" in nmes and frontal.any():
                 out["nme_io_frontal"] = _nanmean(nmes["io"][frontal])
+        if attributes.shape[1] == len(WFLW_ATTRIBUTES) and np.isfinite(attributes).all():  # the WFLW protocol
+            for name, (value, count) in nme_by_attribute(main, attributes, WFLW_ATTRIBUTES).items():
+                if name not in ("full", "excluded") and count > 0:
+                    out["nme_" + name.replace("-", "")] = value
         return {k: float(v) for k, v in out.items()}
 
 
@@ -149,7 +163,8 @@ class FaceTask(KeypointTask):
 
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
         meta = batch["meta"]
-        self.face_metrics.update(pred.keypoints, _np(meta["keypoints"]), _np(meta["visible"]), _euler(meta))
+        attributes = _np(meta["attributes"]) if "attributes" in meta else None
+        self.face_metrics.update(pred.keypoints, _np(meta["keypoints"]), _np(meta["visible"]), _euler(meta), attributes)
 
     def compute_metrics(self) -> dict[str, float]:
         return self.face_metrics.compute()

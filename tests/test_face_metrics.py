@@ -141,3 +141,22 @@ def test_real_wflw_and_300w(realdata: Path) -> None:
         shift = gt + [2.0, 0.0]  # every landmark 2 px off: NME = 2 / inter-ocular distance
         np.testing.assert_allclose(face_nme(shift, gt), 2.0 / inter_ocular(gt))
         assert np.all(inter_ocular(gt) > inter_pupil(gt, use_pupil_points=False))  # corners lie outside centres
+
+
+def test_wflw_attribute_subsets_are_reported_per_flag() -> None:
+    from tasks.face import FaceMetrics
+
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(20, 80, size=(4, 98, 2))
+    errors = np.array([1.0, 2.0, 3.0, 4.0])
+    pred = gt + errors[:, None, None] / np.sqrt(2.0)  # per-point error = errors[i] px
+    flags = np.zeros((4, 6))
+    flags[[0, 1], 0] = 1  # pose subset: faces 0 and 1
+    flags[3, 4] = 1       # occlusion subset: face 3
+    metrics = FaceMetrics(norm="box")
+    metrics.update(pred, gt, np.full((4, 98), 2.0), None, flags)
+    out = metrics.compute()
+    box = np.sqrt(np.prod(gt.max(axis=1) - gt.min(axis=1), axis=1))
+    assert out["nme_pose"] == pytest.approx(np.mean(errors[:2] / box[:2]))
+    assert out["nme_occlusion"] == pytest.approx(errors[3] / box[3])
+    assert "nme_blur" not in out  # empty subsets are not reported

@@ -93,6 +93,8 @@ class TopDownDataset(Dataset):
             "head_size": np.float32(sample.get("head_size", np.nan)),
             "euler": np.asarray(sample.get("euler", (np.nan,) * 3), np.float32).reshape(3),  # degrees; nan: no label
         }
+        if "attributes" in sample:  # dataset flags, e.g. WFLW's six (per-subset NME)
+            meta["attributes"] = np.asarray(sample["attributes"], np.float32)
         if "handedness" in crop:
             meta["handedness"] = crop["handedness"]  # of the crop: swapped when it was flipped
         image = torch.from_numpy(np.ascontiguousarray(crop["image"])).permute(2, 0, 1)

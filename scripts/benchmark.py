@@ -3,7 +3,8 @@
 Sections (side by side in one run, medians, torch threads pinned): train (Lightning vs raw
 loop), data (2-worker loader vs train step), encode (vectorised vs loop), decode (argmax /
 quarter / DARK error), latency (batch 1, 256x192), memory (peak RSS, batch 32, a subprocess
-each), tta (time to PCK@0.1 from training_curves.json). Writes ``<out>.json`` (raw) and
+each), tta (time to PCK@0.1 from training_curves.json), recipes (the acceptance runs of
+the task recipes in outputs/<experiment>/, see RECIPES). Writes ``<out>.json`` (raw) and
 regenerates ``<out>``; ``--only`` keeps the other sections of an existing JSON.
 """
 
@@ -29,7 +30,18 @@ from hydra.utils import instantiate  # noqa: E402
 
 from landmarks import bench, run  # noqa: E402
 
-SECTIONS = ("train", "data", "encode", "decode", "latency", "memory", "tta")
+SECTIONS = ("train", "data", "encode", "decode", "latency", "memory", "tta", "recipes")
+
+#: task recipes judged by the issues' acceptance targets: (experiment, metric, mode, target, thresholds,
+#: other metrics shown). Each is read from outputs/<experiment>/ (training_curves.json, metrics.json).
+RECIPES = (
+    ("body_long", "val/pck", "max", 0.90, (0.8, 0.85, 0.9), ("val/epe", "val/ap")),
+    ("hand_fast", "val/pck", "max", 0.90, (0.5, 0.8, 0.9), ("val/epe", "val/auc")),
+    ("face_fast", "val/nme", "min", 0.035, (0.08, 0.05, 0.035), ("val/nme_io_frontal", "val/fr", "val/auc")),
+    ("head_pose_fast", "val/mae", "min", 5.0, (10.0, 7.0, 5.0), ("val/mae_yaw", "val/mae_pitch", "val/mae_roll")),
+    ("face_head_pose_fast", "val/nme", "min", 0.035, (0.08, 0.05, 0.035), ("val/nme_io_frontal", "val/mae", "val/mae_yaw")),
+    ("face_head_pose_fast", "val/mae", "min", 5.0, (10.0, 7.0, 5.0), ("val/mae_pitch", "val/mae_roll")),
+)
 FULL = dict(train_repeats=3, train_warmup=5, train_steps=30, data_repeats=3, data_warmup=4, data_batches=20,
             encode_n=256, encode_repeats=7, decode_n=2000, lat_runs=30, lat_warmup=5, mem_steps=5)
 QUICK = dict(train_repeats=2, train_warmup=1, train_steps=3, data_repeats=1, data_warmup=2, data_batches=4,
@@ -175,6 +187,27 @@ def section_tta(p: dict, results: dict) -> dict:
             "last_step": rows[-1]["step"], "last_minutes": rows[-1]["seconds"] / 60}
 
 
+def section_recipes(p: dict, results: dict) -> dict:
+    rows = []
+    for exp, metric, mode, target, thresholds, others in RECIPES:
+        run = ROOT / "outputs" / exp
+        curves = run / "training_curves.json"
+        val = json.loads(curves.read_text()).get("validation", []) if curves.is_file() else []
+        final = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
+        if not val or metric not in final:
+            rows.append({"experiment": exp, "metric": metric, "missing": True})
+            continue
+        value = float(final[metric])
+        rows.append({
+            "experiment": exp, "metric": metric, "mode": mode, "target": target, "missing": False,
+            "final": value, "others": {m: final.get(m) for m in others},
+            "pass": value >= target if mode == "max" else value <= target,
+            "last_step": int(val[-1]["step"]), "last_minutes": float(val[-1]["seconds"]) / 60,
+            "reached": bench.time_to_accuracy(val, metric, thresholds, mode),
+        })
+    return {"rows": rows}
+
+
 # --- report -----------------------------------------------------------------------------------
 mark = lambda ok: "—" if ok is None else ("PASS" if ok else "MISS")  # noqa: E731
 
@@ -256,7 +289,29 @@ def markdown(res: dict) -> str:
             md += table(["PCK@0.1 >=", "minutes", "step"],
                         [[r["threshold"], "not reached" if r["minutes"] is None else f"{r['minutes']:.1f}", r["step"]] for r in t["rows"]])
             md += [""]
+    if "recipes" in s:
+        md += recipes_markdown(s["recipes"])
     return "\n".join(md)
+
+
+def recipes_markdown(r: dict) -> list[str]:
+    md = ["## Task recipes: acceptance runs", "",
+          "Each recipe trained once from scratch on 2 CPU cores (`python scripts/train.py experiment=NAME logger=csv "
+          "hydra.run.dir=outputs/NAME`); the final value is the best checkpoint validated on the held-out synthetic split "
+          "(`outputs/NAME/metrics.json`); minutes are wall-clock from the start of training (`training_curves.json`).", ""]
+    for row in r["rows"]:
+        if row["missing"]:
+            md += [f"- `{row['experiment']}`: no run found in outputs/{row['experiment']}/ ({row['metric']}).", ""]
+            continue
+        sign = ">=" if row["mode"] == "max" else "<="
+        others = ", ".join(f"{k} {v:.4g}" for k, v in row["others"].items() if v is not None)
+        md += [f"**`{row['experiment']}`**: {row['metric']} = **{row['final']:.4g}** (target {sign} {row['target']}: "
+               f"**{mark(row['pass'])}**); {others}; last validation at step {row['last_step']} ({row['last_minutes']:.1f} min).", ""]
+        md += table([f"{row['metric']} {sign}", "minutes", "step"],
+                    [[t["threshold"], "not reached" if t["minutes"] is None else f"{t['minutes']:.1f}", t["step"]]
+                     for t in row["reached"]])
+        md += [""]
+    return md
 
 
 def main() -> None:

@@ -194,18 +194,44 @@ def section_recipes(p: dict, results: dict) -> dict:
         curves = run / "training_curves.json"
         val = json.loads(curves.read_text()).get("validation", []) if curves.is_file() else []
         final = json.loads((run / "metrics.json").read_text()) if (run / "metrics.json").is_file() else {}
-        if not val or metric not in final:
+        if not val or not any(metric in r for r in val):
             rows.append({"experiment": exp, "metric": metric, "missing": True})
             continue
+        source = "metrics.json"
+        if metric not in final:  # the run was stopped before its final validation: best validation row
+            pick = max if mode == "max" else min
+            final, source = pick((r for r in val if metric in r), key=lambda r: float(r[metric])), "best validation row"
         value = float(final[metric])
         rows.append({
-            "experiment": exp, "metric": metric, "mode": mode, "target": target, "missing": False,
+            "experiment": exp, "metric": metric, "mode": mode, "target": target, "missing": False, "source": source,
             "final": value, "others": {m: final.get(m) for m in others},
             "pass": value >= target if mode == "max" else value <= target,
             "last_step": int(val[-1]["step"]), "last_minutes": float(val[-1]["seconds"]) / 60,
             "reached": bench.time_to_accuracy(val, metric, thresholds, mode),
         })
-    return {"rows": rows}
+    return {"rows": rows, "hand_compare": _comparison(ROOT / "outputs" / "hand_compare", ("val/pck", "val/epe", "val/auc"))}
+
+
+#: the one change each run of outputs/hand_compare/ makes to experiment=hand_fast (/tmp-free record of the sweep)
+HAND_VARIANTS = {
+    "recipe": "experiment=hand_fast as is (sigma 2 at 16x16, MSE x 1000, argmax + DARK, 64x64 input)",
+    "sigma1": "tasks.hand.codec.heatmap.sigma=1.0",
+    "mse_x1": "tasks.hand.loss.loss_weight=1.0 (unscaled MSE)",
+    "integral_l1": "tasks.hand.decode=integral tasks.hand.coord_loss_weight=1.0 (soft-argmax + L1 on coordinates)",
+    "input96": "input_size=[96,96] (24x24 heatmaps)",
+}
+
+
+def _comparison(folder: Path, metrics: tuple[str, ...]) -> list[dict]:
+    """One row per run folder: its validation rows (step, minutes, metrics)."""
+    out = []
+    for name in HAND_VARIANTS:
+        curves = folder / name / "training_curves.json"
+        if curves.is_file():
+            val = json.loads(curves.read_text()).get("validation", [])
+            out.append({"variant": name, "change": HAND_VARIANTS[name],
+                        "rows": [{"step": r["step"], "minutes": r["seconds"] / 60, **{m: r.get(m) for m in metrics}} for r in val]})
+    return out
 
 
 # --- report -----------------------------------------------------------------------------------
@@ -305,11 +331,24 @@ def recipes_markdown(r: dict) -> list[str]:
             continue
         sign = ">=" if row["mode"] == "max" else "<="
         others = ", ".join(f"{k} {v:.4g}" for k, v in row["others"].items() if v is not None)
-        md += [f"**`{row['experiment']}`**: {row['metric']} = **{row['final']:.4g}** (target {sign} {row['target']}: "
+        md += [f"**`{row['experiment']}`**: {row['metric']} = **{row['final']:.4g}** ({row.get('source', 'metrics.json')}; target {sign} {row['target']}: "
                f"**{mark(row['pass'])}**); {others}; last validation at step {row['last_step']} ({row['last_minutes']:.1f} min).", ""]
         md += table([f"{row['metric']} {sign}", "minutes", "step"],
                     [[t["threshold"], "not reached" if t["minutes"] is None else f"{t['minutes']:.1f}", t["step"]]
                      for t in row["reached"]])
+        md += [""]
+    if r.get("hand_compare"):
+        md += ["### Hand: what learns fast (equal 600-step budgets)", "",
+               "Each run changes one thing in `experiment=hand_fast` and trains 600 steps (batch 32, cosine over the 600 "
+               "steps) from scratch; validation on 200 held-out synthetic hands at steps 300 and 600 (`outputs/hand_compare/`). "
+               "PCK@0.2 of the box's longer side, EPE in image px, AUC of the PCK curve over 0..30 px.", ""]
+        rows = []
+        for v in r["hand_compare"]:
+            by_step = {x["step"]: x for x in v["rows"]}
+            first, last = by_step.get(300, {}), v["rows"][-1] if v["rows"] else {}
+            rows.append([v["variant"], v["change"], first.get("val/pck"), last.get("val/pck"), last.get("val/epe"),
+                         last.get("val/auc"), None if not last else f"{last['minutes']:.1f}"])
+        md += table(["run", "change", "PCK@0.2 step 300", "PCK@0.2 step 600", "EPE px", "AUC", "minutes"], rows)
         md += [""]
     return md
 

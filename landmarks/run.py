@@ -155,11 +155,27 @@ def _finish_wandb() -> None:
         log.exception("wandb.finish() failed")
 
 
+def _warn_unvalidated_tail(cfg: DictConfig) -> None:
+    """Warn when ``max_steps`` is not a multiple of an integer ``val_check_interval``.
+
+    Lightning validates every ``val_check_interval`` steps and when ``max_time`` stops a run, but
+    not when ``max_steps`` does: the last steps (the lowest learning rates of a cosine schedule)
+    would never be validated or become the best checkpoint.
+    """
+    trainer = cfg.get("trainer") or {}
+    steps, every = trainer.get("max_steps", -1), trainer.get("val_check_interval")
+    if isinstance(every, int) and not isinstance(every, bool) and every > 0 and steps and steps > 0 and steps % every:
+        log.warning("trainer.max_steps=%d is not a multiple of trainer.val_check_interval=%d: the last %d steps are "
+                    "never validated (nor checkpointed as best); choose a val_check_interval that divides max_steps",
+                    steps, every, steps % every)
+
+
 # --- entry points --------------------------------------------------------------------------
 def train(cfg: DictConfig) -> dict[str, float]:
     """Fit, then validate the best checkpoint; writes ``metrics.json`` in the output dir."""
     try:
         check_config(cfg)
+        _warn_unvalidated_tail(cfg)
         pl.seed_everything(int(cfg.seed), workers=True)
         torch.set_num_threads(int(cfg.get("threads") or torch.get_num_threads()))
         out_dir = str(cfg.output_dir)

@@ -190,3 +190,17 @@ def test_resume_from_missing_checkpoint_names_the_path(tmp_path: Path) -> None:
     cfg = compose_train(tmp_path / "out", f"ckpt_path={missing}", "data.train.num_images=8", "data.val.num_images=4")
     with pytest.raises(FileNotFoundError, match=f"ckpt: checkpoint file '{missing}' does not exist"):
         run.train(cfg)
+
+
+def test_unvalidated_tail_of_the_schedule_is_warned(caplog: pytest.LogCaptureFixture) -> None:
+    from omegaconf import OmegaConf
+
+    from landmarks import run
+
+    with caplog.at_level("WARNING", logger="landmarks"):
+        run._warn_unvalidated_tail(OmegaConf.create({"trainer": {"max_steps": 2400, "val_check_interval": 500}}))
+        assert "the last 400 steps are never validated" in caplog.text
+        caplog.clear()
+        run._warn_unvalidated_tail(OmegaConf.create({"trainer": {"max_steps": 3000, "val_check_interval": 500}}))
+        run._warn_unvalidated_tail(OmegaConf.create({"trainer": {"max_steps": 3000, "val_check_interval": 0.5}}))
+        assert caplog.text == ""

@@ -27,6 +27,7 @@ from landmarks.data.formats.wflw import VALUES_PER_LINE, WFLW_ATTRIBUTES, WflwSo
 from landmarks.face_layouts import aflw19, cofw29, ibug68, wflw98
 from landmarks.geometry import euler_to_matrix
 from landmarks.metrics.face_subsets import nme_by_attribute
+from test_face_layouts import _procrustes_residual
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 RNG = np.random.default_rng(0)
@@ -419,15 +420,6 @@ def test_real_wflw_runs_one_face_validation_batch(realdata: Path) -> None:
     metrics = task.compute_metrics()
     assert {"nme", "nme_io", "fr", "auc"} <= set(metrics) and np.isfinite(metrics["nme_io"])
 
-
-def _procrustes_residual(a: np.ndarray, b: np.ndarray) -> float:
-    """Mean distance after the best similarity transform (no reflection) of ``a`` onto ``b``."""
-    a, b = a - a.mean(0), b - b.mean(0)
-    u, s, vt = np.linalg.svd(a.T @ b)
-    if np.linalg.det(u @ vt) < 0:
-        u[:, -1] *= -1
-        s[-1] *= -1
-    return float(np.linalg.norm((s.sum() / (a**2).sum()) * a @ (u @ vt) - b, axis=1).mean())
 
 
 @pytest.mark.parametrize("name", ["cofw", "aflw"])

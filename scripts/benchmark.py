@@ -239,11 +239,11 @@ def _joint_vs_separate(outputs: Path) -> list[dict]:
 
 #: the one change each run of outputs/hand_compare/ makes to experiment=hand_fast (/tmp-free record of the sweep)
 HAND_VARIANTS = {
-    "recipe": "experiment=hand_fast as is (sigma 2 at 16x16, MSE x 1000, argmax + DARK, 64x64 input)",
+    "recipe": "experiment=hand_fast at 64x64 input (its first version: sigma 2 at 16x16, MSE x 1000, argmax + DARK)",
     "sigma1": "tasks.hand.codec.heatmap.sigma=1.0",
     "mse_x1": "tasks.hand.loss.loss_weight=1.0 (unscaled MSE)",
     "integral_l1": "tasks.hand.decode=integral tasks.hand.coord_loss_weight=1.0 (soft-argmax + L1 on coordinates)",
-    "input96": "input_size=[96,96] (24x24 heatmaps)",
+    "input96": "input_size=[96,96] (24x24 heatmaps; the current hand_fast)",
 }
 
 

@@ -48,9 +48,15 @@ def build_model(cfg: DictConfig) -> LandmarkModule:
         scheduler=instantiate(cfg.scheduler) if cfg.get("scheduler") else None,
         flip_test=bool(cfg.model.flip_test),
         channels_last=bool(cfg.model.get("channels_last", False)),
-        config={**OmegaConf.to_container(cfg, resolve=True), "tasks": inline_spec_config(  # type: ignore[dict-item]
-            OmegaConf.to_container(cfg.tasks, resolve=True))},
+        config=_stored_config(cfg),
     )
+
+
+def _stored_config(cfg: DictConfig) -> dict[str, Any]:
+    """The resolved config a checkpoint keeps, with YAML keypoint layouts inlined (self-contained)."""
+    config: dict[str, Any] = OmegaConf.to_container(cfg, resolve=True)  # type: ignore[assignment]
+    config["tasks"] = inline_spec_config(config.get("tasks") or {})
+    return config
 
 
 def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> LandmarkDataModule:

@@ -108,10 +108,7 @@ class CocoKeypointSource:
 
     def __getitem__(self, index: int) -> Sample:
         """Instance ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        n = len(self._instances)
-        if not -n <= index < n:
-            raise IndexError(f"CocoKeypointSource({self.ann_file}): index {index} out of range [0, {n})")
-        return self._policy.load_first(index % n, n, self._load)
+        return self._policy.load_at(index, len(self._instances), self._load, f"CocoKeypointSource({self.ann_file})")
 
     @property
     def skipped_counts(self) -> dict[str, int]:

@@ -82,6 +82,16 @@ class BadSamplePolicy:
         self.skipped += 1
         LOGGER.warning("skipping bad sample: %s", error)
 
+    def load_at(self, index: int, count: int, load: Callable[[int], T], what: str) -> T:
+        """A reader's ``__getitem__``: ``index`` checked (negatives wrap), then :meth:`load_first`.
+
+        Raises:
+            IndexError: ``index`` outside ``[-count, count)``; the message starts with ``what``.
+        """
+        if not -count <= index < count:
+            raise IndexError(f"{what}: index {index} out of range [0, {count})")
+        return self.load_first(index % count, count, load)
+
     def load_first(self, index: int, count: int, load: Callable[[int], T]) -> T:
         """Return ``load(index)``, or in skip mode the next index whose load succeeds.
 

@@ -159,10 +159,7 @@ class MpiiSource:
 
     def __getitem__(self, index: int) -> Sample:
         """Instance ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        n = len(self._instances)
-        if not -n <= index < n:
-            raise IndexError(f"MpiiSource({self.ann_file}): index {index} out of range [0, {n})")
-        return self._policy.load_first(index % n, n, self._load)
+        return self._policy.load_at(index, len(self._instances), self._load, f"MpiiSource({self.ann_file})")
 
     def _image_id(self, name: str) -> int:
         """Integer id of an image: its numeric file stem (``'015601864.jpg'`` -> 15601864), else a counter."""

@@ -176,10 +176,7 @@ class PoseMatSource:
 
     def __getitem__(self, index: int) -> Sample:
         """Face ``index``: its ``.mat`` parsed and its image decoded now."""
-        n = len(self._files)
-        if not -n <= index < n:
-            raise IndexError(f"PoseMatSource({self.list_file or self.root}): index {index} out of range [0, {n})")
-        return self._policy.load_first(index % n, n, self._load)
+        return self._policy.load_at(index, len(self._files), self._load, f"PoseMatSource({self.list_file or self.root})")
 
     @property
     def files(self) -> list[str]:

@@ -158,10 +158,7 @@ class Pts300WSource:
 
     def __getitem__(self, index: int) -> Sample:
         """Face ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        n = len(self._instances)
-        if not -n <= index < n:
-            raise IndexError(f"Pts300WSource({self.list_file or self.root}): index {index} out of range [0, {n})")
-        return self._policy.load_first(index % n, n, self._load)
+        return self._policy.load_at(index, len(self._instances), self._load, f"Pts300WSource({self.list_file or self.root})")
 
     @property
     def files(self) -> list[str]:

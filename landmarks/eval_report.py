@@ -49,13 +49,12 @@ def _numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
 
-_FACE_NORMS = {"box": "box", "io": "inter_ocular", "ip": "inter_pupil"}  # tasks.face.NORMS
 
 
 def write_error_reports(tap: PredictionTap, tasks: Any, out: str) -> list[str]:
     """Per-sample errors (CSV) and their cumulative curves (PNG); returns the written paths."""
     from landmarks import viz
-    from landmarks.metrics.face import INTER_OCULAR, face_nme
+    from landmarks.metrics.face import INTER_OCULAR, NORMS, face_nme
     from landmarks.metrics.head_pose import pose_valid
 
     written: list[str] = []
@@ -69,9 +68,9 @@ def write_error_reports(tap: PredictionTap, tasks: Any, out: str) -> list[str]:
             pred = np.concatenate([np.asarray(p["keypoints"], np.float64) for p, _ in records])
             gt, vis = (np.concatenate([np.asarray(m[k], np.float64) for _, m in records]) for k in ("keypoints", "visible"))
             mask = vis > 0
-            shown = [task.face_metrics.norm] + [n for n in _FACE_NORMS if n != task.face_metrics.norm]
+            shown = [task.face_metrics.norm] + [n for n in NORMS if n != task.face_metrics.norm]
             shown = [n for n in shown if n == "box" or gt.shape[1] in INTER_OCULAR]
-            nmes = {n: face_nme(pred, gt, mask, _FACE_NORMS[n]) for n in shown}  # nan: no landmark label
+            nmes = {n: face_nme(pred, gt, mask, NORMS[n]) for n in shown}  # nan: no landmark label
             euler = [m.get("euler") for _, m in records]
             columns = {f"nme_{n}": v for n, v in nmes.items()}
             if all(e is not None for e in euler):

@@ -38,14 +38,13 @@ import numpy as np
 from torch import nn
 
 from landmarks.keypoints import KeypointSpec
-from landmarks.metrics.face import INTER_OCULAR, face_nme, fr_auc, nme_by_yaw
+from landmarks.metrics.face import INTER_OCULAR, NORMS, face_nme, fr_auc, nme_by_yaw
 from landmarks.task import HeadFactory, KeypointTask
 from landmarks.data.formats.wflw import WFLW_ATTRIBUTES
 from landmarks.metrics.face_subsets import nme_by_attribute
 from landmarks.types import Prediction
 from tasks.body import HeatmapKeypointTask, _np
 
-NORMS = {"box": "box", "io": "inter_ocular", "ip": "inter_pupil"}
 
 
 class FaceMetrics:

@@ -43,6 +43,8 @@ __all__ = [
     "inter_pupil", "nme_by_yaw", "nme_per_sample",
 ]
 
+#: short normaliser names (config ``norm=``, metric suffixes ``nme_box`` ...) -> :func:`face_normaliser` kinds
+NORMS: dict[str, str] = {"box": "box", "io": "inter_ocular", "ip": "inter_pupil"}
 INTER_OCULAR: dict[int, tuple[int, int]] = {68: (36, 45), 98: (60, 72)}
 """Outer eye corners (image-left eye first) per layout size K."""
 _EYE_CONTOURS: dict[int, tuple[range, range]] = {

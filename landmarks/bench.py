@@ -311,3 +311,18 @@ def curve_table(rows: Sequence[dict[str, float]], columns: Sequence[str]) -> str
         cells = [f"{float(r[c]):.4g}" if c in r else "-" for c in columns]
         lines.append(f"| {int(r['step'])} | {float(r['seconds']) / 60:.1f} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def pass_mark(ok: bool | None) -> str:
+    """``PASS`` / ``MISS`` for a goal, ``—`` where there is none."""
+    return "—" if ok is None else ("PASS" if ok else "MISS")
+
+
+def markdown_table(header: list[str], rows: list[list]) -> list[str]:
+    """Markdown table lines; floats get 3 significant digits (integers above 100), ``None`` is ``—``."""
+    def fmt(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.0f}" if abs(v) >= 100 else (f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}")
+        return "—" if v is None else str(v)
+
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]

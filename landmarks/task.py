@@ -139,10 +139,18 @@ class KeypointTask(Task):
         """Head output: heatmaps ``(B, K, h, w)`` or coordinates ``(B, K, 2)``."""
         return self.head(features)
 
-    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """``criterion`` on this task's targets; unlabelled keypoints have weight 0."""
-        target = batch["targets"][self.name]
-        return {"loss": self.criterion(out, target[self.target_key], target["target_weight"])}
+    def loss(self, out: torch.Tensor | list[torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """``criterion`` on this task's targets; unlabelled keypoints have weight 0.
+
+        A staged head (:mod:`landmarks.heads.staged`) returns a list in training: the
+        criterion is summed over its stages (CPM / Hourglass intermediate supervision).
+        """
+        return {"loss": self.staged_criterion(out, batch["targets"][self.name])}
+
+    def staged_criterion(self, out: torch.Tensor | list[torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
+        """Sum of ``criterion(stage, target[target_key], target_weight)`` over the head's stages."""
+        stages = out if isinstance(out, list) else [out]
+        return sum(self.criterion(o, target[self.target_key], target["target_weight"]) for o in stages)  # type: ignore[return-value]
 
     def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
         return self._codec.flip_back(out_of_flipped, self.flip_indices)

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from landmarks.keypoints import KeypointSpec
+from landmarks.limbs import limb_heatmaps
 from landmarks.metrics import functional as F
 from landmarks.task import HeadFactory
 from tasks.body import HeatmapKeypointTask
@@ -55,6 +56,11 @@ class HandTask(HeatmapKeypointTask):
         coord_loss_weight: weight of the L1 loss on soft-argmax coordinates (0 disables).
             Its unit is heatmap px: mean over labelled keypoints and both axes of
             ``|x_soft - x_gt|`` (input px divided by the codec's px-per-heatmap-px).
+        limb_loss_weight: weight of the auxiliary limb-heatmap loss (0 disables): the head
+            gets one extra output channel per skeleton edge, trained with the same criterion
+            on Gaussian ridges along the edge (:mod:`landmarks.limbs`); evaluation and
+            inference see only the K keypoint heatmaps.
+        limb_sigma: ridge width of the limb targets, heatmap px (default: the codec's sigma).
         pck_thr: PCK threshold as a fraction of the box's longer side.
         auc_max_thr: upper end of the AUC threshold range, original-image px.
         auc_num_thrs: number of AUC thresholds (``auc_max_thr * i / auc_num_thrs``, ``i < n``).
@@ -73,6 +79,8 @@ class HandTask(HeatmapKeypointTask):
         loss_weight: float = 1.0,
         decode: str = "argmax_dark",
         coord_loss_weight: float = 0.0,
+        limb_loss_weight: float = 0.0,
+        limb_sigma: float | None = None,
         pck_thr: float = 0.2,
         auc_max_thr: float = 30.0,
         auc_num_thrs: int = 20,
@@ -86,11 +94,17 @@ class HandTask(HeatmapKeypointTask):
             raise ValueError(f"task '{name}': decode must be one of {DECODES}, got {decode!r}")
         if coord_loss_weight < 0:
             raise ValueError(f"task '{name}': coord_loss_weight must be >= 0, got {coord_loss_weight}")
-        needs_integral = decode == "integral" or coord_loss_weight > 0
+        if limb_loss_weight < 0 or (limb_sigma is not None and limb_sigma <= 0):
+            raise ValueError(f"task '{name}': need limb_loss_weight >= 0 and limb_sigma > 0, "
+                             f"got {limb_loss_weight}, {limb_sigma}")
+        if limb_loss_weight > 0 and not spec.skeleton:
+            raise ValueError(f"task '{name}': limb_loss_weight > 0 needs a skeleton in the keypoint layout")
+        needs_integral = decode == "integral" or coord_loss_weight > 0 or limb_loss_weight > 0
         if needs_integral and not hasattr(codec, "decode_tensor"):
             raise TypeError(
-                f"task '{name}': decode={decode!r} with coord_loss_weight={coord_loss_weight} needs an "
-                f"integral codec (landmarks.codecs.integral.IntegralHeatmap), got {type(codec).__name__}"
+                f"task '{name}': decode={decode!r} with coord_loss_weight={coord_loss_weight} and "
+                f"limb_loss_weight={limb_loss_weight} needs an integral codec "
+                f"(landmarks.codecs.integral.IntegralHeatmap), got {type(codec).__name__}"
             )
         if auc_max_thr <= 0 or auc_num_thrs < 1:
             raise ValueError(f"task '{name}': need auc_max_thr > 0 and auc_num_thrs >= 1, "
@@ -98,16 +112,56 @@ class HandTask(HeatmapKeypointTask):
         self.decode_mode = decode
         self.coord_loss_weight = float(coord_loss_weight)
         self.auc_thresholds = F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
+        self.limb_loss_weight = float(limb_loss_weight)
+        self.limb_sigma = float(limb_sigma) if limb_sigma is not None else float(getattr(codec, "sigma", 2.0))
+        self.register_buffer("limb_pairs", torch.as_tensor(np.asarray(spec.skeleton, dtype=np.int64).reshape(-1, 2)),
+                             persistent=False)
+
+    # --- head ----------------------------------------------------------------------------
+    @property
+    def num_limbs(self) -> int:
+        """Extra head channels for the limb heatmaps (0 without the limb loss)."""
+        return len(self.limb_pairs) if self.limb_loss_weight > 0 else 0
+
+    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
+        self.head = self._head_factory(in_channels=channels, in_strides=strides,
+                                       num_keypoints=self.spec.num_keypoints + self.num_limbs, **self.head_kwargs())
+
+    def forward(self, features: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
+        """Head output; the limb channels are kept in training only."""
+        out = self.head(features)
+        if self.training or not self.num_limbs:
+            return out
+        return out[:, : self.spec.num_keypoints]
 
     # --- loss ----------------------------------------------------------------------------
-    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """``loss = heatmap_loss + coord_loss_weight * coord_l1`` (terms logged separately)."""
+    def loss(self, out: torch.Tensor | list[torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """``loss = heatmap_loss + coord_loss_weight * coord_l1`` (terms logged separately).
+
+        With a staged head the heatmap loss is summed over the stages and the coordinate loss
+        is taken on the last stage.
+        """
         target = batch["targets"][self.name]
-        heatmap = self.criterion(out, target["heatmaps"], target["target_weight"])
-        if self.coord_loss_weight <= 0:
+        k = self.spec.num_keypoints
+        stages = out if isinstance(out, list) else [out]
+        heatmap = self.staged_criterion([s[:, :k] for s in stages], target)
+        total, terms = heatmap, {}
+        if self.coord_loss_weight > 0:
+            terms["coord"] = self.coord_l1(stages[-1][:, :k], target["coords"], target["target_weight"])
+            total = total + self.coord_loss_weight * terms["coord"]
+        if self.num_limbs and stages[-1].shape[1] > k:  # evaluation mode outputs no limb channels
+            terms["limb"] = sum(self.limb_loss(s[:, k:], target) for s in stages)  # type: ignore[assignment]
+            total = total + self.limb_loss_weight * terms["limb"]
+        if not terms:
             return {"loss": heatmap}
-        coord = self.coord_l1(out, target["coords"], target["target_weight"])
-        return {"loss": heatmap + self.coord_loss_weight * coord, "heatmap": heatmap.detach(), "coord": coord.detach()}
+        return {"loss": total, "heatmap": heatmap.detach(), **{n: t.detach() for n, t in terms.items()}}
+
+    def limb_loss(self, pred: torch.Tensor, target: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The criterion on ``(B, L, h, w)`` limb predictions against :func:`limb_heatmaps` targets."""
+        weight = target["target_weight"].reshape(pred.shape[0], -1)
+        points = self._codec.to_heatmap_px(target["coords"].float())
+        maps, limb_weight = limb_heatmaps(points, weight, self.limb_pairs, self._codec.heatmap_size, self.limb_sigma)
+        return self.criterion(pred, maps.to(pred.dtype), limb_weight)
 
     def coord_l1(self, out: torch.Tensor, coords: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Masked L1 of soft-argmax coordinates, heatmap px.

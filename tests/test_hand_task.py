@@ -97,6 +97,54 @@ def test_coord_loss_pulls_soft_argmax_to_target() -> None:
         _task(codec, decode="soft")
 
 
+# ------------------------------------------------------------------ limb heatmaps
+def test_limb_heatmaps_hand_computed() -> None:
+    from landmarks.limbs import limb_heatmaps
+
+    points = torch.tensor([[[1.0, 1.0], [5.0, 1.0], [0.0, 0.0]]])
+    pairs = torch.tensor([[0, 1], [1, 2]])
+    maps, weight = limb_heatmaps(points, torch.tensor([[1.0, 1.0, 0.0]]), pairs, (8, 4), sigma=2.0)
+    assert maps.shape == (1, 2, 4, 8) and weight.tolist() == [[1.0, 0.0]]  # a limb needs both ends labelled
+    ridge = maps[0, 0]
+    assert float(ridge[1, 3]) == pytest.approx(1.0)  # on the segment
+    assert float(ridge[3, 3]) == pytest.approx(np.exp(-4 / 8))  # 2 px beside it
+    assert float(ridge[1, 7]) == pytest.approx(np.exp(-4 / 8))  # 2 px beyond the end point (5, 1)
+    assert float(ridge[3, 7]) == pytest.approx(np.exp(-8 / 8))  # sqrt(8) px from the end point
+    with pytest.raises(ValueError, match="sigma"):
+        limb_heatmaps(points, torch.ones(1, 3), pairs, (8, 4), sigma=0.0)
+
+
+def test_limb_loss_adds_head_channels_seen_only_in_training() -> None:
+    codec = IntegralHeatmap(MSRAHeatmap((64, 64), (16, 16), sigma=2.0, unbiased=True), beta=20.0)
+    built: dict[str, int] = {}
+
+    class First(torch.nn.Module):
+        def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
+            return features[0]
+
+    def head(num_keypoints: int, **_: Any) -> torch.nn.Module:
+        built["k"] = num_keypoints
+        return First()
+
+    task = HandTask(spec=hand21(), codec=codec, head=head, loss=KeypointMSELoss(), limb_loss_weight=0.5)
+    task.build([8], [4])
+    assert built["k"] == 21 + 20 == 21 + task.num_limbs
+    kpts = np.random.default_rng(0).uniform(8, 56, (21, 2))
+    target = {k: torch.from_numpy(v)[None] for k, v in codec.encode(kpts, np.full(21, 2.0)).items()}
+    points = codec.to_heatmap_px(target["coords"])
+    np.testing.assert_allclose(points[0].numpy(), kpts / 4, rtol=1e-5)  # MSRA: heatmap px = input px / stride
+    from landmarks.limbs import limb_heatmaps
+
+    limbs, _ = limb_heatmaps(points, target["target_weight"], task.limb_pairs, (16, 16), task.limb_sigma)
+    out = torch.cat([target["heatmaps"], limbs], dim=1)
+    terms = task.train().loss(out, {"targets": {"hand": target}})
+    assert set(terms) == {"loss", "heatmap", "limb"} and float(terms["limb"]) < 1e-9
+    assert task.train()([out]).shape[1] == 41 and task.eval()([out]).shape[1] == 21
+    assert set(task.loss(out[:, :21], {"targets": {"hand": target}})) == {"loss"}  # evaluation: keypoints only
+    with pytest.raises(ValueError, match="limb"):
+        HandTask(spec=hand21(), codec=codec, head=head, loss=KeypointMSELoss(), limb_loss_weight=-1.0)
+
+
 # ------------------------------------------------------------------ metrics
 def _batch(gt: np.ndarray, visible: np.ndarray, bbox: np.ndarray) -> dict[str, Any]:
     n = len(gt)
@@ -201,7 +249,8 @@ def test_flip_test_with_identity_indices_recovers_keypoints() -> None:
 
 # ------------------------------------------------------------------ tiny fit
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", [[], ["tasks.hand.decode=integral", "tasks.hand.coord_loss_weight=1.0"]])
+@pytest.mark.parametrize("variant", [[], ["tasks.hand.decode=integral", "tasks.hand.coord_loss_weight=1.0"],
+                                     ["tasks.hand.limb_loss_weight=1.0", "head=staged"]])
 def test_tiny_fit_task_hand(tmp_path: Path, variant: list[str]) -> None:
     from hydra import compose, initialize_config_dir
 

@@ -30,3 +30,33 @@ def test_light_head_rejects_unknown_stride() -> None:
 
     with pytest.raises(ValueError, match="output_stride"):
         LightHeatmapHead([16, 32], [2, 4], 17, output_stride=8)
+
+
+
+def test_staged_head_supervises_every_stage_and_evaluates_the_last() -> None:
+    """CPM-style stages: training returns every stage; the task's loss sums the criterion over them."""
+    from landmarks.hand_layouts import hand21
+    from landmarks.codecs.heatmap import MSRAHeatmap
+    from landmarks.heads.staged import StagedHeatmapHead
+    from landmarks.losses.heatmap import KeypointMSELoss
+    from tasks.hand import HandTask
+
+    torch.manual_seed(0)
+    channels, strides = [8, 16, 24], [4, 8, 16]
+    feats = [torch.randn(2, c, 32 // s, 32 // s) for c, s in zip(channels, strides)]
+    head = StagedHeatmapHead(channels, strides, num_keypoints=21, channels=16, stages=2)
+    stages = head.train()(feats)
+    assert isinstance(stages, list) and len(stages) == 3 and all(s.shape == (2, 21, 8, 8) for s in stages)
+    evaluated = head.eval()(feats)
+    assert isinstance(evaluated, torch.Tensor) and evaluated.shape == (2, 21, 8, 8)
+
+    criterion = KeypointMSELoss(use_target_weight=True)
+    task = HandTask(hand21(), MSRAHeatmap((32, 32), (8, 8), sigma=2.0), head=None, loss=criterion)  # type: ignore[arg-type]
+    target = {"heatmaps": torch.rand(2, 21, 8, 8), "target_weight": torch.ones(2, 21)}
+    batch = {"targets": {"hand": target}}
+    expected = sum(criterion(s, target["heatmaps"], target["target_weight"]) for s in stages)
+    torch.testing.assert_close(task.loss(stages, batch)["loss"], expected)
+    torch.testing.assert_close(task.loss(stages[0], batch)["loss"],
+                               criterion(stages[0], target["heatmaps"], target["target_weight"]))
+    with pytest.raises(ValueError, match="stages"):
+        StagedHeatmapHead(channels, strides, 21, channels=16, stages=-1)

@@ -178,6 +178,12 @@ class IntegralHeatmap:
         origin = torch.as_tensor(self._origin, dtype=coords.dtype, device=coords.device)
         return coords * unit + origin
 
+    def to_heatmap_px(self, coords: torch.Tensor) -> torch.Tensor:
+        """Input px ``(..., 2)`` -> heatmap px (the inverse of the affine map above)."""
+        unit = torch.as_tensor(self._unit, dtype=coords.dtype, device=coords.device)
+        origin = torch.as_tensor(self._origin, dtype=coords.dtype, device=coords.device)
+        return (coords - origin) / unit
+
     def decode(self, heatmaps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Soft-argmax keypoints for evaluation.
 

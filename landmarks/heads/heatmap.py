@@ -20,8 +20,10 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _conv_bn_relu(cin: int, cout: int, k: int = 3) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=k // 2, bias=False), nn.BatchNorm2d(cout), nn.ReLU(inplace=True))
+def _conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Sequential:
+    pad = dilation * (k // 2)
+    return nn.Sequential(nn.Conv2d(cin, cout, k, padding=pad, dilation=dilation, bias=False), nn.BatchNorm2d(cout),
+                         nn.ReLU(inplace=True))
 
 
 class DeconvHeatmapHead(nn.Module):
@@ -95,9 +97,13 @@ class LightHeatmapHead(nn.Module):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns heatmaps ``(B, K, h, w)`` at ``output_stride``."""
+        return self.final(self.pathway(features))
+
+    def pathway(self, features: list[torch.Tensor]) -> torch.Tensor:
+        """The top-down pathway's ``(B, channels, h, w)`` map at ``output_stride``."""
         x = self.lateral[-1](features[self.levels[-1]])
         for j in range(len(self.levels) - 2, -1, -1):
             lat = self.lateral[j](features[self.levels[j]])
             x = F.interpolate(x, size=lat.shape[-2:], mode="bilinear", align_corners=False) + lat
             x = self.smooth[j](x)
-        return self.final(x)
+        return x

@@ -86,12 +86,27 @@ HAND_VARIANTS = {
     "sigma1": "tasks.hand.codec.heatmap.sigma=1.0",
     "mse_x1": "tasks.hand.loss.loss_weight=1.0 (unscaled MSE)",
     "integral_l1": "tasks.hand.decode=integral tasks.hand.coord_loss_weight=1.0 (soft-argmax + L1 on coordinates)",
-    "input96": "input_size=[96,96] (24x24 heatmaps; the current hand_fast)",
+    "input96": "input_size=[96,96] (24x24 heatmaps; kept in hand_fast since)",
 }
 HAND_METRICS = ("val/pck", "val/epe", "val/auc")
 #: the changes each run of outputs/hand_probe/ makes to experiment=hand_fast's first 96x96 version (MSE x 1000,
 #: mobilenetv3_large_100 + light head, threads=1), each trained for about 6 minutes (second sweep)
-HAND_PROBES = {}
+AWING = "heatmap_loss=awing"
+BF16 = "trainer.precision=bf16-mixed"
+HAND_PROBES = {
+    "base_t2": "none (threads=2)",
+    "staged1": "head=staged (one CPM-style refinement stage, intermediate supervision)",
+    "lcnet": "backbone.name=lcnet_100 (faster per step)",
+    "awing": AWING + " (Adaptive Wing instead of MSE x 1000)",
+    "aw_limb": AWING + "; tasks.hand.limb_loss_weight=1.0 (limb heatmaps as an auxiliary output)",
+    "aw_bs16": AWING + "; data.batch_size=16",
+    "aw16_r10t_bf16": AWING + "; data.batch_size=16; backbone.name=resnet10t; " + BF16,
+    "r10t_limb": AWING + "; data.batch_size=16; backbone.name=resnet10t; " + BF16 + "; tasks.hand.limb_loss_weight=1.0",
+    "r18": AWING + "; data.batch_size=16; backbone.name=resnet18; " + BF16,
+    "r10t_lr15": AWING + "; data.batch_size=16; backbone.name=resnet10t; " + BF16 + "; optimizer.lr=1.5e-3",
+    "r10t_lr6": AWING + "; data.batch_size=16; backbone.name=resnet10t; " + BF16 + "; optimizer.lr=6e-3",
+    "r10t_in112": AWING + "; data.batch_size=16; backbone.name=resnet10t; " + BF16 + "; input_size=[112,112]",
+}
 
 
 def _comparison(folder: Path, variants: dict[str, str], metrics: tuple[str, ...]) -> list[dict]:
@@ -153,7 +168,11 @@ def markdown(r: dict) -> list[str]:
                "batch 32) as listed, trains for about 6 minutes with two torch threads (`threads=2`: the hand "
                "renderer needs only ~2 ms per sample, so the data workers leave room for a second compute thread; "
                "3.15 it/s against 2.65 with one), the cosine schedule sized to end near 6 minutes, and validates "
-               "once at the end on the 400 held-out synthetic hands (`outputs/hand_probe/`).", ""]
+               "once at the end on the 400 held-out synthetic hands (`outputs/hand_probe/`). The runs were one "
+               "each (no repeats); a difference of about 0.01 is within what reruns would move. Short helper commands "
+               "shared the CPU during some of them (aw16_r10t_bf16 ran at 4.9 it/s, r10t_lr6 at 5.5, against 5.8 "
+               "on the idle machine), so their minutes are upper bounds. The final `hand_fast` combines the "
+               "best rows (r10t_lr6) with a 6000-step schedule.", ""]
         rows = [[v["variant"], v["change"], last["step"], f"{last['minutes']:.1f}", last.get("val/pck"), last.get("val/epe"),
                  last.get("val/auc")] for v in r["hand_probes"] if v["rows"] for last in [v["rows"][-1]]]
         md += table(["run", "change", "steps", "minutes", "PCK@0.2", "EPE px", "AUC"], rows)

@@ -1,13 +1,15 @@
 """Hand pose: 21 keypoints from Gaussian heatmaps, read out by argmax + DARK or by soft-argmax.
 
 The body machinery (:class:`tasks.body.HeatmapKeypointTask`: heatmap head, MSRA/UDP codec,
-heatmap loss, flip test, unwarp to the original image) with three hand-specific parts:
+heatmap loss, flip test, unwarp to the original image) with four hand-specific parts:
 
 * decode ``"argmax_dark"`` (the wrapped heatmap codec's argmax and its ``refine``, DARK in
   ``conf/task/hand.yaml``; Zhang et al., CVPR 2020) or ``"integral"`` (soft-argmax; Sun et al.,
   "Integral Human Pose Regression", ECCV 2018; :mod:`landmarks.codecs.integral`);
 * an optional L1 loss on the soft-argmax coordinates (DSNT-style, Nibali et al. 2018) added to
   the heatmap loss with ``coord_loss_weight``;
+* optional limb heatmaps (one extra head channel per skeleton edge, :mod:`landmarks.limbs`)
+  trained with the heatmap criterion and weight ``limb_loss_weight``; dropped in evaluation;
 * the hand-benchmark metrics, as mmpose reports them for OneHand10K / FreiHAND / Panoptic /
   RHD (``PCKAccuracy(norm_item='bbox')``, ``EPE``, ``AUC(norm_factor=30, num_thrs=20)``):
 

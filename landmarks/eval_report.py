@@ -49,8 +49,6 @@ def _numpy(x: Any) -> Any:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x
 
 
-
-
 def write_error_reports(tap: PredictionTap, tasks: Any, out: str) -> list[str]:
     """Per-sample errors (CSV) and their cumulative curves (PNG); returns the written paths."""
     from landmarks import viz

@@ -152,18 +152,19 @@ class HandTask(HeatmapKeypointTask):
             terms["coord"] = self.coord_l1(stages[-1][:, :k], target["coords"], target["target_weight"])
             total = total + self.coord_loss_weight * terms["coord"]
         if self.num_limbs and stages[-1].shape[1] > k:  # evaluation mode outputs no limb channels
-            terms["limb"] = sum(self.limb_loss(s[:, k:], target) for s in stages)  # type: ignore[assignment]
+            maps, limb_weight = self.limb_targets(target)
+            terms["limb"] = sum(self.criterion(s[:, k:], maps.to(s.dtype), limb_weight) for s in stages)  # type: ignore[assignment]
             total = total + self.limb_loss_weight * terms["limb"]
         if not terms:
             return {"loss": heatmap}
         return {"loss": total, "heatmap": heatmap.detach(), **{n: t.detach() for n, t in terms.items()}}
 
-    def limb_loss(self, pred: torch.Tensor, target: dict[str, torch.Tensor]) -> torch.Tensor:
-        """The criterion on ``(B, L, h, w)`` limb predictions against :func:`limb_heatmaps` targets."""
-        weight = target["target_weight"].reshape(pred.shape[0], -1)
-        points = self._codec.to_heatmap_px(target["coords"].float())
-        maps, limb_weight = limb_heatmaps(points, weight, self.limb_pairs, self._codec.heatmap_size, self.limb_sigma)
-        return self.criterion(pred, maps.to(pred.dtype), limb_weight)
+    def limb_targets(self, target: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+        """:func:`limb_heatmaps` ``(B, L, h, w)`` and their weights ``(B, L)`` from a batch's coordinates."""
+        coords = target["coords"].float()
+        weight = target["target_weight"].reshape(coords.shape[0], -1)
+        points = self._codec.to_heatmap_px(coords)
+        return limb_heatmaps(points, weight, self.limb_pairs, self._codec.heatmap_size, self.limb_sigma)
 
     def coord_l1(self, out: torch.Tensor, coords: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
         """Masked L1 of soft-argmax coordinates, heatmap px.

@@ -174,15 +174,18 @@ class IntegralHeatmap:
             ``(B, K, 2)`` input px, same dtype and device as ``heatmaps``.
         """
         coords, _ = soft_argmax(heatmaps, self.beta)
-        unit = torch.as_tensor(self._unit, dtype=coords.dtype, device=coords.device)
-        origin = torch.as_tensor(self._origin, dtype=coords.dtype, device=coords.device)
+        unit, origin = self._affine(coords)
         return coords * unit + origin
 
     def to_heatmap_px(self, coords: torch.Tensor) -> torch.Tensor:
         """Input px ``(..., 2)`` -> heatmap px (the inverse of the affine map above)."""
-        unit = torch.as_tensor(self._unit, dtype=coords.dtype, device=coords.device)
-        origin = torch.as_tensor(self._origin, dtype=coords.dtype, device=coords.device)
+        unit, origin = self._affine(coords)
         return (coords - origin) / unit
+
+    def _affine(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``(unit, origin)`` of input px = origin + unit * heatmap px, as tensors like ``like``."""
+        return (torch.as_tensor(self._unit, dtype=like.dtype, device=like.device),
+                torch.as_tensor(self._origin, dtype=like.dtype, device=like.device))
 
     def decode(self, heatmaps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Soft-argmax keypoints for evaluation.

@@ -20,7 +20,8 @@ import torch.nn.functional as F
 from torch import nn
 
 
-def _conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Sequential:
+def conv_bn_relu(cin: int, cout: int, k: int = 3, dilation: int = 1) -> nn.Sequential:
+    """``k x k`` conv (same padding, optional dilation), BatchNorm, ReLU: the heads' building block."""
     pad = dilation * (k // 2)
     return nn.Sequential(nn.Conv2d(cin, cout, k, padding=pad, dilation=dilation, bias=False), nn.BatchNorm2d(cout),
                          nn.ReLU(inplace=True))
@@ -91,8 +92,8 @@ class LightHeatmapHead(nn.Module):
         first = list(in_strides).index(output_stride)
         self.levels = list(range(first, len(in_channels)))
         self.lateral = nn.ModuleList(nn.Conv2d(in_channels[i], channels, 1) for i in self.levels)
-        self.smooth = nn.ModuleList(_conv_bn_relu(channels, channels) for _ in self.levels[:-1])
-        self.final = nn.Sequential(_conv_bn_relu(channels, channels), nn.Conv2d(channels, num_keypoints, 1))
+        self.smooth = nn.ModuleList(conv_bn_relu(channels, channels) for _ in self.levels[:-1])
+        self.final = nn.Sequential(conv_bn_relu(channels, channels), nn.Conv2d(channels, num_keypoints, 1))
         self.stride = output_stride
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:

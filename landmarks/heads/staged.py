@@ -21,7 +21,7 @@ from typing import Sequence
 import torch
 from torch import nn
 
-from landmarks.heads.heatmap import LightHeatmapHead, _conv_bn_relu
+from landmarks.heads.heatmap import LightHeatmapHead, conv_bn_relu
 
 
 class StagedHeatmapHead(LightHeatmapHead):
@@ -49,8 +49,8 @@ class StagedHeatmapHead(LightHeatmapHead):
             raise ValueError(f"StagedHeatmapHead: need stages >= 0 and dilations >= 1, got {stages}, {list(dilations)}")
         self.stages = nn.ModuleList(
             nn.Sequential(
-                _conv_bn_relu(channels + num_keypoints, channels),
-                *(_conv_bn_relu(channels, channels, dilation=d) for d in dilations),
+                conv_bn_relu(channels + num_keypoints, channels),
+                *(conv_bn_relu(channels, channels, dilation=d) for d in dilations),
                 nn.Conv2d(channels, num_keypoints, 1),
             )
             for _ in range(stages)

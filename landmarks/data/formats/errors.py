@@ -20,6 +20,8 @@ from typing import Any, Callable, TypeVar
 import cv2
 import numpy as np
 
+from landmarks.data.formats.image_check import image_problem
+
 LOGGER = logging.getLogger("landmarks.data")
 
 T = TypeVar("T")
@@ -145,7 +147,13 @@ def read_json(path: str) -> Any:
 
 
 def load_image_rgb(path: str, field: str = "image", source: str | None = None) -> np.ndarray:
-    """Read an image file as RGB.
+    """Read an image file as RGB, refusing a truncated or corrupt JPEG / PNG.
+
+    The file is read once; :func:`~landmarks.data.formats.image_check.image_problem` walks
+    its structure (a JPEG must reach its end-of-image marker, a PNG its ``IEND`` with every
+    chunk's CRC intact), then ``cv2.imdecode`` decodes it exactly as ``cv2.imread`` would
+    (EXIF orientation applied). OpenCV alone accepts a truncated JPEG and fills the missing
+    rows with grey.
 
     Args:
         path: the image file.
@@ -156,16 +164,21 @@ def load_image_rgb(path: str, field: str = "image", source: str | None = None) -
         ``(H, W, 3)`` uint8 RGB; grey images are expanded to 3 channels, alpha is dropped.
 
     Raises:
-        AnnotationError: the file is missing, or is not an image OpenCV can decode.
+        AnnotationError: the file is missing, truncated or corrupt, or is not an image
+            OpenCV can decode. The message names ``path`` and the reason.
     """
     where = f"named by {source}" if source else None
     if not os.path.isfile(path):
         raise AnnotationError(path, field, "an existing image file", "no such file (missing)", where)
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
+    with open(path, "rb") as f:
+        data = f.read()
+    problem = image_problem(data)
+    if problem is not None:
+        raise AnnotationError(path, field, "a complete image file", f"a file of {len(data)} bytes: {problem}", where)
+    image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
-        size = os.path.getsize(path)
         raise AnnotationError(
             path, field, "a decodable image (jpg/png/...)",
-            f"a file of {size} bytes that OpenCV cannot decode (corrupt or not an image)", where,
+            f"a file of {len(data)} bytes that OpenCV cannot decode (corrupt or not an image)", where,
         )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

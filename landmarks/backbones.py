@@ -6,18 +6,30 @@ from config. Models whose stages emit NHWC maps (ConvNeXt/Swin-style "NHWC" feat
 format) are converted to NCHW here, once.
 
 Pretrained weights cannot be downloaded on an offline machine: ``pretrained=True`` without
-``checkpoint_path`` first checks the network-free route (Hugging Face offline cache) and
-fails at once with a message naming ``checkpoint_path`` when nothing is cached.
+``checkpoint_path`` first looks for the weights in the local caches (Hugging Face hub cache,
+torch hub cache) and loads a cached file without touching the network; otherwise, unless
+``HF_HUB_OFFLINE`` is set, it tries one TCP connection to the weights' host (2 s timeout) and,
+when that fails, raises at once with a message naming ``checkpoint_path`` instead of waiting
+for the hub client's retries (about 45 s).
 """
 
 from __future__ import annotations
 
+import logging
 import os
+import socket
+import threading
 from typing import Sequence
+from urllib.parse import urlparse
 
 import timm
 import torch
 from torch import nn
+
+log = logging.getLogger("landmarks")
+
+REACH_TIMEOUT_S = 2.0
+"""Seconds allowed to resolve and connect to the weights' host before ``pretrained=True`` fails."""
 
 
 class TimmBackbone(nn.Module):
@@ -54,17 +66,21 @@ class TimmBackbone(nn.Module):
                 )
             kwargs["pretrained_cfg_overlay"] = {"file": os.path.abspath(checkpoint_path)}
             pretrained = True
+        elif pretrained:
+            cached = cached_weights(name)
+            if cached:
+                log.info("backbone '%s': pretrained weights from the local cache %s", name, cached)
+                kwargs["pretrained_cfg_overlay"] = {"file": cached}
+            elif not _offline():
+                host = weights_host(name)
+                why = _unreachable(host) if host else None
+                if why:
+                    raise RuntimeError(_no_weights(name, f"no cached copy, and {why}"))
         try:
             self.body = timm.create_model(name, pretrained=pretrained, **kwargs)
         except Exception as err:  # timm raises many types for offline downloads
             if pretrained and not checkpoint_path:
-                raise RuntimeError(
-                    f"backbone '{name}': pretrained=true needs weights, and they could not be "
-                    f"loaded ({type(err).__name__}: {str(err)[:200]}). This machine cannot "
-                    "download them: download the timm weights elsewhere and pass "
-                    "backbone.checkpoint_path=/path/to/weights.pth (or .safetensors), or set "
-                    "backbone.pretrained=false."
-                ) from err
+                raise RuntimeError(_no_weights(name, f"{type(err).__name__}: {str(err)[:200]}")) from err
             raise
         info = self.body.feature_info
         self.channels: list[int] = list(info.channels())
@@ -79,6 +95,90 @@ class TimmBackbone(nn.Module):
         if self._nhwc:
             feats = [f.permute(0, 3, 1, 2).contiguous() for f in feats]
         return list(feats)
+
+
+def _no_weights(name: str, reason: str) -> str:
+    return (
+        f"backbone '{name}': pretrained=true needs weights, and they could not be loaded ({reason}). "
+        "This machine cannot download them: download the timm weights elsewhere and pass "
+        "backbone.checkpoint_path=/path/to/weights.pth (or .safetensors), or set backbone.pretrained=false."
+    )
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _pretrained_cfg(name: str) -> object | None:
+    try:
+        return timm.models.get_pretrained_cfg(name, allow_unregistered=True)
+    except Exception:  # noqa: BLE001 - unknown names are reported by timm.create_model
+        return None
+
+
+def cached_weights(name: str) -> str | None:
+    """A local copy of ``name``'s pretrained weights (Hugging Face or torch hub cache), if any."""
+    cfg = _pretrained_cfg(name)
+    if cfg is None:
+        return None
+    hub_id = getattr(cfg, "hf_hub_id", None)
+    if hub_id:
+        try:
+            from huggingface_hub import try_to_load_from_cache
+        except ImportError:
+            try_to_load_from_cache = None  # type: ignore[assignment]
+        if try_to_load_from_cache is not None:
+            names = [cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else ["model.safetensors", "pytorch_model.bin"]
+            for filename in names:
+                found = try_to_load_from_cache(hub_id, filename)
+                if isinstance(found, str) and os.path.isfile(found):
+                    return found
+    url = getattr(cfg, "url", None)
+    if url:
+        path = os.path.join(torch.hub.get_dir(), "checkpoints", os.path.basename(urlparse(url).path))
+        if os.path.isfile(path):
+            return path
+    return None
+
+
+def weights_host(name: str) -> tuple[str, int] | None:
+    """``(host, port)`` that timm would download ``name``'s weights from (``None``: none known)."""
+    if name.startswith("hf-hub:"):
+        hub = True
+    else:
+        cfg = _pretrained_cfg(name)
+        if cfg is None:
+            return None
+        hub = bool(getattr(cfg, "hf_hub_id", None))
+        if not hub and getattr(cfg, "url", None):
+            url = urlparse(cfg.url)
+            return (url.hostname or "", url.port or (443 if url.scheme == "https" else 80)) if url.hostname else None
+    if not hub:
+        return None
+    endpoint = urlparse(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    return endpoint.hostname or "huggingface.co", endpoint.port or (443 if endpoint.scheme == "https" else 80)
+
+
+def _unreachable(host: tuple[str, int], timeout: float = REACH_TIMEOUT_S) -> str | None:
+    """``None`` when ``host`` accepts a TCP connection within ``timeout`` s, else why not.
+
+    Name resolution has no timeout of its own, so the attempt runs in a daemon thread.
+    """
+    result: list[str | None] = []
+
+    def attempt() -> None:
+        try:
+            socket.create_connection(host, timeout=timeout).close()
+            result.append(None)
+        except OSError as err:
+            result.append(f"{type(err).__name__}: {err}")
+
+    thread = threading.Thread(target=attempt, daemon=True)
+    thread.start()
+    thread.join(timeout + 0.5)
+    if not result:
+        return f"{host[0]}:{host[1]} did not answer within {timeout:g} s (set HF_HUB_OFFLINE=1 on offline machines)"
+    return None if result[0] is None else f"cannot reach {host[0]}:{host[1]} ({result[0]}; set HF_HUB_OFFLINE=1 on offline machines)"
 
 
 def _feature_fmt(model: nn.Module) -> str:

@@ -45,3 +45,88 @@ def test_local_weights_file_loads(tmp_path) -> None:
 def test_missing_weights_file_names_the_field(tmp_path) -> None:
     with pytest.raises(FileNotFoundError, match="backbone.checkpoint_path"):
         TimmBackbone("resnet18", checkpoint_path=str(tmp_path / "nope.pth"))
+
+
+# --------------------------------------------------------------------------- pretrained without HF_HUB_OFFLINE
+def _no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
+    """Unset HF_HUB_OFFLINE, make every TCP connection fail, and record pretrained timm builds."""
+    import socket
+
+    import timm
+
+    from landmarks import backbones
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+
+    def refuse(address: tuple, *args: object, **kwargs: object) -> None:
+        raise OSError(f"test: no network to {address}")
+
+    monkeypatch.setattr(socket, "create_connection", refuse)
+    calls: list[tuple] = []
+    real = timm.create_model
+
+    def create_model(name: str, pretrained: bool = False, **kwargs: object) -> torch.nn.Module:
+        calls.append((name, pretrained, kwargs.get("pretrained_cfg_overlay")))
+        if pretrained and not kwargs.get("pretrained_cfg_overlay"):
+            raise AssertionError("test: timm would download here")
+        return real(name, pretrained=pretrained, **kwargs)
+
+    monkeypatch.setattr(backbones.timm, "create_model", create_model)
+    return calls
+
+
+def test_pretrained_without_offline_flag_fails_at_once_when_the_hub_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time
+
+    from landmarks import backbones
+
+    calls = _no_network(monkeypatch)
+    monkeypatch.setattr(backbones, "cached_weights", lambda name: None)
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError) as info:
+        TimmBackbone("resnet18", pretrained=True)
+    assert time.perf_counter() - start < 5.0
+    msg = str(info.value)
+    assert "backbone 'resnet18'" in msg and "checkpoint_path" in msg and "huggingface.co:443" in msg
+    assert "HF_HUB_OFFLINE=1" in msg
+    assert calls == []  # refused before timm (and its ~45 s of retries) was asked to download
+
+
+def test_reachability_check_gives_up_after_its_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+
+    from landmarks.backbones import _unreachable
+
+    monkeypatch.setattr(socket, "create_connection", lambda *a, **k: time.sleep(5))  # a resolver that hangs
+    start = time.perf_counter()
+    why = _unreachable(("hub.invalid", 443), timeout=0.2)
+    assert time.perf_counter() - start < 1.5
+    assert why is not None and "hub.invalid:443 did not answer within 0.2 s" in why
+
+
+def test_weights_host_follows_hf_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    from landmarks.backbones import weights_host
+
+    monkeypatch.delenv("HF_ENDPOINT", raising=False)
+    assert weights_host("resnet18") == ("huggingface.co", 443)
+    monkeypatch.setenv("HF_ENDPOINT", "http://mirror.local:8080")
+    assert weights_host("resnet18") == ("mirror.local", 8080)
+    assert weights_host("no_such_model_xyz") is None
+
+
+def test_pretrained_uses_a_cached_file_without_the_network(tmp_path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import huggingface_hub
+    import timm
+
+    calls = _no_network(monkeypatch)
+    monkeypatch.setattr(huggingface_hub, "try_to_load_from_cache", lambda repo, filename, **kw: None)
+    torch.manual_seed(3)
+    reference = timm.create_model("resnet18")
+    (tmp_path / "checkpoints").mkdir()
+    cached = tmp_path / "checkpoints" / "resnet18_a1_0-d63eafa0.pth"  # the file name of resnet18's timm URL
+    torch.save(reference.state_dict(), cached)
+    monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))
+    backbone = TimmBackbone("resnet18", pretrained=True)
+    assert calls[-1] == ("resnet18", True, {"file": str(cached)})
+    assert torch.equal(dict(backbone.body.named_parameters())["conv1.weight"], reference.state_dict()["conv1.weight"])

@@ -9,6 +9,7 @@ layout is a plain YAML file (``docs/custom_dataset.md`` explains every field)::
     skeleton: [[tip, left_barb], [tip, right_barb], [neck, tail]]  # names or 0-based indices
     sigmas: {tip: 0.03, left_barb: 0.04, ...}                       # or a list of K numbers
     upper_body: [tip, left_barb, right_barb, neck]                  # optional
+    torso_pair: [neck, tail]                                         # optional: PDJ's torso diameter
 
 and Hydra configs build the spec with
 ``spec: {_target_: landmarks.keypoint_yaml.load_spec, path: my_layout.yaml}``.
@@ -52,7 +53,7 @@ DEFAULT_SIGMA = 0.05
 _WARNED: set[str] = set()
 
 #: Top-level fields a layout file may hold.
-FIELDS = ("name", "keypoints", "flip_pairs", "skeleton", "sigmas", "upper_body", "norm_pair")
+FIELDS = ("name", "keypoints", "flip_pairs", "skeleton", "sigmas", "upper_body", "norm_pair", "torso_pair")
 
 
 def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
@@ -93,6 +94,7 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
                                       f"'{names[k]}' also in flip_pairs[{seen[k]}]")
             seen[k] = p
     norm_pair = _pairs(path, "norm_pair", [doc["norm_pair"]], index)[0] if doc.get("norm_pair") else ()
+    torso_pair = _pairs(path, "torso_pair", [doc["torso_pair"]], index, allow_same=False)[0] if doc.get("torso_pair") else ()
     return KeypointSpec(
         name=str(doc.get("name") or os.path.splitext(os.path.basename(path))[0]),
         names=names,
@@ -100,6 +102,7 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
         skeleton=_pairs(path, "skeleton", doc.get("skeleton"), index, allow_same=False),
         sigmas=_sigmas(path, doc, names, warn_default_sigmas),
         norm_pair=norm_pair,
+        torso_pair=torso_pair,
         upper_body=tuple(_ref(path, f"upper_body[{n}]", r, index)
                          for n, r in enumerate(_list(path, "upper_body", doc))),
         source=path,
@@ -170,7 +173,7 @@ def _pairs(path: str, field: str, value: Any, index: dict[str, int],
         raise AnnotationError(path, field, "a list of [a, b] pairs", repr(value))
     pairs = []
     for p, pair in enumerate(value):
-        where = f"{field}[{p}]" if field != "norm_pair" else field
+        where = f"{field}[{p}]" if field not in ("norm_pair", "torso_pair") else field
         if not isinstance(pair, list) or len(pair) != 2:
             raise AnnotationError(path, where, "a pair [a, b] of keypoint names or indices", repr(pair))
         i, j = (_ref(path, where, r, index) for r in pair)
@@ -284,6 +287,7 @@ def inline_spec_config(node: Any) -> Any:
                 "skeleton": [list(map(int, p)) for p in spec.skeleton],
                 "sigmas": [float(s) for s in spec.sigmas],
                 "norm_pair": [int(i) for i in spec.norm_pair],
+                "torso_pair": [int(i) for i in spec.torso_pair],
                 "upper_body": [int(i) for i in spec.upper_body],
                 "source": spec.source,
             }

@@ -28,6 +28,8 @@ class KeypointSpec:
         skeleton: pairs ``(i, j)`` of indices joined when drawing.
         sigmas: per-keypoint OKS sigmas (length K), or empty when unknown.
         norm_pair: indices whose distance normalises NME-style metrics (optional).
+        torso_pair: indices whose distance is the torso diameter of PDJ (DeepPose: left
+            shoulder - right hip); empty: the layout has no torso and PDJ is not reported.
         upper_body: indices of the upper half (half-body augmentation); empty to disable it.
         source: the file the layout was read from (empty for built-in layouts); error
             messages about a layout mismatch name it. Not part of equality.
@@ -39,6 +41,7 @@ class KeypointSpec:
     skeleton: Sequence[Sequence[int]] = ()
     sigmas: Sequence[float] = ()
     norm_pair: Sequence[int] = ()
+    torso_pair: Sequence[int] = ()
     upper_body: Sequence[int] = field(default_factory=tuple)
     source: str = field(default="", compare=False)
 
@@ -56,6 +59,10 @@ class KeypointSpec:
                 f"KeypointSpec '{self.name}': sigmas has {len(self.sigmas)} values, expected {k} "
                 "(one per keypoint name)"
             )
+        if self.torso_pair and (len(self.torso_pair) != 2 or int(self.torso_pair[0]) == int(self.torso_pair[1])
+                                or not all(0 <= int(i) < k for i in self.torso_pair)):
+            raise ValueError(f"KeypointSpec '{self.name}': torso_pair {list(self.torso_pair)} is not a pair of "
+                             f"two different indices in [0, {k})")
         for i in self.upper_body:
             if not 0 <= int(i) < k:
                 raise ValueError(f"KeypointSpec '{self.name}': upper_body index {i} not in [0, {k})")
@@ -110,6 +117,7 @@ def coco17() -> KeypointSpec:
             (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
         ),
         sigmas=COCO17_SIGMAS,
+        torso_pair=(5, 12),  # left shoulder - right hip (DeepPose's torso)
         upper_body=tuple(range(11)),
     )
 
@@ -135,5 +143,6 @@ def mpii16() -> KeypointSpec:
             (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
             (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15),
         ),
+        torso_pair=(13, 2),  # left shoulder - right hip, as coco17's
         upper_body=(7, 8, 9, 10, 11, 12, 13, 14, 15),
     )

@@ -92,7 +92,7 @@ class LandmarkModule(pl.LightningModule):
     def predict_batch(self, batch: dict[str, Any]) -> dict[str, Prediction]:
         """Decoded predictions (original-image px) for every task of the model."""
         outs = self.predict_outputs(batch["image"])
-        return {n: self.tasks[n].decode(o, batch) for n, o in outs.items()}
+        return {n: self.tasks[n].predict(o, batch) for n, o in outs.items()}
 
     # --- training ---------------------------------------------------------------------
     def _source_batches(self, batch: Any) -> list[dict[str, Any]]:
@@ -121,12 +121,22 @@ class LandmarkModule(pl.LightningModule):
                 task = self.tasks[n]
                 terms = task.loss(outs[n], source)
                 self.log(f"val/{n}/loss", terms["loss"], on_epoch=True, batch_size=len(source["image"]), sync_dist=True)
-                task.update_metrics(task.decode(outs[n], source), source)
+                task.update_metrics(task.predict(outs[n], source), source)
+
+    def on_validation_epoch_start(self) -> None:
+        for task in self.tasks.values():  # a validation cut short (an error, a limit) leaves no rows behind
+            for metric in task.metrics.values():
+                metric.reset()
 
     def on_validation_epoch_end(self) -> None:
+        """Each task's metrics, computed once on the rows gathered from every process.
+
+        Every process computes the same numbers from the same gathered rows; the ``max`` over
+        processes of identical values is that value, bit for bit (a mean of N copies need not be).
+        """
         for task in self.tasks.values():
             for k, v in task.compute_metrics().items():
-                self.log(f"val/{k}", v, sync_dist=True, prog_bar=k in task.monitor)
+                self.log(f"val/{k}", v, sync_dist=True, reduce_fx="max", prog_bar=k in task.monitor)
 
     # --- optimisation --------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

@@ -1,8 +1,19 @@
 """Task: the contract every ``tasks/*.py`` implements.
 
-A task owns one head, one codec (shared with the data pipeline), one loss and its
-metrics. :class:`landmarks.module.LandmarkModule` holds a dict of tasks on one backbone:
-a single-task model is the one-entry case, never a separate code path.
+A task owns one head, one codec (shared with the data pipeline), one loss and its metric
+objects. :class:`landmarks.module.LandmarkModule` holds a dict of tasks on one backbone: a
+single-task model is the one-entry case, never a separate code path.
+
+The one output path: :meth:`Task.predict` turns head outputs into a :class:`Prediction`
+(original-image px / degrees) once; validation metrics, the training panel, evaluate's reports
+and the Predictor all consume it, and :meth:`Task.to_json` / :meth:`Task.draw` say how a
+prediction is written and drawn, so nothing outside ``tasks/`` names a task.
+
+Metrics are ``torchmetrics.Metric`` objects (:mod:`landmarks.metrics`) chosen in the task YAML,
+``metrics: {name: {_target_: ..., _partial_: true, ...}}`` (or a list): the task completes each
+partial with its layout (``spec=``, when the metric takes it) and holds them in an
+``nn.ModuleDict``, so Lightning moves them with the model. Their state gathers across processes,
+so a metric is the same on 1 process and on N.
 
 To add a task: subclass :class:`Task` in ``tasks/<name>.py``, implement the abstract
 methods, and add ``conf/task/<name>.yaml`` naming it; the contract test discovers it.
@@ -11,15 +22,60 @@ methods, and add ``conf/task/<name>.yaml`` naming it; the contract test discover
 from __future__ import annotations
 
 import abc
-from typing import Any, Callable, Sequence
+import inspect
+from typing import Any, Callable, Mapping, Sequence, Union
 
 import numpy as np
 import torch
 from torch import nn
+from torchmetrics import Metric
 
 from landmarks.types import Prediction
 
 HeadFactory = Callable[..., nn.Module]
+MetricFactory = Callable[..., Metric]
+MetricsConfig = Union[Mapping[str, Union[Metric, MetricFactory]], Sequence[Union[Metric, MetricFactory]], None]
+
+
+def build_metrics(metrics: MetricsConfig, task: str, **context: Any) -> nn.ModuleDict:
+    """Metric objects from a task's ``metrics`` argument.
+
+    Args:
+        metrics: ``{name: Metric | factory}`` or a list of them (named by the class's ``name``).
+            A factory (a Hydra ``_partial_``) is called with the ``context`` keywords it accepts.
+        task: the task's name, for errors.
+        **context: e.g. ``spec=`` the task's layout.
+
+    Returns:
+        ``nn.ModuleDict`` name -> Metric.
+    """
+    if metrics is None:
+        return nn.ModuleDict()
+    if isinstance(metrics, Mapping):
+        items = list(metrics.items())
+    else:
+        items = [(None, m) for m in metrics]
+    out: dict[str, Metric] = {}
+    for key, item in items:
+        metric = item if isinstance(item, Metric) else item(**_accepted(item, context))
+        if not isinstance(metric, Metric):
+            raise TypeError(f"task '{task}': metric {key or item!r} built a {type(metric).__name__}, "
+                            "expected a torchmetrics.Metric (landmarks.metrics)")
+        name = str(key if key is not None else getattr(metric, "name", type(metric).__name__.lower()))
+        if name in out:
+            raise ValueError(f"task '{task}': two metrics named '{name}'; give them as a mapping with distinct names")
+        out[name] = metric
+    return nn.ModuleDict(out)
+
+
+def _accepted(factory: Callable[..., Any], context: Mapping[str, Any]) -> dict[str, Any]:
+    func = getattr(factory, "func", factory)
+    try:
+        params = inspect.signature(func).parameters
+    except (TypeError, ValueError):
+        return {}
+    keywords = getattr(factory, "keywords", {}) or {}
+    return {k: v for k, v in context.items() if k in params and k not in keywords}
 
 
 class Task(nn.Module, abc.ABC):
@@ -30,9 +86,11 @@ class Task(nn.Module, abc.ABC):
         monitor: metric that drives checkpointing/early stopping, e.g. ``"val/pck"``.
         monitor_mode: ``"max"`` or ``"min"``.
         loss_weight: weight of this task's loss in the total.
+        metrics: metric objects or factories (:func:`build_metrics`); ``None``: :meth:`default_metrics`.
     """
 
-    def __init__(self, name: str, monitor: str, monitor_mode: str = "max", loss_weight: float = 1.0) -> None:
+    def __init__(self, name: str, monitor: str, monitor_mode: str = "max", loss_weight: float = 1.0,
+                 metrics: MetricsConfig = None) -> None:
         super().__init__()
         if monitor_mode not in ("max", "min"):
             raise ValueError(f"task '{name}': monitor_mode must be 'max' or 'min', got '{monitor_mode}'")
@@ -41,6 +99,16 @@ class Task(nn.Module, abc.ABC):
         self.monitor_mode = monitor_mode
         self.loss_weight = loss_weight
         self.head: nn.Module | None = None
+        self._metrics_config = metrics
+
+    def build_metrics(self, **context: Any) -> None:
+        """Build the metric objects (subclasses call this once their layout is known)."""
+        config = self._metrics_config if self._metrics_config is not None else self.default_metrics()
+        self.metrics = build_metrics(config, self.name, **context)
+
+    def default_metrics(self) -> MetricsConfig:
+        """Metrics when the config names none (a task built in Python, an older checkpoint)."""
+        return None
 
     # --- construction -------------------------------------------------------------
     @abc.abstractmethod
@@ -79,45 +147,90 @@ class Task(nn.Module, abc.ABC):
         """Combine the plain and the flipped-back output (default: average)."""
         return (out + out_flipped_back) / 2
 
+    # --- the one output path --------------------------------------------------------------
     @abc.abstractmethod
+    def predict(self, out: Any, batch: dict[str, Any]) -> Prediction:
+        """Head output -> :class:`Prediction` in original-image px (or degrees).
+
+        ``batch["meta"]`` needs the crop (``center``, ``scale``, ``rot``). Everything after the
+        head (metrics, panel, reports, Predictor) uses this, never the codec directly.
+        """
+
     def decode(self, out: Any, batch: dict[str, Any]) -> Prediction:
-        """Decode head output to original-image pixels (or degrees)."""
+        """Former name of :meth:`predict`, kept while callers move over."""
+        return self.predict(out, batch)
+
+    def to_json(self, prediction: Prediction, i: int) -> dict[str, Any]:
+        """Instance ``i`` of ``prediction`` as JSON-ready fields (plain Python numbers).
+
+        Default (keypoint tasks): ``keypoints`` ``[x, y, score] * K`` (COCO results order, image
+        px, 3 decimals), ``keypoint_scores`` ``(K,)`` and every extra but raw outputs.
+        """
+        kp = np.asarray(prediction.keypoints[i], np.float64)
+        sc = np.asarray(prediction.scores[i], np.float64)
+        extras = {k: np.asarray(v[i]).tolist() for k, v in prediction.extras.items() if k != "heatmaps"}
+        return {"keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
+                "keypoint_scores": sc.round(4).tolist(), **extras}
+
+    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
+             kpt_thr: float = 0.3) -> np.ndarray:
+        """``image`` (``(H, W, 3)`` uint8 RGB, the frame of ``prediction``) with instance ``i`` drawn.
+
+        Args:
+            image: the picture to draw on (not modified).
+            prediction: in the pixel frame of ``image``.
+            i: instance.
+            box: the instance's box ``x, y, w, h`` in the same frame (where a task anchors a drawing).
+            kpt_thr: keypoints scoring below this are not drawn.
+        """
+        return image.copy()
 
     # --- metrics -------------------------------------------------------------------------
-    @abc.abstractmethod
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
-        """Accumulate one validation batch."""
+        """Add one validation batch to every metric object."""
+        for metric in self.metrics.values():
+            metric.update(pred, batch["meta"])
 
-    @abc.abstractmethod
     def compute_metrics(self) -> dict[str, float]:
-        """Metric values keyed by short name (``"pck"``, ``"ap"``, ...); then reset state."""
+        """Metric values keyed by short name (``"pck"``, ``"ap"``, ...) over every process; then reset.
+
+        Per-sample records of the last computation stay readable (``metric.records()``).
+        """
+        out: dict[str, float] = {}
+        for metric in self.metrics.values():
+            if metric.update_count:
+                out.update({k: float(v) for k, v in metric.compute().items()})
+            metric.reset()
+        return out
 
 
 class KeypointTask(Task):
     """A task that predicts the keypoints of a :class:`~landmarks.keypoints.KeypointSpec`.
 
     Holds what every keypoint task shares: the layout (flip indices), the codec, the head
-    factory and the loss ``criterion(out, target[target_key], target["target_weight"])``.
-    Subclasses set ``target_key`` (``"heatmaps"``, ``"coords"``) and implement decoding and
-    metrics.
+    factory, the loss ``criterion(out, target[target_key], target["target_weight"])``, the
+    prediction (codec, then the inverse crop), its JSON and its drawing. Subclasses set
+    ``target_key`` (``"heatmaps"``, ``"coords"``) and their default metrics.
 
     Args:
-        spec: keypoint layout.
+        spec: keypoint layout (metric factories receive it as ``spec=``).
         codec: codec shared with the data pipeline.
         head: head factory ``head(in_channels=, in_strides=, num_keypoints=, **head_kwargs)``.
         loss: ``loss(pred, target, target_weight)``.
-        name, monitor, monitor_mode, loss_weight: as :class:`Task`.
+        name, monitor, monitor_mode, loss_weight, metrics: as :class:`Task`.
     """
 
     target_key: str = "heatmaps"
 
     def __init__(self, spec: Any, codec: Any, head: HeadFactory, loss: nn.Module, name: str, monitor: str,
-                 monitor_mode: str = "max", loss_weight: float = 1.0) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight)
+                 monitor_mode: str = "max", loss_weight: float = 1.0, metrics: MetricsConfig = None) -> None:
+        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight,
+                         metrics=metrics)
         self.spec = spec
         self._codec = codec
         self._head_factory = head
         self.criterion = loss
+        self.build_metrics(spec=spec)
 
     def head_kwargs(self) -> dict[str, Any]:
         """Extra keyword arguments for the head factory (e.g. ``input_size``)."""
@@ -159,8 +272,9 @@ class KeypointTask(Task):
         """Head output -> ``(keypoints (B, K, 2) input px, scores (B, K))``; default: the codec."""
         return self._codec.decode(out)
 
-    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
-        """Head output -> keypoints in original-image px (the codec, then the inverse crop)."""
+    def predict(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
+        """Head output -> keypoints ``(B, K, 2)`` original-image px and scores ``(B, K)``
+        (the task's read-out :meth:`_decode_input`, then the inverse crop)."""
         from landmarks.data.crop import unwarp_points
 
         kpts_input, scores = self._decode_input(out.detach().float())
@@ -168,6 +282,13 @@ class KeypointTask(Task):
         kpts = unwarp_points(np.asarray(kpts_input), _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
                              self._codec.input_size, udp=getattr(self._codec, "udp", False))
         return Prediction(keypoints=kpts.astype(np.float32), scores=np.asarray(scores, dtype=np.float32))
+
+    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
+             kpt_thr: float = 0.3) -> np.ndarray:
+        """The layout's skeleton of instance ``i`` (:func:`landmarks.viz.draw_keypoints`)."""
+        from landmarks import viz
+
+        return viz.draw_keypoints(image, prediction.keypoints[i], prediction.scores[i], self.spec, threshold=kpt_thr)
 
 
 def _np(x: Any) -> np.ndarray:

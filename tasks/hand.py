@@ -10,7 +10,7 @@ heatmap loss, flip test, unwarp to the original image) with four hand-specific p
   the heatmap loss with ``coord_loss_weight``;
 * optional limb heatmaps (one extra head channel per skeleton edge, :mod:`landmarks.limbs`)
   trained with the heatmap criterion and weight ``limb_loss_weight``; dropped in evaluation;
-* the hand-benchmark metrics, as mmpose reports them for OneHand10K / FreiHAND / Panoptic /
+* the hand-benchmark metrics (defaults; ``conf/task/hand.yaml`` names them), as mmpose reports them for OneHand10K / FreiHAND / Panoptic /
   RHD (``PCKAccuracy(norm_item='bbox')``, ``EPE``, ``AUC(norm_factor=30, num_thrs=20)``):
 
   - ``pck``: PCK@``pck_thr`` (0.2): a labelled keypoint is correct when its error is
@@ -38,8 +38,8 @@ from torch import nn
 
 from landmarks.keypoints import KeypointSpec
 from landmarks.limbs import limb_heatmaps
-from landmarks.metrics import functional as F
-from landmarks.task import HeadFactory
+from landmarks.metrics.keypoints import PCKMetric
+from landmarks.task import HeadFactory, MetricsConfig
 from tasks.body import HeatmapKeypointTask
 
 DECODES = ("argmax_dark", "integral")
@@ -63,10 +63,7 @@ class HandTask(HeatmapKeypointTask):
             on Gaussian ridges along the edge (:mod:`landmarks.limbs`); evaluation and
             inference see only the K keypoint heatmaps.
         limb_sigma: ridge width of the limb targets, heatmap px (default: the codec's sigma).
-        pck_thr: PCK threshold as a fraction of the box's longer side.
-        auc_max_thr: upper end of the AUC threshold range, original-image px.
-        auc_num_thrs: number of AUC thresholds (``auc_max_thr * i / auc_num_thrs``, ``i < n``).
-        coco_eval: also compute COCO AP/AR with the spec's OKS sigmas (pycocotools).
+        metrics: metric objects or partials; ``None``: PCK@0.2 + EPE + AUC (0..30 px, 20 steps).
     """
 
     def __init__(
@@ -83,15 +80,10 @@ class HandTask(HeatmapKeypointTask):
         coord_loss_weight: float = 0.0,
         limb_loss_weight: float = 0.0,
         limb_sigma: float | None = None,
-        pck_thr: float = 0.2,
-        auc_max_thr: float = 30.0,
-        auc_num_thrs: int = 20,
-        torso_pair: Sequence[int] | None = None,
-        coco_eval: bool = False,
+        metrics: MetricsConfig = None,
     ) -> None:
         super().__init__(spec=spec, codec=codec, head=head, loss=loss, name=name, monitor=monitor,
-                         monitor_mode=monitor_mode, loss_weight=loss_weight, pck_thr=pck_thr,
-                         torso_pair=torso_pair, coco_eval=coco_eval)
+                         monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics)
         if decode not in DECODES:
             raise ValueError(f"task '{name}': decode must be one of {DECODES}, got {decode!r}")
         if coord_loss_weight < 0:
@@ -108,16 +100,15 @@ class HandTask(HeatmapKeypointTask):
                 f"limb_loss_weight={limb_loss_weight} needs an integral codec "
                 f"(landmarks.codecs.integral.IntegralHeatmap), got {type(codec).__name__}"
             )
-        if auc_max_thr <= 0 or auc_num_thrs < 1:
-            raise ValueError(f"task '{name}': need auc_max_thr > 0 and auc_num_thrs >= 1, "
-                             f"got {auc_max_thr}, {auc_num_thrs}")
         self.decode_mode = decode
         self.coord_loss_weight = float(coord_loss_weight)
-        self.auc_thresholds = F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
         self.limb_loss_weight = float(limb_loss_weight)
         self.limb_sigma = float(limb_sigma) if limb_sigma is not None else float(getattr(codec, "sigma", 2.0))
         self.register_buffer("limb_pairs", torch.as_tensor(np.asarray(spec.skeleton, dtype=np.int64).reshape(-1, 2)),
                              persistent=False)
+
+    def default_metrics(self) -> MetricsConfig:
+        return {"pck": PCKMetric(thr=0.2, auc_max_thr=30.0, auc_num_thrs=20)}
 
     # --- head ----------------------------------------------------------------------------
     @property
@@ -191,18 +182,3 @@ class HandTask(HeatmapKeypointTask):
             return self._codec.decode(heatmaps)
         argmax = getattr(self._codec, "decode_argmax", self._codec.decode)
         return argmax(heatmaps)
-
-    def compute_metrics(self) -> dict[str, float]:
-        """``pck`` (PCK@pck_thr of the box's longer side), ``epe`` (px), ``auc`` (0..1).
-
-        ``pckh`` is added when every sample has a head size; COCO AP/AR with ``coco_eval``.
-        """
-        if not self._val:
-            return {}
-        pred = np.concatenate([b["pred"] for b in self._val])
-        gt = np.concatenate([b["gt"] for b in self._val])
-        mask = np.concatenate([b["visible"] for b in self._val]) > 0
-        auc = F.pck_auc(pred, gt, mask, self.auc_thresholds)
-        out = super().compute_metrics()  # pck, epe (+ pckh, coco); resets the state
-        out["auc"] = float(auc)
-        return out

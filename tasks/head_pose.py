@@ -22,12 +22,12 @@ the two softmax distributions, so the decoded angle is the mean of the two decod
 For 6-D, the flipped rotation is ``F R F`` with ``F = diag(-1, 1, 1)``: first column
 ``(x, -y, -z)``, second ``(-x, y, z)``; the merge averages the two matrices.
 
-Metrics (degrees): ``mae`` (mean of the per-angle MAEs), ``mae_yaw``, ``mae_pitch``,
-``mae_roll`` over the labelled samples with all ``|angle| <= max_abs`` (99, Hopenet's
-AFLW2000 filter), plain ``|pred - gt|`` with no wrap-around; ``mae_excluded`` counts labelled
-samples left out by that filter; ``geodesic`` is the mean rotation angle between prediction
-and ground truth on the same samples. Predictions are returned in the original image's frame
-(a crop rotation is undone), as ``Prediction.extras["euler"]`` ``(B, 3)``.
+Metrics (degrees, :class:`landmarks.metrics.pose_mae.PoseMAE`, chosen in the task YAML):
+``mae`` (mean of the per-angle MAEs), ``mae_yaw``, ``mae_pitch``, ``mae_roll`` over the labelled
+samples with all ``|angle| <= max_abs`` (99, Hopenet's AFLW2000 filter), ``mae_excluded``,
+``geodesic``. Predictions are returned in the original image's frame (a crop rotation is
+undone), as ``Prediction.extras["euler"]`` ``(B, 3)``; they are written as ``euler``, ``yaw``,
+``pitch``, ``roll`` and drawn as the head's axes (:func:`landmarks.viz.draw_head_pose`).
 """
 
 from __future__ import annotations
@@ -42,10 +42,9 @@ from landmarks.codecs.euler import EulerCodec
 from landmarks.geometry import (
     euler_to_matrix, matrix_to_euler, matrix_to_rotation_6d, rotate_roll, rotation_6d_to_matrix,
 )
-from landmarks.metrics.head_pose import ANGLE_NAMES, MAX_ABS_ANGLE, geodesic_mae, pose_mae, pose_valid
-from landmarks.task import HeadFactory, Task
+from landmarks.metrics.pose_mae import PoseMAE
+from landmarks.task import HeadFactory, MetricsConfig, Task
 from landmarks.types import Prediction
-from tasks.body import _np
 
 
 class HeadPoseTask(Task):
@@ -56,7 +55,7 @@ class HeadPoseTask(Task):
         head: factory ``head(in_channels=, in_strides=, num_bins=)`` returning ``(B, 3, num_bins)`` logits.
         loss: ``loss(logits, angles, weight)``; a :class:`HopenetLoss` is given the codec's bins,
             so loss and decoder use one bin definition.
-        max_abs: metric filter, degrees (samples with any ``|gt angle| > max_abs`` are excluded).
+        metrics: metric objects or partials; ``None``: :class:`PoseMAE` (Hopenet's 99 degree filter).
     """
 
     def __init__(
@@ -68,15 +67,18 @@ class HeadPoseTask(Task):
         monitor: str = "val/mae",
         monitor_mode: str = "min",
         loss_weight: float = 1.0,
-        max_abs: float = MAX_ABS_ANGLE,
+        metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight)
+        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight,
+                         metrics=metrics)
         self._codec = codec
         self._head_factory = head
         self.criterion = loss
-        self.max_abs = float(max_abs)
         self._check_codec()
-        self._val: list[tuple[np.ndarray, np.ndarray]] = []
+        self.build_metrics()
+
+    def default_metrics(self) -> MetricsConfig:
+        return {"mae": PoseMAE()}
 
     def _check_codec(self) -> None:
         if self._codec.bins is None:
@@ -122,10 +124,10 @@ class HeadPoseTask(Task):
         """``(B, 3)`` yaw, pitch, roll degrees in the crop's frame."""
         return self._codec.bins.decode(out)
 
-    def decode(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
+    def predict(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
         """Angles in the original image's frame: the crop rotation ``meta["rot"]`` is undone."""
         angles = self.crop_angles(out).astype(np.float64)
-        rot = _np(batch["meta"].get("rot", np.zeros(len(angles)))).astype(np.float64).reshape(-1)
+        rot = np.asarray(_numpy(batch["meta"].get("rot", np.zeros(len(angles)))), np.float64).reshape(-1)
         turned = rot != 0
         if turned.any():
             y, p, r = rotate_roll(angles[turned, 0], angles[turned, 1], angles[turned, 2], -rot[turned])
@@ -134,25 +136,20 @@ class HeadPoseTask(Task):
         return Prediction(keypoints=np.zeros((b, 0, 2), np.float32), scores=np.zeros((b, 0), np.float32),
                           extras={"euler": angles.astype(np.float32)})
 
-    # --- metrics -------------------------------------------------------------------------
-    def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
-        self._val.append((pred.extras["euler"], _np(batch["meta"]["euler"])))
+    def to_json(self, prediction: Prediction, i: int) -> dict[str, Any]:
+        """``keypoints: []`` and the angles: ``euler`` ``[yaw, pitch, roll]`` and each by name, degrees."""
+        y, p, r = (round(float(a), 3) for a in np.asarray(prediction.extras["euler"][i]).reshape(3))
+        return {"keypoints": [], "keypoint_scores": [], "euler": [y, p, r], "yaw": y, "pitch": p, "roll": r}
 
-    def compute_metrics(self) -> dict[str, float]:
-        if not self._val:
-            return {}
-        pred, gt = (np.concatenate(x).astype(np.float64) for x in zip(*self._val))
-        self._val = []
-        labelled = np.all(np.isfinite(gt), axis=1)
-        pred, gt = pred[labelled], gt[labelled]
-        if not len(gt):
-            return {}
-        mae = pose_mae(pred, gt, self.max_abs)
-        out = {"mae": mae["mean"], "mae_excluded": mae["excluded"]}
-        out.update({f"mae_{n}": mae[n] for n in ANGLE_NAMES})
-        keep = pose_valid(gt, self.max_abs)
-        out["geodesic"], _ = geodesic_mae(euler_to_matrix(*pred.T), euler_to_matrix(*gt.T), keep)
-        return {k: float(v) for k, v in out.items()}
+    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
+             kpt_thr: float = 0.3) -> np.ndarray:
+        """The head's axes at the centre of ``box`` (default: the image), half its longer side long."""
+        from landmarks import viz
+
+        h, w = image.shape[:2]
+        x, y, bw, bh = (float(v) for v in (box if box is not None else (0, 0, w, h)))
+        return viz.draw_head_pose(image, np.asarray(prediction.extras["euler"][i], np.float64),
+                                  (x + bw / 2, y + bh / 2), size=0.5 * max(bw, bh))
 
 
 _FLIP_6D = (1.0, -1.0, -1.0, -1.0, 1.0, 1.0)
@@ -165,7 +162,7 @@ class HeadPose6DTask(HeadPoseTask):
         codec: :class:`EulerCodec` (``bins`` unused; leave it ``None``).
         head: factory ``head(in_channels=, in_strides=)`` returning ``(B, 6)``.
         loss: ``loss(R_pred, R_gt, weight)`` on ``(B, 3, 3)`` matrices, e.g. :class:`GeodesicLoss`.
-        max_abs: metric filter, degrees.
+        metrics: as :class:`HeadPoseTask`.
     """
 
     def _check_codec(self) -> None:
@@ -200,3 +197,7 @@ class HeadPose6DTask(HeadPoseTask):
     def crop_angles(self, out: torch.Tensor) -> np.ndarray:
         matrices = rotation_6d_to_matrix(out.detach().double())
         return torch.stack(matrix_to_euler(matrices), dim=-1).cpu().numpy()
+
+
+def _numpy(x: Any) -> Any:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else x

@@ -144,7 +144,8 @@ def test_real_wflw_and_300w(realdata: Path) -> None:
 
 
 def test_wflw_attribute_subsets_are_reported_per_flag() -> None:
-    from tasks.face import FaceMetrics
+    from landmarks.metrics.face_nme import FaceNME
+    from landmarks.types import Prediction
 
     rng = np.random.default_rng(0)
     gt = rng.uniform(20, 80, size=(4, 98, 2))
@@ -153,8 +154,8 @@ def test_wflw_attribute_subsets_are_reported_per_flag() -> None:
     flags = np.zeros((4, 6))
     flags[[0, 1], 0] = 1  # pose subset: faces 0 and 1
     flags[3, 4] = 1       # occlusion subset: face 3
-    metrics = FaceMetrics(norm="box")
-    metrics.update(pred, gt, np.full((4, 98), 2.0), None, flags)
+    metrics = FaceNME(norm="box")
+    metrics.update(Prediction(pred, np.ones((4, 98))), {"keypoints": gt, "visible": np.full((4, 98), 2.0), "attributes": flags})
     out = metrics.compute()
     box = np.sqrt(np.prod(gt.max(axis=1) - gt.min(axis=1), axis=1))
     assert out["nme_pose"] == pytest.approx(np.mean(errors[:2] / box[:2]))

@@ -19,7 +19,9 @@ from landmarks.face_layouts import ibug68
 from landmarks.heads.regression import RegressionHead
 from landmarks.losses.coords import CoordinateL1Loss, CoordinateMSELoss
 from landmarks.losses.wing import WingLoss
-from tasks.face import FaceLandmarkTask, FaceMetrics
+from landmarks.metrics.face_nme import FaceNME
+from landmarks.types import Prediction
+from tasks.face import FaceLandmarkTask
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 
@@ -141,9 +143,14 @@ def test_face_metrics_by_hand() -> None:
     yaw = np.array([[10.0, 0, 0], [45.0, 0, 0], [-70.0, 0, 0], [0.0, 0, 0]])
     pred = gt.copy()
     pred[1, :, 0] += 3.0  # face 1 off by 3 px everywhere
-    m = FaceMetrics(norm="box")
-    m.update(pred[:2], gt[:2], vis[:2], yaw[:2])
-    m.update(pred[2:], gt[2:], vis[2:], yaw[2:])
+    m = FaceNME(norm="box")
+
+    def update(sl: slice, euler: np.ndarray | None) -> None:
+        meta = {"keypoints": gt[sl], "visible": vis[sl], **({} if euler is None else {"euler": euler[sl]})}
+        m.update(Prediction(pred[sl], np.ones(vis[sl].shape)), meta)
+
+    update(slice(0, 2), yaw)
+    update(slice(2, 4), yaw)
     out = m.compute()
     wh = gt[1].max(0) - gt[1].min(0)
     nme1 = 3.0 / np.sqrt(wh[0] * wh[1])
@@ -153,8 +160,9 @@ def test_face_metrics_by_hand() -> None:
     assert out["nme_yaw_0_30"] == 0.0 and out["nme_yaw_30_60"] == pytest.approx(nme1)
     assert out["nme_yaw_60_90"] == 0.0 and out["nme_io_frontal"] == 0.0
     assert out["fr"] == 0.0 and 0.5 < out["auc"] < 1.0
+    m.reset()
     assert m.compute() == {}  # state was reset
-    m.update(pred[:2], gt[:2], vis[:2], None)  # no pose labels: no yaw bands
+    update(slice(0, 2), None)  # no pose labels: no yaw bands
     assert not any(k.startswith("nme_yaw") or k == "nme_io_frontal" for k in m.compute())
 
 

@@ -14,9 +14,16 @@ import numpy as np
 import pytest
 import torch
 
+from landmarks.keypoints import coco17, mpii16
 from landmarks.metrics import functional as F
 from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
 from landmarks.metrics.oks import oks, oks_nms
+from landmarks.types import Prediction
+
+
+def _update(metric, pred, gt, mask, **meta) -> None:  # noqa: ANN001 - the metric's update(prediction, meta)
+    n, k = np.shape(gt)[:2]
+    metric.update(Prediction(np.asarray(pred), np.ones((n, k))), {"keypoints": gt, "visible": np.asarray(mask, np.float32) * 2, **meta})
 
 
 def _offset(errors_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -215,28 +222,28 @@ def test_pck_metric_matches_functional_over_batches() -> None:
     pred, gt = _offset([[2.0, 6.0, 0.0], [8.0, 4.0, 16.0]])
     mask = np.array([[True, True, True], [True, True, False]])
     boxes = np.array([[0.0, 0.0, 16.0, 8.0], [5.0, 5.0, 4.0, 32.0]])
-    metric = PCKMetric(thr=0.25, auc_thresholds=[0.0, 10.0, 20.0])
-    assert math.isnan(metric.compute()["pck"])
+    metric = PCKMetric(thr=0.25, auc_max_thr=30.0, auc_num_thrs=3)  # thresholds 0, 10, 20 px
+    assert metric.compute() == {}
     for i in range(2):  # two batches of one, torch and numpy inputs mixed
         sl = slice(i, i + 1)
-        metric.update(torch.from_numpy(pred[sl]), gt[sl], torch.from_numpy(mask[sl]), boxes[sl])
+        _update(metric, pred[sl], torch.from_numpy(gt[sl]), mask[sl], bbox=torch.from_numpy(boxes[sl]))
     out = metric.compute()
     assert out["pck"] == pytest.approx(2.0 / 3.0)  # as in test_pck_bbox_normalised_strict_threshold
     assert out["epe"] == pytest.approx((2 + 6 + 0 + 8 + 4) / 5)
     # errors [2, 6, 0 | 8, 4]: kp0 [0, 1, 1], kp1 [0, 1, 1], kp2 [0, 1, 1] -> 2/3
     assert out["auc"] == pytest.approx(2.0 / 3.0)
     metric.reset()
-    assert math.isnan(metric.compute()["pck"])
+    assert metric.compute() == {}
 
 
 def test_pckh_metric_mpii_table() -> None:
     pred, gt, mask, heads = _mpii_example()
-    plain = PCKhMetric(thr=0.5)
-    plain.update(pred, gt, mask, heads)
+    plain = PCKhMetric(thr=0.5, mpii=False)
+    _update(plain, pred, gt, mask, head_size=heads)
     assert plain.compute() == {"pckh": pytest.approx(27.0 / 31.0)}
-    mpii = PCKhMetric(thr=0.5, mpii=True)
-    mpii.update(pred[:1], gt[:1], mask[:1], heads[:1])
-    mpii.update(pred[1:], gt[1:], mask[1:], heads[1:])
+    mpii = PCKhMetric(spec=mpii16(), thr=0.5)  # the MPII layout: its table, Mean without pelvis and thorax
+    _update(mpii, pred[:1], gt[:1], mask[:1], head_size=heads[:1])
+    _update(mpii, pred[1:], gt[1:], mask[1:], head_size=heads[1:])
     out = mpii.compute()
     assert out["pckh"] == pytest.approx(25.0 / 27.0)
     assert out["pckh@0.1"] == pytest.approx(23.0 / 27.0)
@@ -252,7 +259,7 @@ def test_pdj_metric_coco_torso() -> None:
     mask = np.ones((2, 17), dtype=bool)
     mask[1, 12] = False  # sample 1 has no right hip -> no torso -> skipped entirely
     pred[1] += 1000.0
-    metric = PDJMetric(frac=0.2, torso_pair=(5, 12))
-    metric.update(pred, gt, mask)
+    metric = PDJMetric(spec=coco17(), frac=0.2)  # the layout's torso pair: (5, 12)
+    _update(metric, pred, gt, mask)
     # only sample 0 counts: 16 of 17 joints detected, one joint per keypoint -> mean 16/17
     assert metric.compute()["pdj"] == pytest.approx(16.0 / 17.0)

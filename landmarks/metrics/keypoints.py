@@ -1,190 +1,164 @@
-"""Stateful keypoint metrics (``torchmetrics.Metric``): PCK, PCKh, PDJ.
+"""Keypoint metric objects: PCK (+ EPE, AUC), PCKh (+ the MPII table), PDJ.
 
-Each metric stores the raw per-sample arrays of an epoch in list states with
-``dist_reduce_fx="cat"`` (so DDP gathers them from every rank) and computes the number at
-the end through :mod:`landmarks.metrics.functional`, where the definitions live
-(PCK: mmpose ``PCKAccuracy``; PCKh: Andriluka et al., CVPR 2014 and the MPII toolkit;
-PDJ: Toshev & Szegedy, DeepPose, CVPR 2014).
+Each is a :class:`~landmarks.metrics.samples.SampleMetric`: it keeps per-sample rows gathered
+across processes and computes once through :mod:`landmarks.metrics.functional`, where the
+definitions live (PCK: mmpose ``PCKAccuracy``; PCKh: Andriluka et al., CVPR 2014 and the MPII
+toolkit; PDJ: Toshev & Szegedy, DeepPose, CVPR 2014). ``update(prediction, meta)`` reads
+``prediction.keypoints`` and ``meta["keypoints"]``, ``meta["visible"]`` plus one normaliser field.
 
-A sibling metric subclasses :class:`_KeypointMetric`, names its per-sample normaliser in
-``update`` and turns the concatenated arrays into floats in ``compute``.
+A task YAML chooses them, as partials that the task completes with its layout::
+
+    metrics:
+      pck: {_target_: landmarks.metrics.keypoints.PCKMetric, _partial_: true, thr: 0.1}
+      pdj: {_target_: landmarks.metrics.keypoints.PDJMetric, _partial_: true, frac: 0.2}
 """
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+import logging
+from typing import Any, Mapping, Sequence
 
 import numpy as np
 import torch
-from torchmetrics import Metric
-from torchmetrics.utilities import dim_zero_cat
 
+from landmarks.keypoints import MPII16_NAMES, KeypointSpec
 from landmarks.metrics import functional as F
+from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.types import Prediction
 
-ArrayLike = torch.Tensor | np.ndarray
+log = logging.getLogger("landmarks")
 
-
-def _tensor(x: ArrayLike, dtype: torch.dtype, device: torch.device) -> torch.Tensor:
-    """``x`` as a detached tensor of ``dtype`` on ``device``."""
-    return torch.as_tensor(x).detach().to(device=device, dtype=dtype)
-
-
-class _KeypointMetric(Metric):
-    """Shared state: predictions, ground truth, mask and one per-sample normaliser."""
-
-    full_state_update = False
-    higher_is_better = True
-    is_differentiable = False
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__(**kwargs)
-        self.add_state("pred", default=[], dist_reduce_fx="cat")
-        self.add_state("gt", default=[], dist_reduce_fx="cat")
-        self.add_state("mask", default=[], dist_reduce_fx="cat")
-        self.add_state("norm", default=[], dist_reduce_fx="cat")
-
-    def _append(self, pred: ArrayLike, gt: ArrayLike, mask: ArrayLike, norm: ArrayLike) -> None:
-        p = _tensor(pred, torch.float64, self.device)
-        g = _tensor(gt, torch.float64, self.device)
-        m = _tensor(mask, torch.uint8, self.device)  # uint8, not bool: gathers on every backend
-        n = _tensor(norm, torch.float64, self.device).reshape(-1)
-        b, k = g.shape[:2]
-        if p.shape != (b, k, 2) or g.shape != (b, k, 2) or m.shape != (b, k) or n.shape != (b,):
-            raise ValueError(
-                f"{type(self).__name__}.update: pred {tuple(p.shape)}, gt {tuple(g.shape)}, "
-                f"mask {tuple(m.shape)}, "
-                f"normaliser {tuple(n.shape)}; expected (B, K, 2), (B, K, 2), (B, K), (B,)"
-            )
-        self.pred.append(p)
-        self.gt.append(g)
-        self.mask.append(m)
-        self.norm.append(n)
-
-    def _arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None:
-        """Concatenated ``pred, gt, mask, norm`` as numpy, or None before any update."""
-        if isinstance(self.gt, list) and len(self.gt) == 0:
-            return None
-        out = [dim_zero_cat(s).cpu().numpy() for s in (self.pred, self.gt, self.mask, self.norm)]
-        return out[0], out[1], out[2].astype(bool), out[3]
+_KEYPOINT_FIELDS = {"pred": torch.float64, "gt": torch.float64, "visible": torch.float32}
 
 
-class PCKMetric(_KeypointMetric):
-    """PCK@thr normalised by the longer side of the ground-truth box, plus EPE (and AUC).
+def _keypoint_rows(metric: SampleMetric, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+    name = type(metric).__name__
+    return {"pred": pred.keypoints, "gt": meta_value(meta, "keypoints", name), "visible": meta_value(meta, "visible", name)}
+
+
+class PCKMetric(SampleMetric):
+    """PCK@thr normalised by the longer side of the ground-truth box, EPE (px) and optional AUC.
 
     Args:
-        thr: PCK threshold as a fraction of ``max(w, h)`` of the box.
-        auc_thresholds: optional evenly spaced px thresholds; when given, ``compute`` adds
-            ``"auc"`` (:func:`landmarks.metrics.functional.pck_auc`; the hand benchmark uses
-            :func:`~landmarks.metrics.functional.default_auc_thresholds`).
+        spec: the task's layout (unused; accepted so every keypoint metric is built alike).
+        thr: PCK threshold as a fraction of ``max(w, h)`` of ``meta["bbox"]``.
+        auc_max_thr: when set, ``compute`` adds ``"auc"``: the PCK curve at px thresholds
+            ``auc_max_thr * i / auc_num_thrs``, ``i < auc_num_thrs`` (the hand benchmark: 30, 20).
+        auc_num_thrs: number of AUC thresholds.
         **kwargs: passed to ``torchmetrics.Metric``.
     """
 
-    def __init__(
-        self, thr: float = 0.1, auc_thresholds: Sequence[float] | None = None, **kwargs: Any
-    ) -> None:
+    name = "pck"
+    higher_is_better = True
+    fields = {**_KEYPOINT_FIELDS, "bbox": torch.float64}
+
+    def __init__(self, spec: KeypointSpec | None = None, thr: float = 0.1, auc_max_thr: float | None = None,
+                 auc_num_thrs: int = 20, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.thr = float(thr)
-        self.auc_thresholds = None if auc_thresholds is None else np.asarray(auc_thresholds, dtype=np.float64)
+        if auc_max_thr is not None and (auc_max_thr <= 0 or auc_num_thrs < 1):
+            raise ValueError(f"PCKMetric: need auc_max_thr > 0 and auc_num_thrs >= 1, got {auc_max_thr}, {auc_num_thrs}")
+        self.auc_thresholds = None if auc_max_thr is None else F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
 
-    def update(self, pred: ArrayLike, gt: ArrayLike, mask: ArrayLike, bboxes: ArrayLike) -> None:
-        """Add a batch.
-
-        Args:
-            pred: ``(B, K, 2)`` px.
-            gt: ``(B, K, 2)`` px, same frame as ``pred``.
-            mask: ``(B, K)`` bool, labelled ground truth.
-            bboxes: ``(B, 4)`` ``x, y, w, h`` px of the ground-truth box, same frame.
-        """
-        boxes = torch.as_tensor(bboxes).detach().to(torch.float64)
-        if boxes.ndim != 2 or boxes.shape[-1] != 4:
-            raise ValueError(
-                f"PCKMetric.update: bboxes has shape {tuple(boxes.shape)}, expected (B, 4) x, y, w, h"
-            )
-        self._append(pred, gt, mask, torch.maximum(boxes[:, 2], boxes[:, 3]))
+    def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+        return {**_keypoint_rows(self, pred, meta), "bbox": meta_value(meta, "bbox", "PCKMetric")}
 
     def compute(self) -> dict[str, float]:
-        """``{"pck": mean over keypoints, "epe": px[, "auc"]}``; nan before any update."""
-        arrays = self._arrays()
-        if arrays is None:
-            out = {"pck": float("nan"), "epe": float("nan")}
-            return out if self.auc_thresholds is None else {**out, "auc": float("nan")}
-        pred, gt, mask, norm = arrays
-        out = {"pck": F.pck(pred, gt, mask, norm, self.thr)[1], "epe": F.epe(pred, gt, mask)}
+        """``{"pck": mean over keypoints, "epe": px[, "auc"]}``; ``{}`` before any update."""
+        s = self.samples()
+        if s is None:
+            return {}
+        mask = s["visible"] > 0
+        out = {"pck": F.pck(s["pred"], s["gt"], mask, F.bbox_norm(s["bbox"]), self.thr)[1],
+               "epe": F.epe(s["pred"], s["gt"], mask)}
         if self.auc_thresholds is not None:
-            out["auc"] = F.pck_auc(pred, gt, mask, self.auc_thresholds)
+            out["auc"] = F.pck_auc(s["pred"], s["gt"], mask, self.auc_thresholds)
         return out
 
 
-class PCKhMetric(_KeypointMetric):
-    """PCKh@thr, normalised by the head size.
+class PCKhMetric(SampleMetric):
+    """PCKh@thr, normalised by the head size ``meta["head_size"]``.
+
+    Reported only when every sample has a head size (finite, > 0); otherwise ``compute``
+    returns ``{}`` and says why in the log once.
 
     Args:
+        spec: the task's layout; with the 16 MPII joints the MPII table is reported.
         thr: fraction of the head size (0.5 for the MPII headline number).
-        mpii: the keypoints are the 16 MPII joints; ``compute`` then reports the official
-            table (:func:`landmarks.metrics.functional.pckh_mpii_table`), with ``"pckh"`` the
-            MPII "Mean" (pelvis and thorax left out).
+        mpii: report :func:`landmarks.metrics.functional.pckh_mpii_table`, with ``"pckh"`` the
+            MPII "Mean" (pelvis and thorax left out, as the MPII toolkit and HRNet's MPII
+            evaluation); ``None``: when the layout is the MPII one (its joint names).
         **kwargs: passed to ``torchmetrics.Metric``.
     """
 
-    def __init__(self, thr: float = 0.5, mpii: bool = False, **kwargs: Any) -> None:
+    name = "pckh"
+    higher_is_better = True
+    fields = {**_KEYPOINT_FIELDS, "head_size": torch.float64}
+
+    def __init__(self, spec: KeypointSpec | None = None, thr: float = 0.5, mpii: bool | None = None, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.thr = float(thr)
-        self.mpii = bool(mpii)
+        self.mpii = bool(mpii) if mpii is not None else (spec is not None and tuple(spec.names) == MPII16_NAMES)
+        self._warned = False
 
-    def update(self, pred: ArrayLike, gt: ArrayLike, mask: ArrayLike, head_sizes: ArrayLike) -> None:
-        """Add a batch.
-
-        Args:
-            pred: ``(B, K, 2)`` px.
-            gt: ``(B, K, 2)`` px.
-            mask: ``(B, K)`` bool, labelled ground truth.
-            head_sizes: ``(B,)`` px (:func:`landmarks.metrics.functional.mpii_head_size`).
-        """
-        self._append(pred, gt, mask, head_sizes)
+    def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+        return {**_keypoint_rows(self, pred, meta), "head_size": meta_value(meta, "head_size", "PCKhMetric")}
 
     def compute(self) -> dict[str, float]:
-        """``{"pckh": pooled rate}``; with ``mpii`` also ``pckh_head`` .. ``pckh_ankle``,
-        ``pckh_ubody`` and ``pckh@0.1``. nan before any update."""
-        arrays = self._arrays()
-        if arrays is None:
-            return {"pckh": float("nan")}
-        pred, gt, mask, norm = arrays
+        """``{"pckh"}``; with ``mpii`` also ``pckh@0.1`` and ``pckh_head`` .. ``pckh_ankle``, ``pckh_ubody``."""
+        s = self.samples()
+        if s is None:
+            return {}
+        head = s["head_size"]
+        if not (np.isfinite(head) & (head > 0)).all():
+            if not self._warned:
+                log.info("PCKh not reported: %d of %d samples have no head size", int((~(head > 0)).sum()), len(head))
+                self._warned = True
+            return {}
+        mask = s["visible"] > 0
         if not self.mpii:
-            return {"pckh": F.pckh(pred, gt, mask, norm, self.thr)[1]}
-        table = F.pckh_mpii_table(pred, gt, mask, norm, self.thr)
+            return {"pckh": F.pckh(s["pred"], s["gt"], mask, head, self.thr)[1]}
+        table = F.pckh_mpii_table(s["pred"], s["gt"], mask, head, self.thr)
         out = {"pckh": table.pop("Mean"), "pckh@0.1": table.pop("Mean@0.1")}
         out.update({f"pckh_{name.lower()}": v for name, v in table.items()})
         return out
 
 
-class PDJMetric(_KeypointMetric):
-    """Percentage of Detected Joints at ``frac`` of the ground-truth torso diameter.
+class PDJMetric(SampleMetric):
+    """Percentage of Detected Joints within ``frac`` of the ground-truth torso diameter.
+
+    The torso diameter is the distance between the layout's ``torso_pair`` (COCO: left shoulder
+    - right hip, DeepPose). Persons whose torso pair is not both labelled are left out (their
+    diameter would be measured to an unlabelled point, often stored at (0, 0)). A layout without
+    a torso pair gets no PDJ (``compute`` returns ``{}``; logged once at construction).
 
     Args:
-        frac: fraction of the torso diameter.
-        torso_pair: keypoint indices spanning the torso; ``(5, 12)`` = COCO left shoulder -
-            right hip. Samples where either is unlabelled are skipped.
+        spec: the task's layout; its ``torso_pair`` is used unless ``torso_pair`` is given.
+        frac: fraction of the torso diameter (inclusive, as DeepPose).
+        torso_pair: keypoint indices overriding the layout's.
         **kwargs: passed to ``torchmetrics.Metric``.
     """
 
-    def __init__(self, frac: float = 0.2, torso_pair: tuple[int, int] = (5, 12), **kwargs: Any) -> None:
+    name = "pdj"
+    higher_is_better = True
+    fields = _KEYPOINT_FIELDS
+
+    def __init__(self, spec: KeypointSpec | None = None, frac: float = 0.2, torso_pair: Sequence[int] | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.frac = float(frac)
-        self.torso_pair = (int(torso_pair[0]), int(torso_pair[1]))
+        pair = torso_pair if torso_pair is not None else (spec.torso_pair if spec is not None else ())
+        self.torso_pair = (int(pair[0]), int(pair[1])) if pair else None
+        if self.torso_pair is None:
+            log.info("PDJ not reported: layout '%s' names no torso_pair", spec.name if spec is not None else "?")
 
-    def update(self, pred: ArrayLike, gt: ArrayLike, mask: ArrayLike) -> None:
-        """Add a batch: ``pred``, ``gt`` ``(B, K, 2)`` px, ``mask`` ``(B, K)`` bool."""
-        g = torch.as_tensor(gt).detach().to(torch.float64)
-        m = torch.as_tensor(mask).detach().bool()
-        i, j = self.torso_pair
-        diam = torch.linalg.vector_norm(g[:, i] - g[:, j], dim=-1)
-        diam = torch.where(m[:, i] & m[:, j], diam, torch.zeros_like(diam))
-        self._append(pred, g, m, diam)
+    def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+        return _keypoint_rows(self, pred, meta)
 
     def compute(self) -> dict[str, float]:
-        """``{"pdj": mean over joints}``; nan before any update."""
-        arrays = self._arrays()
-        if arrays is None:
-            return {"pdj": float("nan")}
-        pred, gt, mask, norm = arrays
-        return {"pdj": F.pdj(pred, gt, mask, norm, self.frac)[1]}
+        """``{"pdj": mean over joints}``; ``{}`` before any update or without a torso pair."""
+        s = self.samples()
+        if s is None or self.torso_pair is None:
+            return {}
+        torso = F.torso_diameter(s["gt"], self.torso_pair, s["visible"])
+        return {"pdj": F.pdj(s["pred"], s["gt"], s["visible"] > 0, torso, self.frac)[1]}

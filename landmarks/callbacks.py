@@ -1,7 +1,8 @@
 """Lightning callbacks users expect: a panel of prediction overlays and training curves.
 
-* :class:`PredictionPanel` draws the first validation images with their predicted skeletons
-  (every keypoint task of the model), saves a PNG per validation and logs it to wandb.
+* :class:`PredictionPanel` draws the first validation crops with every task's prediction
+  (``Task.predict`` then ``Task.draw``: the output the metrics measure), saves a PNG per
+  validation and logs it to wandb.
 * :class:`TrainingCurves` records the training loss and the monitored metric against
   steps and wall-clock seconds, writes ``training_curves.png`` and a JSON time-to-accuracy log.
 * :class:`RngState` stores the global random states in every checkpoint, so a resumed run
@@ -22,6 +23,7 @@ from pytorch_lightning.trainer.states import TrainerFn
 import torch
 
 from landmarks import viz
+from landmarks.types import Prediction
 
 
 class PredictionPanel(pl.Callback):
@@ -44,17 +46,16 @@ class PredictionPanel(pl.Callback):
         if batch_idx != 0 or not trainer.is_global_zero or trainer.sanity_checking:
             return
         source = batch if "image" in batch else next(iter(batch.values()))
-        images = source["image"][: self.num_images]
-        with torch.no_grad():
-            outs = pl_module.predict_outputs(images)
-        crops = [np.ascontiguousarray(im.permute(1, 2, 0).cpu().numpy()) for im in images]
-        for name, out in outs.items():
+        n = min(self.num_images, len(source["image"]))
+        sub = {"image": source["image"][:n], "meta": {k: v[:n] for k, v in source["meta"].items()}}
+        with torch.no_grad():  # the tasks' one output path: what the metrics measure is what is drawn
+            preds = pl_module.predict_batch(sub)
+        crops = [np.ascontiguousarray(im.permute(1, 2, 0).cpu().numpy()) for im in sub["image"]]
+        h, w = crops[0].shape[:2]
+        for name, pred in preds.items():
             task = pl_module.tasks[name]
-            spec, codec = getattr(task, "spec", None), task.codec
-            if spec is None or not hasattr(codec, "decode"):
-                continue
-            kpts, scores = codec.decode(out.detach().float())
-            crops = [viz.draw_keypoints(c, k, s, spec, threshold=self.kpt_thr) for c, k, s in zip(crops, kpts, scores)]
+            shown = _in_crop(pred, sub["meta"], (w, h), bool(getattr(task.codec, "udp", False)))
+            crops = [task.draw(c, shown, i, box=(0, 0, w, h), kpt_thr=self.kpt_thr) for i, c in enumerate(crops)]
         panel = viz.image_grid(crops, cols=min(4, len(crops)))
         os.makedirs(self.out_dir, exist_ok=True)
         path = os.path.join(self.out_dir, f"step_{trainer.global_step:06d}.png")
@@ -62,6 +63,19 @@ class PredictionPanel(pl.Callback):
         for logger in trainer.loggers:
             if hasattr(logger, "log_image"):
                 logger.log_image(key="val/predictions", images=[panel], step=trainer.global_step)
+
+
+def _in_crop(pred: Prediction, meta: dict[str, Any], size: tuple[int, int], udp: bool) -> Prediction:
+    """``pred`` (original-image px) moved into the network-input crop of its sample (the crop's affine)."""
+    from landmarks.data.crop import batch_affines
+
+    if pred.keypoints.shape[1] == 0:
+        return pred
+    arrays = [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+              for v in (meta["center"], meta["scale"], meta["rot"])]
+    affine = batch_affines(*arrays, size, udp=udp)  # (B, 2, 3) image px -> input px
+    pts = np.einsum("bkj,bij->bki", pred.keypoints.astype(np.float64), affine[:, :, :2]) + affine[:, None, :, 2]
+    return Prediction(pts.astype(np.float32), pred.scores, pred.extras)
 
 
 _BREAKDOWNS = {"ap50", "ap75", "apm", "apl", "ar50", "ar75", "arm", "arl"}

@@ -9,7 +9,12 @@ num_keypoints, iscrowd, area). Detections use the COCO *results* format: a list 
 Top-down conventions followed (as in the HRNet / mmpose COCO readers):
 
 * crowd annotations and annotations without any labelled keypoint are not instances;
-  they are counted in :attr:`CocoKeypointSource.skipped_counts`, not treated as errors;
+  they are counted in :attr:`CocoKeypointSource.skipped_counts`, not treated as errors,
+  but they are checked like every annotation (id, box, keypoint values, image file) and
+  stay in the ground truth the evaluator scores against;
+* fields the evaluator needs and other datasets' COCO-style files often lack (``area``,
+  ``iscrowd``, ``num_keypoints``, ``categories``) are filled with one warning per file
+  (:mod:`landmarks.data.formats.coco_records`);
 * a ground-truth box is clipped to ``[0, W-1] x [0, H-1]``; a box that does not overlap
   the image is a bad sample; detection boxes are used as given (only ``w, h > 0`` checked).
 
@@ -18,7 +23,6 @@ Any COCO-style keypoint file (hands, faces) is read the same way with its own ``
 
 from __future__ import annotations
 
-import math
 import os
 from collections import Counter
 from dataclasses import dataclass
@@ -26,6 +30,9 @@ from typing import Any
 
 import numpy as np
 
+from landmarks.data.formats.coco_records import (
+    check_iscrowd, check_number, is_number, kept_dict, warn_filled,
+)
 from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, load_image_rgb, read_json
 from landmarks.keypoints import KeypointSpec, coco17
 from landmarks.types import Sample
@@ -43,8 +50,7 @@ class _Instance:
     path: str
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+_is_number = is_number  # the name the COCO-WholeBody reader imports
 
 
 class CocoKeypointSource:
@@ -64,7 +70,14 @@ class CocoKeypointSource:
 
     Attributes:
         spec: the keypoint layout.
-        coco_dict: the parsed ground-truth JSON, unmodified (for ``pycocotools.COCO``).
+        coco_dict: the ground truth the COCO evaluator scores against, built from the records
+            this reader KEPT: every annotation that passed its checks (crowd and no-keypoint
+            annotations included, as COCO evaluates them), fields filled (``area``,
+            ``iscrowd``, ``num_keypoints``); annotations skipped under ``on_bad_sample="skip"``
+            are absent, and so are images whose file is missing. ``images`` keeps every other
+            entry of the file (detections on an image without people are false positives).
+            Problems found only when an image is decoded (``__getitem__``) are not reflected.
+        raw_dict: the parsed file, unmodified.
         skipped_counts: why annotations/detections did not become instances (a property).
 
     Raises:
@@ -91,16 +104,18 @@ class CocoKeypointSource:
         self.det_score_thr = float(det_score_thr)
         self._policy = BadSamplePolicy(on_bad_sample, owner=f"CocoKeypointSource({self.ann_file})")
         self._counts: dict[str, int] = {"iscrowd": 0, "no_keypoints": 0, "not_person": 0, "below_score_thr": 0}
-        self.coco_dict: dict[str, Any] = self._read_gt()
+        self.raw_dict: dict[str, Any] = self._read_gt()
         self._images: dict[int, dict[str, Any]] = self._index_images()
         self._image_exists: dict[int, bool] = {}
         self._instances: list[_Instance] = []
-        if self.det_file is None:
-            self._load_ground_truth()
-        else:
+        self._kept: list[dict[str, Any]] = []  # ground-truth records that passed every check
+        self._filled: dict[str, int] = {"area": 0, "iscrowd": 0, "num_keypoints": 0}
+        self._load_ground_truth(make_instances=self.det_file is None)
+        if self.det_file is not None:
             self._load_detections()
         if not self._instances:
             self._raise_empty()
+        self.coco_dict: dict[str, Any] = self._ground_truth_dict()
 
     # ------------------------------------------------------------------ public API
     def __len__(self) -> int:
@@ -144,7 +159,7 @@ class CocoKeypointSource:
 
     def _index_images(self) -> dict[int, dict[str, Any]]:
         images: dict[int, dict[str, Any]] = {}
-        for i, info in enumerate(self.coco_dict["images"]):
+        for i, info in enumerate(self.raw_dict["images"]):
             where = f"images[{i}]"
             if not isinstance(info, dict):
                 raise AnnotationError(self.ann_file, "images[]", "a JSON object", type(info).__name__, where)
@@ -160,48 +175,97 @@ class CocoKeypointSource:
             images[info["id"]] = info
         return images
 
-    def _load_ground_truth(self) -> None:
+    def _load_ground_truth(self, make_instances: bool = True) -> None:
+        """Check every annotation; keep the good ones as records (and instances when asked)."""
         self._check_layout()
-        k = self.spec.num_keypoints
-        for i, ann in enumerate(self.coco_dict["annotations"]):
+        seen: dict[int, int] = {}
+        for i, ann in enumerate(self.raw_dict["annotations"]):
             if not isinstance(ann, dict):
                 self._policy.handle(AnnotationError(self.ann_file, "annotations[]", "a JSON object",
                                                     type(ann).__name__, f"annotations[{i}]"))
                 continue
             where = f"annotation id {ann['id']}" if "id" in ann else f"annotations[{i}]"
-            if ann.get("iscrowd", 0):
-                self._counts["iscrowd"] += 1
-                continue
             try:
-                raw = ann.get("keypoints")
-                if not isinstance(raw, list) or len(raw) != 3 * k:
-                    got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
-                    raise AnnotationError(self.ann_file, "keypoints",
-                                          f"3*K = {3 * k} values (wrong keypoint count, K={k})", got, where)
-                if not all(_is_number(v) for v in raw):
-                    raise AnnotationError(self.ann_file, "keypoints", "finite numbers",
-                                          "a non-numeric or non-finite value", where)
-                kpt = np.asarray(raw, dtype=np.float32).reshape(k, 3)
-                if (kpt[:, 2] > 0).sum() == 0:
-                    self._counts["no_keypoints"] += 1
-                    continue
-                if not np.isin(kpt[:, 2], (0, 1, 2)).all():
-                    raise AnnotationError(self.ann_file, "keypoints", "visibility flags v in {0, 1, 2}",
-                                          sorted(set(kpt[:, 2].tolist())), where)
-                info = self._image_of(ann.get("image_id"), where, self.ann_file)
-                bbox = self._clipped_box(ann.get("bbox"), info, where)
-                self._check_inside(kpt, info, where)
-                self._check_image_file(info, where)
+                record, instance = self._check_annotation(ann, i, where, seen)
             except AnnotationError as err:
                 self._policy.handle(err)
                 continue
-            area = ann.get("area")
-            self._instances.append(_Instance(
-                keypoints=kpt[:, :2].copy(), visible=kpt[:, 2].copy(), bbox=bbox,
-                area=float(area) if _is_number(area) else float(ann["bbox"][2] * ann["bbox"][3]),
-                image_id=int(info["id"]), id=int(ann.get("id", -1)), score=1.0,
-                path=os.path.join(self.image_root, info["file_name"]),
-            ))
+            self._kept.append(record)
+            if not make_instances:
+                continue
+            if instance is not None:
+                self._instances.append(instance)
+            else:
+                self._counts["iscrowd" if record["iscrowd"] else "no_keypoints"] += 1
+
+    def _check_annotation(
+        self, ann: dict[str, Any], i: int, where: str, seen: dict[int, int]
+    ) -> tuple[dict[str, Any], _Instance | None]:
+        """One annotation's checks, in the order a reader of the file would look.
+
+        Returns:
+            the record for the ground truth (missing ``area`` / ``iscrowd`` /
+            ``num_keypoints`` filled) and the instance, or ``None`` for a crowd annotation
+            or one without labelled keypoints.
+        """
+        file, k = self.ann_file, self.spec.num_keypoints
+        ann_id = ann.get("id")
+        if not isinstance(ann_id, int) or isinstance(ann_id, bool):
+            raise AnnotationError(file, "id", "an integer annotation id (the COCO evaluator needs one)",
+                                  repr(ann_id), where)
+        if ann_id in seen:
+            raise AnnotationError(file, "id", "unique annotation ids",
+                                  f"id {ann_id} again (first at annotations[{seen[ann_id]}])", f"annotations[{i}]")
+        seen[ann_id] = i
+        record = dict(ann)
+        record["iscrowd"] = check_iscrowd(ann, file, where)
+        raw = ann.get("keypoints")
+        if not isinstance(raw, list) or len(raw) != 3 * k:
+            got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
+            raise AnnotationError(file, "keypoints", f"3*K = {3 * k} values (wrong keypoint count, K={k})", got, where)
+        if not (all(type(v) in (int, float) for v in raw) and np.isfinite(kpt := np.asarray(raw, np.float64)).all()):
+            bad = next(j for j, v in enumerate(raw) if not is_number(v))
+            raise AnnotationError(file, "keypoints", "finite numbers",
+                                  f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3} ({self.spec.names[bad // 3]})",
+                                  where)
+        kpt = kpt.astype(np.float32).reshape(k, 3)
+        v = kpt[:, 2]
+        if not ((v == 0) | (v == 1) | (v == 2)).all():
+            raise AnnotationError(file, "keypoints", "visibility flags v in {0, 1, 2}",
+                                  sorted(set(kpt[:, 2].tolist())), where)
+        if "category_id" not in ann:
+            raise AnnotationError(file, "category_id", "an integer category id (the COCO evaluator needs one)",
+                                  "no such field", where)
+        check_number(ann, "category_id", "an integer category id", file, where, integer=True)
+        info = self._image_of(ann.get("image_id"), where, file)
+        bbox = self._clipped_box(ann.get("bbox"), info, where)
+        for field, value in (("area", float(ann["bbox"][2] * ann["bbox"][3])),
+                             ("num_keypoints", int((kpt[:, 2] > 0).sum()))):
+            if field in ann:
+                check_number(ann, field, "a finite number >= 0", file, where, integer=field == "num_keypoints",
+                             minimum=0)
+            else:
+                record[field] = value
+                self._filled[field] += 1
+        if "iscrowd" not in ann:
+            self._filled["iscrowd"] += 1
+        self._check_inside(kpt, info, where)
+        self._check_image_file(info, where)
+        if record["iscrowd"] or not (kpt[:, 2] > 0).any():
+            return record, None
+        return record, _Instance(
+            keypoints=kpt[:, :2].copy(), visible=kpt[:, 2].copy(), bbox=bbox, area=float(record["area"]),
+            image_id=int(info["id"]), id=ann_id, score=1.0,
+            path=os.path.join(self.image_root, info["file_name"]),
+        )
+
+    def _ground_truth_dict(self) -> dict[str, Any]:
+        """:attr:`coco_dict` from the kept records; one warning for every field filled."""
+        missing = {image_id for image_id, exists in self._image_exists.items() if not exists}
+        gt, categories_filled = kept_dict(self.raw_dict, self._kept, missing, self.spec)
+        warn_filled(self.ann_file, {**self._filled, "categories": int(categories_filled)},
+                    len(self.raw_dict["annotations"]))
+        return gt
 
     def _load_detections(self) -> None:
         assert self.det_file is not None
@@ -255,9 +319,9 @@ class CocoKeypointSource:
         a different order would swap points, but many files just name them differently.
         """
         k = self.spec.num_keypoints
-        counts = Counter(len(a["keypoints"]) for a in self.coco_dict["annotations"]
+        counts = Counter(len(a["keypoints"]) for a in self.raw_dict["annotations"]
                          if isinstance(a, dict) and not a.get("iscrowd", 0) and isinstance(a.get("keypoints"), list))
-        declared = next((c["keypoints"] for c in self.coco_dict.get("categories") or []
+        declared = next((c["keypoints"] for c in self.raw_dict.get("categories") or []
                          if isinstance(c, dict) and isinstance(c.get("keypoints"), list) and c["keypoints"]), None)
         layout = f"layout '{self.spec.name}'"
         if self.spec.source:
@@ -326,7 +390,7 @@ class CocoKeypointSource:
         file = self.det_file or self.ann_file
         counts = ", ".join(f"{name}: {n}" for name, n in self.skipped_counts.items() if n)
         if self.det_file is None:
-            n = len(self.coco_dict["annotations"])
+            n = len(self.raw_dict["annotations"])
             field, why = "annotations", f"{n} annotations, none usable ({counts or 'the list is empty'})"
         else:
             field = "bbox"

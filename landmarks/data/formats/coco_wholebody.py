@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from landmarks.data.formats.coco import CocoKeypointSource, _Instance, _is_number
+from landmarks.data.formats.coco_records import check_iscrowd
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.keypoints import KeypointSpec
 from landmarks.types import Sample
@@ -91,18 +92,22 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
         self._handedness: list[str | None] = []
         spec = spec if spec is not None else default_spec(CHOICES[part][0])
         super().__init__(ann_file, image_root, spec=spec, det_file=None, on_bad_sample=on_bad_sample)
-        self.wholebody_dict = self.coco_dict
-        self.coco_dict = self._part_coco_dict()
+        self.wholebody_dict = self.raw_dict
 
     # ------------------------------------------------------------------ loading
-    def _load_ground_truth(self) -> None:
+    def _load_ground_truth(self, make_instances: bool = True) -> None:
         self._counts["invalid_part"] = 0
-        for i, ann in enumerate(self.coco_dict["annotations"]):
+        for i, ann in enumerate(self.raw_dict["annotations"]):
             if not isinstance(ann, dict):
                 self._policy.handle(AnnotationError(self.ann_file, "annotations[]", "a JSON object",
                                                     type(ann).__name__, f"annotations[{i}]"))
                 continue
-            if ann.get("iscrowd", 0):
+            try:
+                crowd = check_iscrowd(ann, self.ann_file, f"annotations[{i}]")
+            except AnnotationError as err:
+                self._policy.handle(err)
+                continue
+            if crowd:
                 self._counts["iscrowd"] += 1
                 continue
             for name in CHOICES[self.part]:
@@ -118,16 +123,20 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
         for field in (f"{prefix}_valid", f"{prefix}_kpts", f"{prefix}_box"):
             if field not in ann:
                 raise AnnotationError(self.ann_file, field, "a COCO-WholeBody part field", "no such field", where)
+        valid = ann[f"{prefix}_valid"]
+        if not (isinstance(valid, bool) or (_is_number(valid) and valid in (0, 1))):
+            raise AnnotationError(self.ann_file, f"{prefix}_valid", "true/false (or 0/1)", repr(valid), where)
         raw = ann[f"{prefix}_kpts"]
         if not isinstance(raw, list) or len(raw) != 3 * k:
             got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
             raise AnnotationError(self.ann_file, f"{prefix}_kpts",
                                   f"3*K = {3 * k} values (layout '{self.spec.name}', K={k})", got, where)
-        if not all(_is_number(v) for v in raw):
+        bad = next((j for j, v in enumerate(raw) if not _is_number(v)), None)
+        if bad is not None:
             raise AnnotationError(self.ann_file, f"{prefix}_kpts", "finite numbers",
-                                  "a non-numeric or non-finite value", where)
+                                  f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3}", where)
         kpt = np.asarray(raw, dtype=np.float32).reshape(k, 3)
-        if not ann[f"{prefix}_valid"] or not np.any(kpt != 0):
+        if not valid or not np.any(kpt != 0):
             self._counts["invalid_part"] += 1
             return
         if np.any(kpt[:, 2] < 0):
@@ -162,8 +171,9 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
             sample["handedness"] = side
         return sample
 
-    def _part_coco_dict(self) -> dict[str, Any]:
-        """COCO keypoint dict whose annotations are this source's instances."""
+    def _ground_truth_dict(self) -> dict[str, Any]:
+        """COCO keypoint dict whose annotations are this source's instances (the kept parts);
+        images whose file is missing are left out."""
         anns = []
         for inst in self._instances:
             kp = np.concatenate([inst.keypoints, inst.visible[:, None]], axis=1)
@@ -175,7 +185,7 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
             })
         name = "face" if self.part == "face" else "hand"
         return {
-            "images": list(self.wholebody_dict["images"]),
+            "images": [info for info in self.raw_dict["images"] if self._image_exists.get(info["id"], True)],
             "annotations": anns,
             "categories": [{"id": 1, "name": name, "supercategory": name, "keypoints": list(self.spec.names),
                             "skeleton": [list(p) for p in self.spec.skeleton]}],

@@ -131,6 +131,7 @@ class MpiiSource:
             raise AnnotationError(self.ann_file, "<top level>",
                                   "a list of {image, joints, joints_vis, center, scale}", type(anns).__name__)
         head_sizes: np.ndarray | None = None
+        self.head_boxes_file = None if head_boxes_file is None else str(head_boxes_file)
         if head_boxes_file is not None:
             boxes = load_head_boxes(str(head_boxes_file))
             if len(boxes) != len(anns):
@@ -194,6 +195,10 @@ class MpiiSource:
         if not (_number(scale) and scale > 0):
             raise AnnotationError(self.ann_file, "scale", "a positive number (units of 200 px)",
                                   repr(scale), where)
+        if head_size is not None and not (math.isfinite(head_size) and head_size > 0):
+            raise AnnotationError(str(self.head_boxes_file), "head boxes",
+                                  "finite corners of a box of non-zero size (PCKh normaliser)",
+                                  f"head size {head_size} for entry [{i}] of {self.ann_file}", f"box [{i}]")
         path = os.path.join(self.image_root, image)
         if not os.path.isfile(path):
             raise AnnotationError(self.ann_file, "image", f"an existing image file under {self.image_root}",

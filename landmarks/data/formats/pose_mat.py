@@ -23,7 +23,8 @@ Conventions chosen (and why):
   for every synthesised view (``_1``, ``_2``, ...), so it is only right for ``_0`` images;
   give ``landmarks_root`` (300W-LP's ``landmarks`` folder) to read the warped ``pts_2d``
   instead (a missing companion file is a bad sample). A point stored as ``(-1, -1)`` (AFLW's
-  marker of a missing point) or non-finite is unlabelled (``visible = 0``); others get 2.
+  marker of a missing point) is unlabelled (``visible = 0``); others get 2. A NaN or
+  infinite coordinate is a bad sample (file, field and point named), never "unlabelled".
 * **1-based -> 0-based.** The files come from 3DDFA's Matlab code; ``one_based=True``
   (default) subtracts 1 from every image coordinate, as the 300W ``.pts`` reader does.
 * **Box** (``box_from="pt2d"``, Hopenet-style): the tight box of the labelled ``pt2d``
@@ -94,8 +95,18 @@ def _numeric(mat: dict[str, Any], file: str, field: str, expected: str) -> np.nd
 
 
 def _labelled(xy: np.ndarray) -> np.ndarray:
-    """``(N,)`` bool: finite and not AFLW's ``(-1, -1)`` missing marker."""
-    return np.isfinite(xy).all(axis=1) & ~((xy[:, 0] == -1) & (xy[:, 1] == -1))
+    """``(N,)`` bool: not AFLW's ``(-1, -1)`` missing marker (coordinates already checked finite)."""
+    return ~((xy[:, 0] == -1) & (xy[:, 1] == -1))
+
+
+def _finite(xy: np.ndarray, file: str, field: str) -> np.ndarray:
+    """``xy`` ``(N, 2)`` unchanged; raises naming the first point with a NaN or infinite coordinate."""
+    bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
+    if bad.size:
+        j = int(bad[0])
+        raise AnnotationError(file, field, "finite x, y (AFLW marks a missing point (-1, -1))",
+                              f"point {j} = ({xy[j, 0]}, {xy[j, 1]}) ({bad.size} non-finite points)")
+    return xy
 
 
 class PoseMatSource:
@@ -236,16 +247,16 @@ class PoseMatSource:
         k = self.spec.num_keypoints
         xy: np.ndarray | None = None
         if self.landmarks_root is not None:
-            xy = self._companion(path, k)
+            xy = self._companion(path, k)  # checked finite there
         elif self.landmarks in ("auto", "pt3d_68") and ("pt3d_68" in mat or self.landmarks == "pt3d_68"):
             if "pt3d_68" not in mat:
                 raise AnnotationError(path, "pt3d_68", f"a 3 x {k} array (x, y, z)", "no such field")
-            xy = _points(mat, path, "pt3d_68", 3, k)
+            xy = _finite(_points(mat, path, "pt3d_68", 3, k), path, "pt3d_68")
         elif self.landmarks == "pt2d" or (self.landmarks == "auto" and "pt2d" in mat):
             if "pt2d" not in mat:
                 raise AnnotationError(path, "pt2d", f"a 2 x {k} array", "no such field")
             if self.landmarks == "pt2d" or np.shape(mat["pt2d"]) == (2, k):
-                xy = _points(mat, path, "pt2d", 2, k)
+                xy = _finite(_points(mat, path, "pt2d", 2, k), path, "pt2d")
         if xy is None:
             return np.zeros((k, 2), np.float32), np.zeros(k, np.float32)
         labelled = _labelled(xy)
@@ -265,12 +276,12 @@ class PoseMatSource:
         a = _numeric(mat, file, "pts_2d", f"a {k} x 2 array")
         if a.shape != (k, 2):
             raise AnnotationError(file, "pts_2d", f"a {k} x 2 array", f"shape {a.shape}")
-        return a
+        return _finite(a, file, "pts_2d")
 
     def _box(self, mat: dict[str, Any], path: str, keypoints: np.ndarray, visible: np.ndarray) -> np.ndarray:
         pts = keypoints[visible > 0]
         if self.box_from == "pt2d" and "pt2d" in mat:
-            raw = _points(mat, path, "pt2d", 2, None)
+            raw = _finite(_points(mat, path, "pt2d", 2, None), path, "pt2d")
             ok = _labelled(raw)
             if ok.sum() >= 2:
                 pts = raw[ok] - (1.0 if self.one_based else 0.0)

@@ -146,8 +146,11 @@ class WflwSource:
         except ValueError as err:
             raise AnnotationError(self.ann_file, "landmarks/rect", "200 numbers before the attribute flags",
                                   str(err), where) from None
-        if not all(math.isfinite(v) for v in numbers):
-            raise AnnotationError(self.ann_file, "landmarks/rect", "finite numbers", "nan or inf", where)
+        bad = next((j for j, v in enumerate(numbers) if not math.isfinite(v)), None)
+        if bad is not None:
+            what = f"{'xy'[bad % 2]} of landmark {bad // 2}" if bad < 196 else ["x_min", "y_min", "x_max", "y_max"][bad - 196]
+            raise AnnotationError(self.ann_file, "landmarks" if bad < 196 else "rect", "finite numbers",
+                                  f"{tokens[bad]} as {what}", where)
         flags = tokens[200:206]
         if not all(_is_flag(t) for t in flags):
             raise AnnotationError(self.ann_file, "attributes", f"6 flags 0/1 ({' '.join(WFLW_ATTRIBUTES)})",

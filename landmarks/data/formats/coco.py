@@ -19,6 +19,10 @@ Top-down conventions followed (as in the HRNet / mmpose COCO readers):
   the image is a bad sample; detection boxes are used as given (only ``w, h > 0`` checked).
 
 Any COCO-style keypoint file (hands, faces) is read the same way with its own ``spec``.
+
+(Over 300 lines: one class whose checks share the image index and the policy; the field
+rules that need no state live in :mod:`landmarks.data.formats.coco_records`. A next step
+would move ``_load_detections`` into its own module.)
 """
 
 from __future__ import annotations

@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import glob
 import json
+import logging
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
 import cv2
@@ -29,13 +30,20 @@ import torch
 from torch.utils.data import default_collate
 
 from landmarks import viz
-from landmarks.data.formats.errors import load_image_rgb
+from landmarks.data.formats.errors import AnnotationError, load_image_rgb
+from landmarks.det_file import Detections, Key, image_key, load_detections
 from landmarks.data.transforms import TopDownTransform
 from landmarks.module import LandmarkModule
 from landmarks.pnp import solve_head_pose
 from landmarks.types import Prediction
 
+log = logging.getLogger("landmarks")
+
+__all__ = ["FaceDetector", "Predictor", "iter_frames", "load_detections", "run_inference"]
+
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
+ON_BAD_IMAGE = ("skip", "error")
+NO_BOX = ("image", "skip")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 FACE_LAYOUTS = ("ibug68", "wflw98")
 """Layout names (:mod:`landmarks.face_layouts`) that make a landmark task a face task."""
@@ -56,6 +64,18 @@ class _Frame:
     name: str
     image: np.ndarray
     image_id: int
+    keys: tuple[Key, ...] = ()  # what detection-file entries may call it (landmarks.det_file)
+
+
+@dataclass
+class _Tally:
+    """What one inference run did, for its closing summary line."""
+
+    images: int = 0
+    entries: int = 0
+    unreadable: list[str] = field(default_factory=list)
+    no_detection: list[str] = field(default_factory=list)
+    no_face: list[str] = field(default_factory=list)
 
 
 class Predictor:
@@ -133,8 +153,22 @@ def _concat(preds: Sequence[Prediction]) -> Prediction:
 
 
 # --- sources and the inference loop ---------------------------------------------------------
-def iter_frames(source: str) -> Iterator[_Frame]:
-    """Frames of an image file, a folder, a glob pattern, or a video file."""
+def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | None = None) -> Iterator[_Frame]:
+    """Frames of an image file, a folder, a glob pattern, or a video file.
+
+    Args:
+        source: an image, a folder, a glob or a video.
+        on_bad_image: an image that cannot be decoded (missing, corrupt, truncated:
+            :func:`landmarks.data.formats.errors.load_image_rgb`): ``"skip"`` logs a warning
+            naming it and goes on, ``"error"`` raises.
+        skipped: receives the paths of skipped images.
+
+    Raises:
+        AnnotationError: an unreadable image with ``on_bad_image="error"``.
+        FileNotFoundError: ``source`` names no image, folder, glob match or video.
+    """
+    if on_bad_image not in ON_BAD_IMAGE:
+        raise ValueError(f"on_bad_image: expected one of {', '.join(ON_BAD_IMAGE)}, got {on_bad_image!r}")
     if os.path.isfile(source) and source.lower().endswith(VIDEO_EXTENSIONS):
         cap = cv2.VideoCapture(source)
         if not cap.isOpened():
@@ -144,7 +178,8 @@ def iter_frames(source: str) -> Iterator[_Frame]:
             ok, frame = cap.read()
             if not ok:
                 break
-            yield _Frame(f"frame_{i:06d}", cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), i)
+            name = f"frame_{i:06d}"
+            yield _Frame(name, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), i, (i, name))
             i += 1
         cap.release()
         return
@@ -157,26 +192,18 @@ def iter_frames(source: str) -> Iterator[_Frame]:
     if not paths:
         raise FileNotFoundError(f"source: '{source}' is not an image, a folder of images, a glob matching images, or a video")
     for i, path in enumerate(paths):
-        stem = os.path.splitext(os.path.basename(path))[0]
-        yield _Frame(os.path.basename(path), load_image_rgb(path), int(stem) if stem.isdigit() else i)
-
-
-def load_detections(det_file: str, score_thr: float) -> dict[int, np.ndarray]:
-    """COCO results-format person boxes grouped by ``image_id`` -> ``(N, 5)`` xywh + score."""
-    try:
-        with open(det_file) as f:
-            dets = json.load(f)
-    except (OSError, json.JSONDecodeError) as err:
-        raise ValueError(f"det_file: cannot read '{det_file}' as a COCO results JSON list: {err}") from err
-    if not isinstance(dets, list):
-        raise ValueError(f"det_file: '{det_file}' must hold a JSON list of detections, got {type(dets).__name__}")
-    by_image: dict[int, list[list[float]]] = {}
-    for j, d in enumerate(dets):
-        if not {"image_id", "bbox", "score"} <= set(d):
-            raise ValueError(f"det_file: '{det_file}' entry {j} lacks 'image_id', 'bbox' or 'score'")
-        if d.get("category_id", 1) == 1 and d["score"] >= score_thr:
-            by_image.setdefault(int(d["image_id"]), []).append(list(d["bbox"]) + [float(d["score"])])
-    return {k: np.asarray(v, np.float32) for k, v in by_image.items()}
+        try:
+            image = load_image_rgb(path, field="source")
+        except AnnotationError as err:
+            if on_bad_image == "error":
+                err.add_note("(infer: on_bad_image=skip goes on without it)")
+                raise
+            log.warning("infer: skipping unreadable image %s (on_bad_image=skip)", err)
+            if skipped is not None:
+                skipped.append(path)
+            continue
+        key = image_key(path)
+        yield _Frame(os.path.basename(path), image, key if isinstance(key, int) else i, (key,))
 
 
 def run_inference(
@@ -190,88 +217,176 @@ def run_inference(
     face_detector: FaceDetector | None = None,
     pnp: bool = False,
     pnp_focal: float | None = None,
+    on_bad_image: str = "skip",
+    no_box: str = "image",
 ) -> str:
     """Predict on ``source``; write ``predictions.json`` and overlays under ``out_dir``.
+
+    Nothing is lost: each image's entries are appended to ``predictions.jsonl`` (one JSON object
+    a line, flushed per image) as they are made; at the end they become ``predictions.json`` (a
+    JSON list, written atomically) and the ``.jsonl`` is removed. After a crash the ``.jsonl``
+    holds every image done so far (a stale ``predictions.json`` is removed at the start). One
+    summary line at the end counts images, predictions and everything skipped.
 
     Args:
         predictor: the model.
         source: an image, a folder, a glob or a video.
         out_dir: output folder.
-        det_file: COCO results-format boxes by ``image_id`` (first choice for the boxes).
+        det_file: COCO results-format boxes, matched to images by ``image_id`` and by file name
+            (:mod:`landmarks.det_file`); validated entry by entry. First choice for the boxes.
         det_score_thr: minimum detection score.
         draw_heatmaps: overlay heatmaps (heatmap tasks).
         kpt_thr: minimum keypoint score to draw a point and to use it in the PnP fit.
-        face_detector: the boxes when there is no ``det_file`` (no face found: the whole image).
+        face_detector: the boxes when there is no ``det_file``.
         pnp: add ``pnp_euler`` to 68-point face entries (module docstring).
         pnp_focal: PnP focal length px (default: the image width, :mod:`landmarks.pnp`).
+        on_bad_image: an unreadable image: ``"skip"`` (warning naming it, counted) or ``"error"``.
+        no_box: an image without a box (no entry in ``det_file``, or no face found by
+            ``face_detector``): ``"image"`` predicts on the whole image as one box
+            (``box_source: "image"``), ``"skip"`` writes no entry for it. Either way the first
+            such image is named in a warning and all are counted in the summary.
 
     Returns:
         The path of ``predictions.json``.
+
+    Raises:
+        AnnotationError: a bad ``det_file`` entry, or an unreadable image with ``on_bad_image="error"``.
+        ValueError: no image of ``source`` could be read, or a bad option value.
     """
+    if no_box not in NO_BOX:
+        raise ValueError(f"no_box: expected one of {', '.join(NO_BOX)}, got {no_box!r}")
     os.makedirs(out_dir, exist_ok=True)
-    detections = load_detections(det_file, det_score_thr) if det_file else None
+    detections = Detections.load(det_file, det_score_thr) if det_file else None
     is_video = os.path.isfile(source) and source.lower().endswith(VIDEO_EXTENSIONS)
+    path, lines_path = os.path.join(out_dir, "predictions.json"), os.path.join(out_dir, "predictions.jsonl")
+    if os.path.exists(path):
+        os.remove(path)  # never leave last run's file beside this run's partial .jsonl
+        log.info("infer: removed the previous %s; it is rewritten when this run ends", path)
+    tally = _Tally()
     writer = None
-    results: list[dict[str, Any]] = []
-    for frame in iter_frames(source):
-        boxes, box_scores, box_source = _frame_boxes(frame, detections, face_detector)
-        preds = predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
-        h, w = frame.image.shape[:2]
-        used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
-        landmark_tasks = [n for n, p in preds.items() if p.keypoints.shape[1] > 0]
-        pose = next((p.extras["euler"] for p in preds.values() if "euler" in p.extras), None)
-        overlay = frame.image.copy()
-        for i in range(len(used)):
-            score = float(box_scores[i]) if box_scores is not None else 1.0
-            shared = {"box_source": box_source, **(_euler_fields(pose[i]) if pose is not None else {})}
-            gizmo = None if pose is None else np.asarray(pose[i], np.float64)
-            centre, size = used[i][:2] + used[i][2:4] / 2, 0.5 * float(max(used[i][2], used[i][3]))
-            for name in landmark_tasks or list(preds):
-                pred = preds[name]
-                entry = {**_result_entry(frame, name, pred, i, used[i], score, kpt_thr), **shared}
-                spec = getattr(predictor.model.tasks[name], "spec", None)
-                if spec is not None:
-                    overlay = viz.draw_keypoints(overlay, pred.keypoints[i], pred.scores[i], spec, threshold=kpt_thr)
-                    centre, size = _face_anchor(pred.keypoints[i], pred.scores[i] >= kpt_thr, (centre, size))
-                if pnp and spec is not None and spec.name == "ibug68":
-                    fit = solve_head_pose(pred.keypoints[i], (w, h), mask=pred.scores[i] >= kpt_thr, focal=pnp_focal)
-                    entry["pnp_euler"] = None if fit is None else [round(float(a), 3) for a in fit.euler]
-                    entry["pnp_error_px"] = None if fit is None else round(fit.reprojection_error, 3)
-                    if gizmo is None and fit is not None:
-                        gizmo = fit.euler
-                if draw_heatmaps and "heatmaps" in pred.extras:
-                    overlay = _heatmap_in_box(overlay, pred.extras["heatmaps"][i], used[i])
-                results.append(entry)
-            if boxes is not None:
-                overlay = viz.draw_box(overlay, used[i])
-            if gizmo is not None:
-                overlay = viz.draw_head_pose(overlay, gizmo, centre, size=size)
-        if is_video:
-            if writer is None:
-                writer = cv2.VideoWriter(os.path.join(out_dir, "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
-            writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
-        else:
-            viz.save_image(os.path.join(out_dir, "overlays", os.path.splitext(frame.name)[0] + ".jpg"), overlay)
-    if writer is not None:
-        writer.release()
-    path = os.path.join(out_dir, "predictions.json")
-    with open(path, "w") as f:
+    with open(lines_path, "w", encoding="utf-8") as lines:
+        try:
+            for frame in iter_frames(source, on_bad_image, tally.unreadable):
+                tally.images += 1
+                boxes, box_scores, box_source = _frame_boxes(frame, detections, face_detector, no_box, tally)
+                entries, overlay = _predict_frame(predictor, frame, boxes, box_scores, box_source, draw_heatmaps,
+                                                  kpt_thr, pnp, pnp_focal)
+                if is_video:
+                    if writer is None:
+                        h, w = frame.image.shape[:2]
+                        writer = cv2.VideoWriter(os.path.join(out_dir, "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"), 25.0, (w, h))
+                    writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+                else:
+                    viz.save_image(os.path.join(out_dir, "overlays", os.path.splitext(frame.name)[0] + ".jpg"), overlay)
+                for entry in entries:
+                    lines.write(json.dumps(entry) + "\n")
+                lines.flush()  # a crash keeps every image done so far
+                tally.entries += len(entries)
+        except BaseException:
+            log.error("infer: stopped after %d images; the %d predictions made so far are in %s",
+                      tally.images, tally.entries, lines_path)
+            raise
+        finally:
+            if writer is not None:
+                writer.release()
+    _summarise(tally, detections, source, no_box)
+    with open(lines_path, encoding="utf-8") as f:
+        results = [json.loads(line) for line in f if line.strip()]
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
         json.dump(results, f)
+    os.replace(tmp, path)
+    os.remove(lines_path)
     return path
 
 
+def _predict_frame(
+    predictor: Predictor, frame: _Frame, boxes: np.ndarray | None, box_scores: np.ndarray | None, box_source: str,
+    draw_heatmaps: bool, kpt_thr: float, pnp: bool, pnp_focal: float | None,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """One frame's result entries and overlay (boxes as from :func:`_frame_boxes`)."""
+    results: list[dict[str, Any]] = []
+    skip = boxes is not None and len(boxes) == 0  # no_box=skip
+    preds = {} if skip else predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
+    h, w = frame.image.shape[:2]
+    used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
+    landmark_tasks = [n for n, p in preds.items() if p.keypoints.shape[1] > 0]
+    pose = next((p.extras["euler"] for p in preds.values() if "euler" in p.extras), None)
+    overlay = frame.image.copy()
+    for i in range(len(used)):
+        score = float(box_scores[i]) if box_scores is not None else 1.0
+        shared = {"box_source": box_source, **(_euler_fields(pose[i]) if pose is not None else {})}
+        gizmo = None if pose is None else np.asarray(pose[i], np.float64)
+        centre, size = used[i][:2] + used[i][2:4] / 2, 0.5 * float(max(used[i][2], used[i][3]))
+        for name in landmark_tasks or list(preds):
+            pred = preds[name]
+            entry = {**_result_entry(frame, name, pred, i, used[i], score, kpt_thr), **shared}
+            spec = getattr(predictor.model.tasks[name], "spec", None)
+            if spec is not None:
+                overlay = viz.draw_keypoints(overlay, pred.keypoints[i], pred.scores[i], spec, threshold=kpt_thr)
+                centre, size = _face_anchor(pred.keypoints[i], pred.scores[i] >= kpt_thr, (centre, size))
+            if pnp and spec is not None and spec.name == "ibug68":
+                fit = solve_head_pose(pred.keypoints[i], (w, h), mask=pred.scores[i] >= kpt_thr, focal=pnp_focal)
+                entry["pnp_euler"] = None if fit is None else [round(float(a), 3) for a in fit.euler]
+                entry["pnp_error_px"] = None if fit is None else round(fit.reprojection_error, 3)
+                if gizmo is None and fit is not None:
+                    gizmo = fit.euler
+            if draw_heatmaps and "heatmaps" in pred.extras:
+                overlay = _heatmap_in_box(overlay, pred.extras["heatmaps"][i], used[i])
+            results.append(entry)
+        if boxes is not None:
+            overlay = viz.draw_box(overlay, used[i])
+        if gizmo is not None:
+            overlay = viz.draw_head_pose(overlay, gizmo, centre, size=size)
+    return results, overlay
+
+
+def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box: str) -> None:
+    """The closing summary line; an error when no image could be read at all."""
+    if tally.images == 0:
+        raise ValueError(f"source: none of the {len(tally.unreadable)} images of '{source}' could be read "
+                         f"(each named in a warning above, e.g. {tally.unreadable[0]!r})")
+    unmatched, unmatched_boxes, examples = detections.unmatched() if detections is not None else (0, 0, [])
+    if unmatched:
+        log.warning("infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
+                    "matched by image_id and by file name without folders and extension (landmarks/det_file.py)",
+                    unmatched, detections.det_file, unmatched_boxes, source, examples)  # type: ignore[union-attr]
+    rule = "whole image used" if no_box == "image" else "skipped"
+    problems = [f"{len(tally.unreadable)} unreadable images skipped"] if tally.unreadable else []
+    problems += [f"{len(tally.no_detection)} images without detections ({rule})"] if tally.no_detection else []
+    problems += [f"{len(tally.no_face)} images without a detected face ({rule})"] if tally.no_face else []
+    problems += [f"{unmatched} detection ids matched no image"] if unmatched else []
+    log.log(logging.WARNING if problems else logging.INFO, "infer: %d images read, %d predictions written%s",
+            tally.images, tally.entries, "; " + "; ".join(problems) if problems else "")
+
+
 def _frame_boxes(
-    frame: _Frame, detections: dict[int, np.ndarray] | None, face_detector: FaceDetector | None
+    frame: _Frame, detections: Detections | None, face_detector: FaceDetector | None, no_box: str, tally: _Tally
 ) -> tuple[np.ndarray | None, np.ndarray | None, str]:
-    """``(boxes (N, 4) | None, scores (N,) | None, box_source)``: the detection file, else the detector, else the image."""
+    """``(boxes (N, 4) | None, scores (N,) | None, box_source)``: the detection file, else the detector, else the image.
+
+    ``None`` boxes: the whole image; ``(0, 4)`` boxes: no box and ``no_box="skip"``. A missing box is
+    warned about once (the first image) and counted in ``tally``.
+    """
+    if detections is None and face_detector is None:
+        return None, None, "image"
     if detections is not None:
-        dets = detections.get(frame.image_id)
+        dets = detections.boxes_for(frame.keys)
         if dets is not None:
             return dets[:, :4], dets[:, 4], "det_file"
-    elif face_detector is not None:
-        dets = face_detector.detect(frame.image)
+        missing, what = tally.no_detection, f"has no detection in det_file {detections.det_file} (matched by id and file name)"
+    else:
+        dets = face_detector.detect(frame.image)  # type: ignore[union-attr]
         if len(dets):
-            return dets[:, :4], dets[:, 4], face_detector.name
+            return dets[:, :4], dets[:, 4], face_detector.name  # type: ignore[union-attr]
+        missing, what = tally.no_face, f"has no face found by the {face_detector.name} detector"  # type: ignore[union-attr]
+    missing.append(frame.name)
+    if len(missing) == 1:
+        rule = "predicting on the whole image as one box" if no_box == "image" else "writing no prediction for it"
+        log.warning("infer: image %s %s; %s (no_box=%s). Further such images are counted in the summary",
+                    frame.name, what, rule, no_box)
+    if no_box == "skip":
+        return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), "none"
     return None, None, "image"
 
 

@@ -5,15 +5,14 @@
   validation and logs it to wandb.
 * :class:`TrainingCurves` records the training loss and the monitored metric against
   steps and wall-clock seconds, writes ``training_curves.png`` and a JSON time-to-accuracy log.
-* :class:`RngState` stores the global random states in every checkpoint, so a resumed run
-  draws the same data order and augmentations as an uninterrupted one.
+
+The random states a resumed run needs live in :mod:`landmarks.resume` (``RngState``).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import random
 import time
 from typing import Any
 
@@ -141,56 +140,3 @@ class TrainingCurves(pl.Callback):
         viz.plot_curves(series, self.out_path, xlabel="step", ylabel="rate (0-1)", title="training")
         with open(os.path.splitext(self.out_path)[0] + ".json", "w") as f:
             json.dump({"validation": self.val}, f, indent=1)
-
-
-class RngState(pl.Callback):
-    """Save the torch / numpy / ``random`` global states with each checkpoint; restore on resume.
-
-    Lightning restores weights, optimizer, scheduler and loop counters but no random state,
-    so without this a resumed run shuffles and augments differently from the run it
-    continues. A checkpoint written at the end of an epoch (the usual ``last.ckpt``) is
-    resumed by Lightning through a throw-away iterator over the finished epoch, which draws
-    random numbers; the states are therefore applied again when the next epoch starts, just
-    before its iterator is made, exactly where the uninterrupted run was when it saved.
-
-    Exact for ``num_workers=0`` and for non-persistent workers (seeded from the main process
-    each epoch); persistent workers keep their own streams, so with them a resumed run is
-    close but not bit-identical. The state is plain tensors and lists: checkpoints still load
-    with ``torch.load(weights_only=True)``.
-    """
-
-    def __init__(self) -> None:
-        self._pending: dict[str, Any] | None = None
-
-    def state_dict(self) -> dict[str, Any]:
-        name, keys, pos, has_gauss, gauss = np.random.get_state()
-        version, py_state, py_gauss = random.getstate()
-        return {
-            "torch": torch.get_rng_state(),
-            "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "pos": int(pos),
-                      "has_gauss": int(has_gauss), "gauss": float(gauss)},
-            "python": {"version": version, "state": list(py_state), "gauss": py_gauss},
-        }
-
-    def load_state_dict(self, state: dict[str, Any]) -> None:
-        _set_rng_states(state)
-        self._pending = state
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if self._pending is not None:  # resumed at an epoch end: no batch trained yet in this fit
-            _set_rng_states(self._pending)
-            self._pending = None
-
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
-        self._pending = None  # resumed mid-epoch: the states were applied on load
-
-
-def _set_rng_states(state: dict[str, Any]) -> None:
-    if "torch" in state:
-        torch.set_rng_state(state["torch"])
-    if "numpy" in state:
-        n = state["numpy"]
-        np.random.set_state((n["name"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["gauss"]))
-    if "python" in state:
-        p = state["python"]
-        random.setstate((p["version"], tuple(p["state"]), p["gauss"]))

@@ -5,17 +5,30 @@
   the new one, never half of one.
 * :func:`load_checkpoint` always uses ``torch.load(weights_only=True)``: a checkpoint is
   weights + plain config, never pickled code.
+* :class:`LastCheckpoint` keeps ``last.ckpt`` the latest state: written at every validation
+  and when training ends, whatever the monitored metric does (``best.ckpt`` is a separate
+  ``ModelCheckpoint`` with the monitor; conf/callbacks/default.yaml).
+* :func:`remove_stale_temporaries` deletes the ``.tmp-*.ckpt`` a killed write left behind.
 """
 
 from __future__ import annotations
 
+import glob
 import io
+import logging
 import os
 import tempfile
 from typing import Any
 
+import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from pytorch_lightning.callbacks import ModelCheckpoint
+
+log = logging.getLogger("landmarks")
+
+#: what :func:`atomic_torch_save` names its temporary file
+TMP_PREFIX, TMP_SUFFIX = ".tmp-", ".ckpt"
 
 
 def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict[str, Any]:
@@ -34,7 +47,7 @@ def atomic_torch_save(obj: Any, path: str) -> None:
     os.makedirs(folder, exist_ok=True)
     buffer = io.BytesIO()
     torch.save(obj, buffer)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".ckpt", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(buffer.getbuffer())
@@ -55,3 +68,64 @@ class AtomicCheckpointIO(TorchCheckpointIO):
 
     def load_checkpoint(self, path: str, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
         return load_checkpoint(str(path), map_location or "cpu")
+
+
+def remove_stale_temporaries(folder: str) -> list[str]:
+    """Delete the ``.tmp-*.ckpt`` files in ``folder`` (writes killed before their ``os.replace``).
+
+    Call it before training writes checkpoints into ``folder``; a finished write never leaves one.
+
+    Returns:
+        The paths removed (each is also logged).
+    """
+    removed = sorted(glob.glob(os.path.join(glob.escape(folder), f"{TMP_PREFIX}*{TMP_SUFFIX}")))
+    for path in removed:
+        try:
+            os.remove(path)
+        except FileNotFoundError:  # another process removed it first
+            continue
+        log.warning("removed %s: a checkpoint write that was interrupted (killed) before it completed", path)
+    return removed
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``<dirpath>/<filename>.ckpt``: the latest state, at every validation and at the end of training.
+
+    Lightning's ``save_last`` beside a monitor writes ``last.ckpt`` only when the monitored
+    metric improves; this callback has no monitor, overwrites one file (no ``-v1`` versions)
+    and also saves when training stops between validations (``max_steps``, ``max_time``).
+
+    Args:
+        dirpath: checkpoint folder.
+        filename: file name without ``.ckpt``.
+    """
+
+    def __init__(self, dirpath: str, filename: str = "last") -> None:
+        super().__init__(dirpath=dirpath, filename=filename, monitor=None, save_top_k=1, save_last=False,
+                         auto_insert_metric_name=False, enable_version_counter=False)
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        if not self._should_skip_saving_checkpoint(trainer):  # skips when this step is saved already
+            self._save_none_monitor_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    @property
+    def last_path(self) -> str:
+        """The file written last ("" before the first save)."""
+        return self.best_model_path  # without a monitor, Lightning's "best" is the latest
+
+
+def written_checkpoints(trainer: pl.Trainer) -> tuple[str, str]:
+    """``(best, last)``: the files the trainer's checkpoint callbacks hold ("" where none exists).
+
+    ``best`` comes from a ``ModelCheckpoint`` with a monitor, ``last`` from :class:`LastCheckpoint`
+    (or Lightning's ``save_last``).
+    """
+    best = last = ""
+    for cb in trainer.checkpoint_callbacks:
+        if isinstance(cb, LastCheckpoint):
+            last = last or cb.last_path
+        elif isinstance(cb, ModelCheckpoint):
+            best = best or (cb.best_model_path if cb.monitor else "")
+            last = last or cb.last_model_path
+    return (best if os.path.isfile(best) else ""), (last if os.path.isfile(last) else "")

@@ -22,13 +22,13 @@ from hydra.errors import InstantiationException
 from hydra.utils import get_object, instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from landmarks.callbacks import RngState
-from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint
+from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint, remove_stale_temporaries, written_checkpoints
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.eval_report import write_error_reports
+from landmarks.eval_report import PredictionTap, write_error_reports
 from landmarks.keypoint_yaml import inline_spec_config
 from landmarks.module import LandmarkModule
+from landmarks.resume import RngState
 
 log = logging.getLogger("landmarks")
 
@@ -78,6 +78,9 @@ def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> La
             raise ValueError(f"data.{split}: source {type(source).__name__} is empty; expected at least one "
                              "instance (num_images > 0, or an annotation file with usable instances)")
         _check_layout(split, source, model)
+    for task in model.tasks.values():
+        if hasattr(task, "coco_ground_truth"):
+            task.coco_ground_truth = getattr(datamodule.val_source, "coco_dict", None)
     return datamodule
 
 
@@ -175,7 +178,11 @@ def _warn_unvalidated_tail(cfg: DictConfig) -> None:
 
 # --- entry points --------------------------------------------------------------------------
 def train(cfg: DictConfig) -> dict[str, float]:
-    """Fit, then validate the best checkpoint; writes ``metrics.json`` in the output dir."""
+    """Fit, then validate the best checkpoint (``last.ckpt`` if no validation ran); writes ``metrics.json``.
+
+    ``metrics.json`` names the checkpoint it was computed with (``checkpoint``); the log names every
+    checkpoint file written, and the training samples skipped as bad in any DataLoader process.
+    """
     try:
         check_config(cfg)
         _warn_unvalidated_tail(cfg)
@@ -186,20 +193,34 @@ def train(cfg: DictConfig) -> dict[str, float]:
         model = build_model(cfg)
         datamodule = build_data(cfg, model)
         callbacks = [instantiate(node) for node in (cfg.get("callbacks") or {}).values()]
-        callbacks.append(RngState())  # resume = the uninterrupted run, not just the same weights
+        # resume = the uninterrupted run, not just the same weights; first, so that its states are
+        # in place before any other callback's on_train_batch_start draws from them
+        callbacks.insert(0, RngState())
         loggers = _loggers(cfg)
         for logger in loggers:  # every run (each sweep job) records its full resolved config
             logger.log_hyperparams(model.config)
         trainer: pl.Trainer = instantiate(
             cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], default_root_dir=out_dir
         )
+        if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
+            for folder in {cb.dirpath for cb in trainer.checkpoint_callbacks if cb.dirpath}:
+                remove_stale_temporaries(folder)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-        results = trainer.validate(model, datamodule=datamodule, ckpt_path=best or None, verbose=False)
+        for name, indices in datamodule.skipped_samples().items():
+            log.warning("data.%s: %d bad samples were replaced during training (all DataLoader processes; dataset "
+                        "indices %s%s); each is named in a warning above", "train" if name == "train" else f"mix.{name}",
+                        len(indices), indices[:20], " ..." if len(indices) > 20 else "")
+        best, last = written_checkpoints(trainer)
+        log.info("checkpoints written: best %s, last %s (step %d)", best or "none", last or "none", trainer.global_step)
+        if not best:
+            log.warning("no best checkpoint: no validation ran in %d steps (trainer.val_check_interval=%s); "
+                        "validating %s", trainer.global_step, cfg.trainer.get("val_check_interval"), last or "the final weights")
+        ckpt = best or last
+        results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt or None, verbose=False)
         metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
         metrics["global_step"] = int(trainer.global_step)
         if trainer.is_global_zero:
-            _write_json(os.path.join(out_dir, "metrics.json"), {"checkpoint": best, **metrics})
+            _write_json(os.path.join(out_dir, "metrics.json"), {"checkpoint": ckpt, **metrics})
         return metrics
     finally:
         _finish_wandb()
@@ -240,17 +261,18 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         model.flip_test = bool(cfg.flip_test)
     datamodule = build_data(full, model, train=False)
     plots = bool(cfg.get("plots", True))
-    # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
-    trainer_cfg = cfg.get("trainer") or {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1}
-    trainer: pl.Trainer = instantiate(trainer_cfg, logger=False, enable_checkpointing=False, callbacks=[])
-    results = trainer.validate(model, datamodule=datamodule, verbose=False)
+    tap = PredictionTap(model.tasks) if plots else None
+    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False)
+    try:
+        results = trainer.validate(model, datamodule=datamodule, verbose=False)
+    finally:
+        if tap is not None:
+            tap.close()
     metrics = {k: float(v) for k, v in results[0].items()}
-    if not trainer.is_global_zero:
-        return metrics
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
     _write_json(os.path.join(out, "eval_metrics.json"), {"checkpoint": str(cfg.ckpt), **metrics})
-    if plots:  # per-sample records are metric state, gathered from every process
-        for path in write_error_reports(model.tasks, out):
+    if tap is not None:
+        for path in write_error_reports(tap, model.tasks, out):
             log.info("evaluate: wrote %s", path)
     print(json.dumps(metrics, indent=2))
     return metrics

@@ -1,42 +1,61 @@
-"""Resume from ``last.ckpt`` continues the run it came from, and checkpoints are written atomically.
+"""Resume from ``last.ckpt`` is the uninterrupted run, bit for bit, also mid-epoch.
 
-Four tiny in-process runs (``num_workers=0``, 16 images in batches of 4 = 4 steps per epoch,
-validation every 4 steps, default AdamW + warm-up cosine schedule):
+Tiny in-process runs (16 images in batches of 4 = 4 steps per epoch, validation every 3 steps,
+default AdamW + warm-up cosine schedule), with ``data.num_workers`` 0 and 2 (persistent workers):
 
-* ``full``: ``max_steps=8`` without interruption;
-* ``stopped``: the same run stopped after the step-4 validation (an ``EarlyStopping`` that
-  always fires stands in for a crash), leaving ``last.ckpt`` at step 4;
-* ``resumed``: ``ckpt_path=stopped/last.ckpt``, ``max_steps=8``;
-* ``extended``: ``ckpt_path=stopped/last.ckpt`` with a larger budget, ``max_steps=12``.
+* ``full``: ``max_steps=6`` without interruption (it crosses the epoch boundary at step 4);
+* ``stopped{w}``: the same run stopped after the step-3 validation, in the middle of epoch 0
+  (an ``EarlyStopping`` that always fires stands in for a crash), leaving ``last.ckpt`` at step 3;
+* ``resumed{w}``: ``ckpt_path=stopped{w}/last.ckpt``, ``max_steps=6``;
+* ``extended``: ``ckpt_path=stopped0/last.ckpt`` with a larger budget, ``max_steps=12``.
 
-``resumed`` must reproduce ``full`` step by step (loss, learning rate, final weights and
-optimizer moments): Lightning restores weights, optimizer, scheduler and loop counters, and
-:class:`landmarks.callbacks.RngState` restores the random streams that shuffle and augment.
+``resumed{w}`` must reproduce ``full`` exactly: the loss of every step, every weight and optimizer
+moment, and the main process's random draws (:class:`RngProbe` draws one number per step, as
+dropout would). Order and augmentation come from ``(seed, epoch, index)`` (landmarks/resume.py),
+so the run with 2 workers is the run with 0 workers, and ``full`` serves both.
 """
 
 from __future__ import annotations
 
 import csv
+import json
+import logging
 import os
 import pickle
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
+import pytorch_lightning as pl
 import torch
 from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.checkpoint import atomic_torch_save, load_checkpoint
+from landmarks.resume import SeededShuffle
 from landmarks.schedulers import WarmupCosine
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0", "data.batch_size=4",
-        "data.val_batch_size=8", "data.train.num_images=16", "data.val.num_images=8", "trainer.val_check_interval=4",
-        "trainer.log_every_n_steps=1", "trainer.enable_progress_bar=false", "model.flip_test=false"]
+TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[32,32]", "data.num_workers=0", "data.batch_size=4",
+        "data.val_batch_size=8", "data.train.num_images=16", "data.val.num_images=8", "trainer.val_check_interval=3",
+        "trainer.log_every_n_steps=1", "trainer.enable_progress_bar=false", "model.flip_test=false",
+        "+callbacks.probe._target_=test_resume.RngProbe", "+callbacks.probe.out_dir=${output_dir}"]
 STOP_AT_FIRST_VALIDATION = ["+callbacks.stop._target_=pytorch_lightning.callbacks.EarlyStopping",
                             "+callbacks.stop.monitor=val/body/loss", "+callbacks.stop.stopping_threshold=1e30"]
+
+
+class RngProbe(pl.Callback):
+    """Draws one number from the global torch generator per training step (as dropout would) and logs it."""
+
+    def __init__(self, out_dir: str) -> None:
+        self.path = os.path.join(out_dir, "rng_probe.jsonl")
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
+        with open(self.path, "a") as f:
+            f.write(json.dumps({"step": trainer.global_step, "draw": float(torch.rand(()))}) + "\n")
 
 
 def compose_train(out: Path, *overrides: str) -> DictConfig:
@@ -47,13 +66,12 @@ def compose_train(out: Path, *overrides: str) -> DictConfig:
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("resume")
-    last = root / "stopped" / "checkpoints" / "last.ckpt"
-    plan = {
-        "full": ["trainer.max_steps=8"],
-        "stopped": ["trainer.max_steps=8", *STOP_AT_FIRST_VALIDATION],
-        "resumed": ["trainer.max_steps=8", f"ckpt_path={last}"],
-        "extended": ["trainer.max_steps=12", f"ckpt_path={last}"],
-    }
+    plan: dict[str, list[str]] = {"full": ["trainer.max_steps=6"]}
+    for workers in (0, 2):
+        last = root / f"stopped{workers}" / "checkpoints" / "last.ckpt"
+        plan[f"stopped{workers}"] = ["trainer.max_steps=6", f"data.num_workers={workers}", *STOP_AT_FIRST_VALIDATION]
+        plan[f"resumed{workers}"] = ["trainer.max_steps=6", f"data.num_workers={workers}", f"ckpt_path={last}"]
+    plan["extended"] = ["trainer.max_steps=12", f"ckpt_path={root / 'stopped0' / 'checkpoints' / 'last.ckpt'}"]
     for name, overrides in plan.items():
         run.train(compose_train(root / name, *overrides))
     return {name: root / name for name in plan}
@@ -68,6 +86,10 @@ def _series(path: Path, key: str) -> dict[int, float]:
         return {int(r["step"]): float(r[key]) for r in csv.DictReader(f) if r.get(key)}
 
 
+def _draws(path: Path) -> dict[int, float]:
+    return {r["step"]: r["draw"] for r in map(json.loads, (path / "rng_probe.jsonl").read_text().splitlines())}
+
+
 def _counters(ckpt: dict) -> tuple[int, int, int, int]:
     """(global_step, Adam step of the first parameter, scheduler last_epoch, scheduler _step_count)."""
     sched = ckpt["lr_schedulers"][0]
@@ -76,35 +98,42 @@ def _counters(ckpt: dict) -> tuple[int, int, int, int]:
 
 
 @pytest.mark.slow
-def test_checkpoint_counters_continue_from_the_saved_step(runs: dict[str, Path]) -> None:
-    assert _counters(_ckpt(runs["stopped"])) == (4, 4, 4, 5)
-    assert _counters(_ckpt(runs["resumed"])) == (8, 8, 8, 9) == _counters(_ckpt(runs["full"]))
-    assert _counters(_ckpt(runs["extended"])) == (12, 12, 12, 13)
-    # the schedule's horizon is config, not state: it comes from the run that loads it
-    assert "total_steps" not in _ckpt(runs["resumed"])["lr_schedulers"][0]
+@pytest.mark.parametrize("workers", [0, 2])
+def test_mid_epoch_resume_reproduces_every_loss_and_draw_bit_for_bit(runs: dict[str, Path], workers: int) -> None:
+    full, stopped, resumed = _series(runs["full"], "train/loss"), *(
+        _series(runs[f"{n}{workers}"], "train/loss") for n in ("stopped", "resumed"))
+    assert sorted(full) == list(range(6)) and sorted(stopped) == [0, 1, 2] and sorted(resumed) == [3, 4, 5]
+    assert {**stopped, **resumed} == full  # exact: same floats, not close ones
+    assert {**_draws(runs[f"stopped{workers}"]), **_draws(runs[f"resumed{workers}"])} == _draws(runs["full"])
+    lr_full, lr_resumed = _series(runs["full"], "lr-AdamW"), _series(runs[f"resumed{workers}"], "lr-AdamW")
+    assert [lr_resumed[s] for s in (3, 4, 5)] == [lr_full[s] for s in (3, 4, 5)]
 
 
 @pytest.mark.slow
-def test_resumed_run_reproduces_the_uninterrupted_loss_and_lr_curves(runs: dict[str, Path]) -> None:
-    full, stopped, resumed = (_series(runs[n], "train/loss") for n in ("full", "stopped", "resumed"))
-    assert sorted(full) == list(range(8)) and sorted(stopped) == list(range(4)) and sorted(resumed) == list(range(4, 8))
-    np.testing.assert_allclose([stopped[s] for s in range(4)], [full[s] for s in range(4)], rtol=1e-6)
-    np.testing.assert_allclose([resumed[s] for s in range(4, 8)], [full[s] for s in range(4, 8)], rtol=1e-5)
-    lr_full, lr_resumed = _series(runs["full"], "lr-AdamW"), _series(runs["resumed"], "lr-AdamW")
-    assert [lr_resumed[s] for s in range(4, 8)] == [lr_full[s] for s in range(4, 8)]
-
-
-@pytest.mark.slow
-def test_resumed_weights_and_optimizer_state_match_the_uninterrupted_run(runs: dict[str, Path]) -> None:
-    full, resumed = _ckpt(runs["full"]), _ckpt(runs["resumed"])
+@pytest.mark.parametrize("workers", [0, 2])
+def test_mid_epoch_resume_gives_identical_weights_and_optimizer_state(runs: dict[str, Path], workers: int) -> None:
+    stopped, full, resumed = _ckpt(runs[f"stopped{workers}"]), _ckpt(runs["full"]), _ckpt(runs[f"resumed{workers}"])
+    assert stopped["global_step"] == 3 and stopped["loops"]["fit_loop"]["epoch_progress"]["current"]["completed"] == 0
+    loader_state = stopped["loops"]["fit_loop"]["state_dict"]["combined_loader"]
+    assert len(loader_state) == 1  # the StatefulDataLoader's position is in the checkpoint
     assert full["state_dict"].keys() == resumed["state_dict"].keys()
     for key, value in full["state_dict"].items():
-        torch.testing.assert_close(resumed["state_dict"][key], value, rtol=1e-4, atol=1e-6, msg=key)
+        assert torch.equal(resumed["state_dict"][key], value), key
     moments_full, moments_resumed = full["optimizer_states"][0]["state"], resumed["optimizer_states"][0]["state"]
-    for i in (0, len(moments_full) // 2, len(moments_full) - 1):
-        for name in ("exp_avg", "exp_avg_sq"):
-            torch.testing.assert_close(moments_resumed[i][name], moments_full[i][name], rtol=1e-4, atol=1e-9)
+    assert moments_full.keys() == moments_resumed.keys()
+    for i, state in moments_full.items():
+        for name in ("exp_avg", "exp_avg_sq", "step"):
+            assert torch.equal(moments_resumed[i][name], state[name]), (i, name)
     assert resumed["lr_schedulers"][0]["_last_lr"] == full["lr_schedulers"][0]["_last_lr"]
+
+
+@pytest.mark.slow
+def test_checkpoint_counters_continue_from_the_saved_step(runs: dict[str, Path]) -> None:
+    assert _counters(_ckpt(runs["stopped0"])) == (3, 3, 3, 4)
+    assert _counters(_ckpt(runs["resumed0"])) == (6, 6, 6, 7) == _counters(_ckpt(runs["full"]))
+    assert _counters(_ckpt(runs["extended"])) == (12, 12, 12, 13)
+    # the schedule's horizon is config, not state: it comes from the run that loads it
+    assert "total_steps" not in _ckpt(runs["resumed0"])["lr_schedulers"][0]
 
 
 @pytest.mark.slow
@@ -120,9 +149,9 @@ def test_resume_with_a_larger_budget_follows_the_new_schedule(runs: dict[str, Pa
         optimizer.step()
         schedule.step()
     logged = _series(runs["extended"], "lr-AdamW")
-    assert sorted(logged) == list(range(4, 12))
-    np.testing.assert_allclose([logged[s] for s in range(4, 12)], expected[4:], rtol=1e-6)
-    assert sorted(_series(runs["extended"], "train/loss")) == list(range(4, 12))
+    assert sorted(logged) == list(range(3, 12))
+    np.testing.assert_allclose([logged[s] for s in range(3, 12)], expected[3:], rtol=1e-6)
+    assert sorted(_series(runs["extended"], "train/loss")) == list(range(3, 12))
 
 
 @pytest.mark.slow
@@ -132,6 +161,40 @@ def test_every_checkpoint_loads_as_data(runs: dict[str, Path]) -> None:
             ckpt = torch.load(path / "checkpoints" / name, map_location="cpu", weights_only=True)
             assert "landmarks_config" in ckpt and any("RngState" in k for k in ckpt["callbacks"])
         assert sorted(os.listdir(path / "checkpoints")) == ["best.ckpt", "last.ckpt"]
+
+
+@pytest.mark.slow
+def test_resumed_dataloader_is_resumable_without_warning(tmp_path: Path, runs: dict[str, Path],
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    last = runs["stopped2"] / "checkpoints" / "last.ckpt"
+    cfg = compose_train(tmp_path, "trainer.max_steps=4", "data.num_workers=2", f"ckpt_path={last}")
+    with warnings.catch_warnings(record=True) as record, caplog.at_level(logging.INFO):
+        warnings.simplefilter("always")
+        run.train(cfg)
+    messages = [str(w.message) for w in record] + [r.getMessage() for r in caplog.records]
+    assert any("Restoring states" in r.getMessage() for r in caplog.records)  # it did resume
+    assert not [m for m in messages if "not resumable" in m], messages
+
+
+# --------------------------------------------------------------------------- the sampler (fast)
+def test_seeded_shuffle_is_a_function_of_seed_and_epoch_and_resumes_in_place() -> None:
+    sampler = SeededShuffle(6, seed=3)
+    epoch0, epoch1 = list(sampler), list(sampler)
+    assert sorted(i for i, _ in epoch0) == list(range(6)) and {e for _, e in epoch0} == {0}
+    assert {e for _, e in epoch1} == {1} and [i for i, _ in epoch0] != [i for i, _ in epoch1]
+    assert [i for i, _ in epoch0] == SeededShuffle(6, seed=3).order(0)
+    expected = torch.randperm(6, generator=torch.Generator().manual_seed(3 * 1_000_003 + 1)).tolist()
+    assert [i for i, _ in epoch1] == expected
+
+    it = iter(sampler)  # epoch 2: hand out 4, save, restore into a fresh sampler
+    head = [next(it) for _ in range(4)]
+    state = sampler.state_dict()
+    assert state == {"epoch": 2, "yielded": 4}
+    fresh = SeededShuffle(6, seed=3)
+    iter(fresh), iter(fresh)  # iterators never advanced (DataLoader and torchdata make some) claim no epoch
+    fresh.load_state_dict(state)
+    assert head + list(fresh) == [(i, 2) for i in SeededShuffle(6, seed=3).order(2)]
+    assert fresh.state_dict() == {"epoch": 2, "yielded": 6} and {e for _, e in fresh} == {3}
 
 
 # --------------------------------------------------------------------------- atomic writes (fast)

@@ -10,6 +10,12 @@ sources beside ``train`` (named ``"train"``). Each step then draws one batch fro
 ``CombinedLoader``, mode ``max_size_cycle``: the shorter sources restart until the longest is
 exhausted), the model runs the backbone once per source batch, and each task's loss masks
 the samples whose labels that source lacks (no euler: pose weight 0; no landmarks: weight 0).
+
+Training loaders are torchdata ``StatefulDataLoader`` s over :class:`landmarks.resume.SeededShuffle`:
+order and augmentation come from ``(seed, epoch, index)`` and the position is saved in every
+checkpoint, so a run resumed mid-epoch is the uninterrupted run bit for bit (:mod:`landmarks.resume`).
+Training drops the last incomplete batch; a training source smaller than one batch would train
+0 steps, so it is refused when the data module is built.
 """
 
 
@@ -18,12 +24,16 @@ from __future__ import annotations
 from functools import partial
 from typing import Any, Callable, Mapping
 
+import numpy as np
 import pytorch_lightning as pl
+import torch
 from pytorch_lightning.utilities.combined_loader import CombinedLoader
 from torch.utils.data import DataLoader
+from torchdata.stateful_dataloader import StatefulDataLoader
 
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
+from landmarks.resume import SeededShuffle
 
 TransformFactory = Callable[..., TopDownTransform]
 
@@ -46,6 +56,11 @@ class LandmarkDataModule(pl.LightningDataModule):
         on_bad_sample: ``"error"`` or ``"skip"``.
         monitor: the metric this data's protocol is judged by (``val/ap`` for COCO-style data).
         root: dataset root folder; only used by config interpolation (``${data.root}/...``).
+        seed: seeds training order and augmentation; ``None``: ``torch.initial_seed()`` when the
+            loaders are made (the run's ``seed``, set by ``seed_everything``).
+
+    Raises:
+        ValueError: a training source has fewer samples than one batch (it would train 0 steps).
     """
 
     def __init__(
@@ -61,6 +76,7 @@ class LandmarkDataModule(pl.LightningDataModule):
         on_bad_sample: str = "error",
         monitor: str | None = None,
         root: str | None = None,
+        seed: int | None = None,
     ) -> None:
         super().__init__()
         self.train_source = train
@@ -82,7 +98,21 @@ class LandmarkDataModule(pl.LightningDataModule):
         self.on_bad_sample = on_bad_sample
         self.monitor = monitor
         self.root = root
+        self.seed = seed
         self.codecs: dict[str, Any] = {}
+        self._train_datasets: dict[str, TopDownDataset] = {}
+        for name, source in self.train_sources.items():
+            self._check_one_batch(name, source)
+
+    def _check_one_batch(self, name: str, source: Any) -> None:
+        size, batch = len(source), self.batch_sizes.get(name, self.batch_size)
+        if 0 < size < batch:
+            where = "data.train" if name == "train" else f"data.mix.{name}"
+            key = f"data.batch_sizes.{name}" if name in self.batch_sizes else "data.batch_size"
+            raise ValueError(
+                f"{where}: {type(source).__name__} has {size} samples, fewer than one batch ({key}={batch}); "
+                f"training drops the incomplete last batch, so it would train 0 steps. "
+                f"Set {key} to at most {size} or add samples")
 
     def attach(self, codecs: Mapping[str, Any]) -> None:
         """Give the data side the tasks' codecs (all must share one input size)."""
@@ -102,36 +132,57 @@ class LandmarkDataModule(pl.LightningDataModule):
     def input_size(self) -> tuple[int, int]:
         return tuple(next(iter(self.codecs.values())).input_size)  # type: ignore[return-value]
 
-    def _dataset(self, source: Any, train: bool) -> TopDownDataset:
+    def _seed(self, stream: int) -> int:
+        """The seed of training source number ``stream`` (0: ``train``), so sources augment independently."""
+        seed = int(self.seed) if self.seed is not None else torch.initial_seed()
+        return seed if stream == 0 else int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
+
+    def _dataset(self, source: Any, train: bool, seed: int = 0) -> TopDownDataset:
         if not self.codecs:
             raise RuntimeError("LandmarkDataModule.attach(codecs) must be called before building datasets")
         udp = any(getattr(c, "udp", False) for c in self.codecs.values())
         transform = self.augment(input_size=self.input_size, train=train, udp=udp)
-        return TopDownDataset(source, transform, self.codecs, self.on_bad_sample)
+        return TopDownDataset(source, transform, self.codecs, self.on_bad_sample, seed=seed)
 
-    def _loader(self, source: Any, train: bool, batch_size: int | None = None) -> DataLoader:
-        return DataLoader(
-            self._dataset(source, train),
-            batch_size=batch_size or (self.batch_size if train else self.val_batch_size),
-            shuffle=train,
-            drop_last=train,
+    def _train_loader(self, name: str, stream: int) -> StatefulDataLoader:
+        """A resumable loader: seeded order + augmentation, position saved in the checkpoint."""
+        seed = self._seed(stream)
+        dataset = self._dataset(self.train_sources[name], train=True, seed=seed)
+        self._train_datasets[name] = dataset
+        return StatefulDataLoader(
+            dataset,
+            batch_size=self.batch_sizes.get(name, self.batch_size),
+            sampler=SeededShuffle(len(dataset), seed),
+            drop_last=True,
             num_workers=self.num_workers,
             persistent_workers=self.num_workers > 0,
             worker_init_fn=partial(_limit_threads),
+            generator=torch.Generator().manual_seed(seed),  # worker seeds: not from the global generator
         )
 
-    def train_dataloader(self) -> DataLoader | CombinedLoader:
+    def train_dataloader(self) -> StatefulDataLoader | CombinedLoader:
         if self.train_source is None:
             raise ValueError("data.train is not set: no training source configured")
         if not self.mix:
-            return self._loader(self.train_source, train=True)
-        loaders = {name: self._loader(src, True, self.batch_sizes.get(name)) for name, src in self.train_sources.items()}
+            return self._train_loader("train", 0)
+        loaders = {name: self._train_loader(name, k) for k, name in enumerate(self.train_sources)}
         return CombinedLoader(loaders, mode="max_size_cycle")
 
     def val_dataloader(self) -> DataLoader:
         if self.val_source is None:
             raise ValueError("data.val is not set: no validation source configured")
-        return self._loader(self.val_source, train=False)
+        return DataLoader(
+            self._dataset(self.val_source, train=False),
+            batch_size=self.val_batch_size,
+            num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0,
+            worker_init_fn=partial(_limit_threads),
+            generator=torch.Generator().manual_seed(0),  # leaves the global generator to the model
+        )
+
+    def skipped_samples(self) -> dict[str, list[int]]:
+        """``{source name: dataset indices}`` of training samples found bad so far, in every process."""
+        return {name: ds.skipped_indices() for name, ds in self._train_datasets.items() if ds.skipped_indices()}
 
 
 def _limit_threads(_worker_id: int) -> None:

@@ -25,7 +25,7 @@ from omegaconf import DictConfig, OmegaConf
 from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint, remove_stale_temporaries, written_checkpoints
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.eval_report import PredictionTap, write_error_reports
+from landmarks.eval_report import write_error_reports
 from landmarks.keypoint_yaml import inline_spec_config
 from landmarks.module import LandmarkModule
 from landmarks.resume import RngState
@@ -78,9 +78,6 @@ def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> La
             raise ValueError(f"data.{split}: source {type(source).__name__} is empty; expected at least one "
                              "instance (num_images > 0, or an annotation file with usable instances)")
         _check_layout(split, source, model)
-    for task in model.tasks.values():
-        if hasattr(task, "coco_ground_truth"):
-            task.coco_ground_truth = getattr(datamodule.val_source, "coco_dict", None)
     return datamodule
 
 
@@ -261,18 +258,17 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         model.flip_test = bool(cfg.flip_test)
     datamodule = build_data(full, model, train=False)
     plots = bool(cfg.get("plots", True))
-    tap = PredictionTap(model.tasks) if plots else None
-    trainer = pl.Trainer(accelerator="cpu", devices=1, logger=False, enable_checkpointing=False)
-    try:
-        results = trainer.validate(model, datamodule=datamodule, verbose=False)
-    finally:
-        if tap is not None:
-            tap.close()
+    # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
+    trainer_cfg = cfg.get("trainer") or {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1}
+    trainer: pl.Trainer = instantiate(trainer_cfg, logger=False, enable_checkpointing=False, callbacks=[])
+    results = trainer.validate(model, datamodule=datamodule, verbose=False)
     metrics = {k: float(v) for k, v in results[0].items()}
+    if not trainer.is_global_zero:
+        return metrics
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
     _write_json(os.path.join(out, "eval_metrics.json"), {"checkpoint": str(cfg.ckpt), **metrics})
-    if tap is not None:
-        for path in write_error_reports(tap, model.tasks, out):
+    if plots:  # per-sample records are metric state, gathered from every process
+        for path in write_error_reports(model.tasks, out):
             log.info("evaluate: wrote %s", path)
     print(json.dumps(metrics, indent=2))
     return metrics

@@ -270,3 +270,29 @@ def test_tiny_fit_task_hand(tmp_path: Path, variant: list[str]) -> None:
         assert np.isfinite(metrics[key]), key
     assert 0.0 <= metrics["val/auc"] <= 0.95 and 0.0 <= metrics["val/pck"] <= 1.0
     assert (tmp_path / "checkpoints" / "last.ckpt").is_file() and (tmp_path / "metrics.json").is_file()
+
+
+def test_prediction_panel_draws_what_the_metrics_measure(tmp_path: Path) -> None:
+    """With the shipped hand codec (integral wrapper, argmax + DARK read-out) the panel draws
+    ``Task.predict`` (argmax + DARK), moved into the crop, not the codec's soft-argmax."""
+    from types import SimpleNamespace
+
+    from landmarks.callbacks import PredictionPanel
+
+    codec = IntegralHeatmap(MSRAHeatmap(input_size=(64, 64), heatmap_size=(16, 16), sigma=2.0, refine="dark",
+                                        unbiased=True), beta=20.0)
+    task = _task(codec)
+    rng = np.random.default_rng(0)
+    heatmaps = torch.from_numpy(rng.uniform(0, 1, size=(2, 21, 16, 16)).astype(np.float32))  # soft != argmax
+    meta = {"center": torch.tensor([[40.0, 50.0], [100.0, 80.0]]), "scale": torch.tensor([[80.0, 80.0], [40.0, 40.0]]),
+            "rot": torch.zeros(2)}
+    drawn: list[np.ndarray] = []
+    task.draw = lambda image, pred, i, box=None, kpt_thr=0.3: (drawn.append(pred.keypoints[i]), image)[1]  # type: ignore[method-assign]
+    module = SimpleNamespace(tasks={"hand": task}, predict_batch=lambda b: {"hand": task.predict(heatmaps, b)})
+    trainer = SimpleNamespace(is_global_zero=True, sanity_checking=False, global_step=3, loggers=[])
+    batch = {"image": torch.zeros(2, 3, 64, 64, dtype=torch.uint8), "meta": meta}
+    PredictionPanel(str(tmp_path), num_images=2).on_validation_batch_end(trainer, module, None, batch, 0)  # type: ignore[arg-type]
+    argmax_dark, _ = codec.decode_argmax(heatmaps)
+    np.testing.assert_allclose(np.stack(drawn), argmax_dark, atol=1e-3)
+    assert np.abs(np.stack(drawn) - codec.decode(heatmaps)[0]).max() > 0.5  # soft-argmax would differ
+    assert (tmp_path / "step_000003.png").is_file()

@@ -98,21 +98,42 @@ _HYDRA_KEYS = frozenset({"_target_", "_partial_", "_convert_", "_recursive_", "_
 
 
 def check_config(cfg: DictConfig) -> None:
-    """Every key of every ``_target_`` node must be an argument of its target.
+    """Every key of every ``_target_`` node must be an argument of its target, of the annotated type.
 
     Without this a stray key (``+data.batch_sizee=3``, a typo in an experiment file) fails
-    deep inside ``instantiate`` with a ``TypeError`` that lists nothing accepted.
+    deep inside ``instantiate`` with a ``TypeError`` that lists nothing accepted, and a value of
+    the wrong type (``trainer.max_steps=abc``) fails far away (``'>' not supported ...``). Values
+    are checked against the target's signature annotations (``int``, ``float``, ``bool``, ``str``,
+    ``Literal``, unions, lists/tuples/dicts); what cannot be judged (classes, callables, ``Any``,
+    ``null``, unresolvable interpolations, nested ``_target_`` nodes) passes. The top-level
+    ``seed`` and ``threads`` are checked too.
 
     Raises:
         ValueError: naming the key, the target, the closest accepted key and all accepted keys.
+        TypeError: naming the key, the expected type, the target and the value found.
     """
-    _check_node(OmegaConf.to_container(cfg, resolve=False), "")
+    def resolved(path: str) -> Any:
+        try:
+            value = OmegaConf.select(cfg, path, throw_on_missing=True)
+        except Exception:  # noqa: BLE001 - missing / unresolvable (hydra:, ???) values are not judged here
+            return _UNKNOWN
+        return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
+
+    for key, expected in _TOP_LEVEL_TYPES.items():
+        value = resolved(key) if key in cfg else None
+        if value is not None and value is not _UNKNOWN and _fits(value, expected) is False:
+            raise TypeError(f"config key '{key}': expected {_describe(expected)}, got {value!r} ({type(value).__name__})")
+    _check_node(OmegaConf.to_container(cfg, resolve=False), "", resolved)
 
 
-def _check_node(node: Any, path: str) -> None:
+_UNKNOWN = object()
+_TOP_LEVEL_TYPES: dict[str, Any] = {"seed": int, "threads": int}
+
+
+def _check_node(node: Any, path: str, resolved: Any = None) -> None:
     if isinstance(node, list):
         for i, item in enumerate(node):
-            _check_node(item, f"{path}[{i}]")
+            _check_node(item, f"{path}[{i}]", resolved)
         return
     if not isinstance(node, dict):
         return
@@ -127,8 +148,91 @@ def _check_node(node: Any, path: str) -> None:
                     f"config key '{path + '.' if path else ''}{key}' is not an argument of {target}{hint}; "
                     f"expected one of: {', '.join(sorted(accepted))}"
                 )
+    hints = _annotations(target) if isinstance(target, str) and resolved is not None else {}
     for key, value in node.items():
-        _check_node(value, f"{path + '.' if path else ''}{key}")
+        full = f"{path + '.' if path else ''}{key}"
+        if key in hints and "[" not in full:  # list items have no OmegaConf.select path here
+            _check_value(full, value, hints[key], target, resolved)
+        _check_node(value, full, resolved)
+
+
+def _check_value(full: str, value: Any, expected: Any, target: str, resolved: Any) -> None:
+    if isinstance(value, dict) and "_target_" in value:
+        return
+    value = resolved(full)  # interpolations (also inside lists) as the target will receive them
+    if value is None or value is _UNKNOWN or (isinstance(value, dict) and "_target_" in value):
+        return
+    if _fits(value, expected) is False:
+        raise TypeError(
+            f"config key '{full}': expected {_describe(expected)} (argument '{full.rsplit('.', 1)[-1]}' of "
+            f"{target}), got {value!r} ({type(value).__name__})"
+        )
+
+
+def _annotations(target: str) -> dict[str, Any]:
+    """``{argument: annotation}`` of ``target`` (empty when it cannot be inspected)."""
+    import typing
+
+    try:
+        obj = get_object(target)
+        return typing.get_type_hints(obj.__init__ if inspect.isclass(obj) else obj)
+    except Exception:  # noqa: BLE001 - unknown targets / unresolvable annotations: nothing to check
+        return {}
+
+
+def _fits(value: Any, expected: Any) -> bool | None:
+    """Whether a config value fits an annotation: ``True``, ``False``, or ``None`` (cannot judge)."""
+    import collections.abc as abc
+    import types
+    import typing
+
+    origin, args = typing.get_origin(expected), typing.get_args(expected)
+    if expected is Any:
+        return None
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_fits(value, a) for a in args]
+        return not (verdicts and all(v is False for v in verdicts))
+    if origin is typing.Literal:
+        return any(value == a and type(value) is type(a) for a in args)
+    if expected is type(None):
+        return value is None
+    if expected is bool:
+        return isinstance(value, bool)
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if expected is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if expected is str:
+        return isinstance(value, str)
+    if origin in (list, tuple, abc.Sequence, abc.MutableSequence) or expected in (list, tuple):
+        if not isinstance(value, (list, tuple)):
+            return False
+        inner = [a for a in args if a is not Ellipsis]
+        if len(set(inner)) == 1:
+            return not any(_fits(v, inner[0]) is False for v in value)
+        return True
+    if origin in (dict, abc.Mapping, abc.MutableMapping) or expected is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def _describe(expected: Any) -> str:
+    import types
+    import typing
+
+    origin = typing.get_origin(expected)
+    if origin in (typing.Union, types.UnionType):
+        args = typing.get_args(expected)
+        literals = [v for a in args if typing.get_origin(a) is typing.Literal for v in typing.get_args(a)]
+        rest = [_describe(a) for a in args if typing.get_origin(a) is not typing.Literal]
+        return " or ".join(([_describe(typing.Literal[tuple(literals)])] if literals else []) + rest)
+    if origin is typing.Literal:
+        return "one of " + ", ".join(repr(a) for a in typing.get_args(expected))
+    if expected is type(None):
+        return "null"
+    if origin is None and hasattr(expected, "__name__"):
+        return str(expected.__name__)
+    return repr(expected).replace("typing.", "").replace("collections.abc.", "")
 
 
 def _accepted_keys(target: str) -> set[str] | None:
@@ -202,6 +306,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
             for folder in {cb.dirpath for cb in trainer.checkpoint_callbacks if cb.dirpath}:
                 remove_stale_temporaries(folder)
+        if cfg.get("ckpt_path"):  # a checkpoint of another task: name the file and the first misfit parameter
+            check_state_dict_fits(str(cfg.ckpt_path), model)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         for name, indices in datamodule.skipped_samples().items():
             log.warning("data.%s: %d bad samples were replaced during training (all DataLoader processes; dataset "
@@ -223,23 +329,101 @@ def train(cfg: DictConfig) -> dict[str, float]:
         _finish_wandb()
 
 
-def config_from_checkpoint(path: str, overrides: DictConfig | None = None) -> DictConfig:
-    """The resolved training config stored in a checkpoint, with ``overrides`` merged in."""
-    ckpt = load_checkpoint(path)
+def config_from_checkpoint(
+    path: str, overrides: DictConfig | None = None, replace: dict[str, Any] | None = None
+) -> DictConfig:
+    """The resolved training config stored in a checkpoint.
+
+    Args:
+        path: the checkpoint file.
+        overrides: merged into the stored config (key by key).
+        replace: top-level nodes that substitute the stored ones wholesale, e.g. ``{"data": node}``
+            to evaluate on another data set: none of the training data node's keys survive.
+            Interpolations in them resolve against the checkpoint's config.
+    """
+    return _stored(load_checkpoint(path), path, overrides, replace)
+
+
+def _stored(ckpt: dict[str, Any], path: str, overrides: DictConfig | None, replace: dict[str, Any] | None) -> DictConfig:
     if "landmarks_config" not in ckpt:
         raise ValueError(f"ckpt: '{path}' has no 'landmarks_config' entry; was it written by landmarks?")
     cfg = OmegaConf.create(ckpt["landmarks_config"])
+    for key, node in (replace or {}).items():
+        cfg[key] = node
     return OmegaConf.merge(cfg, overrides) if overrides is not None else cfg
 
 
-def load_model(path: str, overrides: DictConfig | None = None) -> tuple[LandmarkModule, DictConfig]:
-    """Rebuild a model from a checkpoint file alone (weights + resolved config)."""
-    cfg = config_from_checkpoint(path, overrides)
+def load_model(
+    path: str, overrides: DictConfig | None = None, replace: dict[str, Any] | None = None
+) -> tuple[LandmarkModule, DictConfig]:
+    """Rebuild a model from a checkpoint file alone (weights + resolved config).
+
+    ``overrides`` and ``replace`` as in :func:`config_from_checkpoint`.
+
+    Raises:
+        ValueError: the weights do not fit the rebuilt model (:func:`check_state_dict_fits`).
+    """
+    ckpt = load_checkpoint(path)
+    cfg = _stored(ckpt, path, overrides, replace)
     model = build_model(cfg)
-    state = load_checkpoint(path)["state_dict"]
-    model.load_state_dict(state)
+    check_state_dict_fits(path, model, ckpt)
+    model.load_state_dict(ckpt["state_dict"])
     model.eval()
     return model, cfg
+
+
+def check_state_dict_fits(path: str, model: LandmarkModule, ckpt: dict[str, Any] | None = None) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model``, naming the first parameter that differs.
+
+    Without this, resuming a body checkpoint under ``task=face`` (or loading a checkpoint whose
+    file was swapped) fails in ``load_state_dict`` with a wall of key names and no file name.
+
+    Args:
+        path: the checkpoint file (read when ``ckpt`` is not given).
+        model: the model the weights are meant for.
+        ckpt: the already loaded checkpoint dict.
+
+    Raises:
+        ValueError: naming the file, the model's tasks (layout, K), the checkpoint's tasks and the
+            first mismatching parameter with its checkpoint and model shapes.
+    """
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict):
+        raise ValueError(f"ckpt: '{path}' has no 'state_dict' entry (a dict of weights); got {type(state).__name__}")
+    own = model.state_dict()
+    problem = None
+    for name, tensor in own.items():
+        if name not in state:
+            problem = f"parameter '{name}' (model shape {tuple(tensor.shape)}) is missing from the checkpoint"
+        elif tuple(getattr(state[name], "shape", ())) != tuple(tensor.shape):
+            problem = (f"parameter '{name}' has shape {tuple(getattr(state[name], 'shape', ()))} in the checkpoint "
+                       f"but {tuple(tensor.shape)} in the model")
+        if problem:
+            break
+    extra = next((n for n in state if n not in own), None)
+    if problem is None and extra is None:
+        return
+    if extra is not None:
+        has = f"parameter '{extra}' (shape {tuple(getattr(state[extra], 'shape', ()))}) that the model lacks"
+        problem = f"{problem}, and the checkpoint has {has}" if problem else f"the checkpoint has {has}"
+    stored = ckpt.get("landmarks_config") or {}
+    theirs = ", ".join(f"'{n}'" for n in stored.get("tasks") or {}) or "unknown (no landmarks_config)"
+    raise ValueError(
+        f"ckpt: '{path}' does not fit the model of task(s) {_describe_tasks(model)}: {problem}. "
+        f"The checkpoint was trained for task(s) {theirs}"
+        + (f" (task_name '{stored['task_name']}')" if stored.get("task_name") else "")
+        + "; choose the task it was trained with, or another checkpoint"
+    )
+
+
+def _describe_tasks(model: LandmarkModule) -> str:
+    """``'face' (layout 'ibug68', K=68), 'head_pose'``: a model's tasks with their keypoint layouts."""
+    parts = []
+    for name, task in model.tasks.items():
+        spec = getattr(task, "spec", None)
+        parts.append(f"'{name}'" + (f" (layout '{spec.name}', K={spec.num_keypoints})" if spec is not None else ""))
+    return ", ".join(parts)
 
 
 def evaluate(cfg: DictConfig) -> dict[str, float]:
@@ -250,13 +434,20 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     ``<task>_nme.csv`` and ``ced.png`` (:func:`landmarks.viz.plot_ced`), for head-pose tasks
     ``<task>_errors.csv`` and ``<task>_errors.png`` (cumulative absolute error per angle).
     """
-    overrides = OmegaConf.create({"data": OmegaConf.to_container(cfg.data)}) if cfg.get("data") else None
-    if overrides is not None:
-        check_config(overrides)
-    model, full = load_model(str(cfg.ckpt), overrides)
+    # data=...: the new data node REPLACES the checkpoint's (a merge would leak e.g. synthetic keys into COCO)
+    replace = {"data": OmegaConf.to_container(cfg.data)} if cfg.get("data") else None
+    if replace is not None:
+        check_config(OmegaConf.create(replace))
+    model, full = load_model(str(cfg.ckpt), replace=replace)
     if cfg.get("flip_test") is not None:
         model.flip_test = bool(cfg.flip_test)
-    datamodule = build_data(full, model, train=False)
+    try:
+        datamodule = build_data(full, model, train=False)
+    except ValueError as err:
+        if isinstance(err, AnnotationError) or "layout" not in str(err):
+            raise
+        raise ValueError(f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {_describe_tasks(model)}) does not fit "
+                         f"the data: {err}") from err
     plots = bool(cfg.get("plots", True))
     # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
     trainer_cfg = cfg.get("trainer") or {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1}
@@ -281,7 +472,8 @@ def infer(cfg: DictConfig) -> str:
     (``auto``: the Haar cascade where this OpenCV has it, else the whole image, with a warning;
     ``haar``: the cascade or an error; ``none``: the whole image). ``pnp`` adds the landmark-based
     pose (``pnp_euler``) to 68-point face entries, with focal length ``pnp_focal`` px (null: the
-    image width).
+    image width). ``on_bad_image`` (skip | error) and ``no_box`` (image | skip): see
+    :func:`landmarks.predictor.run_inference` and ``conf/infer.yaml``.
     """
     from landmarks.predictor import Predictor, run_inference
 
@@ -297,6 +489,8 @@ def infer(cfg: DictConfig) -> str:
         face_detector=_face_detector(str(cfg.get("face_detector") or "none"), predictor.is_face_model),
         pnp=bool(cfg.get("pnp", False)),
         pnp_focal=float(cfg.pnp_focal) if cfg.get("pnp_focal") is not None else None,
+        on_bad_image=str(cfg.get("on_bad_image") or "skip"),
+        no_box=str(cfg.get("no_box") or "image"),
     )
 
 

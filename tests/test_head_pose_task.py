@@ -151,7 +151,7 @@ def test_hopenet_decode_round_trip_and_unrotation() -> None:
     decoded = task.crop_angles(logits)
     assert np.abs(decoded - angles).max() <= 1.5 + 1e-4  # one bin centre away at most
     rot = np.array([0.0, 20.0])
-    pred = task.decode(logits, {"meta": {"rot": torch.from_numpy(rot)}})
+    pred = task.predict(logits, {"meta": {"rot": torch.from_numpy(rot)}})
     assert pred.keypoints.shape == (2, 0, 2)
     np.testing.assert_allclose(pred.extras["euler"][0], decoded[0], atol=1e-4)
     np.testing.assert_allclose(rotate_roll(*pred.extras["euler"][1].astype(np.float64), 20.0),
@@ -223,6 +223,23 @@ def test_head_pose_metrics_by_hand() -> None:
     second = float(geodesic_distance(euler_to_matrix(*pred[1]), euler_to_matrix(*gt[1])))
     assert out["geodesic"] == pytest.approx((4.0 + second) / 2)  # a pure yaw error of 4 degrees is 4 degrees
     assert task.compute_metrics() == {}
+    records = task.metrics["mae"].records()  # per-sample errors behind the numbers, for evaluate's CSV
+    np.testing.assert_allclose(records["err_yaw"][:2], [4.0, 0.0])
+    np.testing.assert_array_equal(records["in_metric"], [1.0, 1.0, 0.0, 0.0])
+
+
+def test_head_pose_prediction_json_and_drawing() -> None:
+    from landmarks.types import Prediction
+
+    task = _hopenet()
+    pred = Prediction(np.zeros((2, 0, 2)), np.zeros((2, 0)), {"euler": np.array([[10.0, -5.5, 3.25], [0.0, 0.0, 0.0]])})
+    assert task.to_json(pred, 0) == {"keypoints": [], "keypoint_scores": [], "euler": [10.0, -5.5, 3.25],
+                                     "yaw": 10.0, "pitch": -5.5, "roll": 3.25}
+    image = np.zeros((60, 80, 3), np.uint8)
+    drawn = task.draw(image, pred, 0, box=(20, 10, 40, 40))
+    assert drawn.shape == image.shape and drawn.any() and not image.any()  # axes drawn on a copy
+    ys, xs = np.nonzero(drawn.any(axis=2))
+    assert abs(np.median(xs) - 40) < 12 and abs(np.median(ys) - 30) < 12  # around the box centre (40, 30)
 
 
 # ------------------------------------------------------------------ tiny fits

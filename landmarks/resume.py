@@ -62,7 +62,7 @@ class SeededShuffle(Sampler[SampleKey]):
         """The sample indices of ``epoch`` in drawing order."""
         if not self.shuffle:
             return list(range(self.size))
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        generator = torch.Generator().manual_seed(int(np.random.SeedSequence([self.seed, epoch]).generate_state(1)[0]))
         return torch.randperm(self.size, generator=generator).tolist()
 
     def __iter__(self) -> Iterator[SampleKey]:

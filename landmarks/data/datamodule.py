@@ -15,7 +15,7 @@ Training loaders are torchdata ``StatefulDataLoader`` s over :class:`landmarks.r
 order and augmentation come from ``(seed, epoch, index)`` and the position is saved in every
 checkpoint, so a run resumed mid-epoch is the uninterrupted run bit for bit (:mod:`landmarks.resume`).
 Training drops the last incomplete batch; a training source smaller than one batch would train
-0 steps, so it is refused when the data module is built.
+0 steps, so it is refused when the training loaders are made (before the first step).
 """
 
 
@@ -60,7 +60,8 @@ class LandmarkDataModule(pl.LightningDataModule):
             loaders are made (the run's ``seed``, set by ``seed_everything``).
 
     Raises:
-        ValueError: a training source has fewer samples than one batch (it would train 0 steps).
+        ValueError: (``train_dataloader``) a training source has fewer samples than one batch: it
+            would train 0 steps.
     """
 
     def __init__(
@@ -101,8 +102,6 @@ class LandmarkDataModule(pl.LightningDataModule):
         self.seed = seed
         self.codecs: dict[str, Any] = {}
         self._train_datasets: dict[str, TopDownDataset] = {}
-        for name, source in self.train_sources.items():
-            self._check_one_batch(name, source)
 
     def _check_one_batch(self, name: str, source: Any) -> None:
         size, batch = len(source), self.batch_sizes.get(name, self.batch_size)
@@ -163,6 +162,8 @@ class LandmarkDataModule(pl.LightningDataModule):
     def train_dataloader(self) -> StatefulDataLoader | CombinedLoader:
         if self.train_source is None:
             raise ValueError("data.train is not set: no training source configured")
+        for name, source in self.train_sources.items():
+            self._check_one_batch(name, source)
         if not self.mix:
             return self._train_loader("train", 0)
         loaders = {name: self._train_loader(name, k) for k, name in enumerate(self.train_sources)}

@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from hydra import compose, initialize_config_dir
 
-import tasks.body
+import landmarks.metrics.coco_ap
 from landmarks import run, viz
 from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.errors import AnnotationError
@@ -86,7 +86,7 @@ def test_walkthrough_commands_run_as_documented(tmp_path: Path, monkeypatch: pyt
         drawn_skeletons.append(tuple(tuple(p) for p in spec.skeleton))
         return draw(image, keypoints, scores, spec, **kw)
 
-    monkeypatch.setattr(tasks.body, "CocoKeypointEvaluator", SpyEvaluator)
+    monkeypatch.setattr(landmarks.metrics.coco_ap, "CocoKeypointEvaluator", SpyEvaluator)
     monkeypatch.setattr(viz, "draw_keypoints", spy_draw)
     commands = doc_commands()
     steps = [Path(c[0]).stem for c in commands]
@@ -259,10 +259,10 @@ def test_coco_ap_is_category_agnostic() -> None:
                            "keypoints": np.concatenate([kp[i], np.full((7, 1), 2.0)], 1).reshape(-1).tolist(),
                            "bbox": [0.0, 0.0, 60.0, 60.0], "area": 3600.0} for i in range(3)]}
     ev = CocoKeypointEvaluator(TRUE_SIGMAS)
-    ev.add_ground_truth(tasks.body.one_category(gt))
+    ev.add_ground_truth(landmarks.metrics.coco_ap.one_category(gt))
     ev.add_predictions(np.arange(1, 4), kp, np.ones((3, 7)), np.ones(3), np.full(3, 3600.0))
     assert ev.compute()["ap"] == pytest.approx(1.0)
-    assert tasks.body.one_category(gt)["annotations"][0]["category_id"] == 1 and gt["categories"][0]["id"] == 7
+    assert landmarks.metrics.coco_ap.one_category(gt)["annotations"][0]["category_id"] == 1 and gt["categories"][0]["id"] == 7
 
 
 # --------------------------------------------------------------------------- sigma estimation

@@ -78,7 +78,7 @@ def _bbox(det_file: str, j: int, bbox: Any) -> list[float]:
     if not all(math.isfinite(v) for v in bbox):
         raise AnnotationError(det_file, "bbox", "4 finite numbers [x, y, w, h]", repr(bbox), where)
     if bbox[2] <= 0 or bbox[3] <= 0:
-        raise AnnotationError(det_file, "bbox", "width and height > 0 ([x, y, w, h], not [x0, y0, x1, y1] reversed)",
+        raise AnnotationError(det_file, "bbox", "width and height > 0 (COCO [x, y, w, h])",
                               f"w={bbox[2]}, h={bbox[3]}", where)
     return [float(v) for v in bbox]
 

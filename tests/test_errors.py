@@ -123,7 +123,7 @@ def test_corrupt_image_is_found_when_loaded(tmp_path: Path, model: LandmarkModul
     with pytest.raises(AnnotationError) as info:
         next(iter(datamodule.train_dataloader()))
     msg = str(info.value)
-    assert str(bad) in msg and "'images[].file_name'" in msg and "a decodable image" in msg
+    assert str(bad) in msg and "'images[].file_name'" in msg and "a complete image file" in msg
     assert "person_keypoints_train2017.json" in msg  # the file that named it
 
 

@@ -310,7 +310,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             check_state_dict_fits(str(cfg.ckpt_path), model)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         for name, indices in datamodule.skipped_samples().items():
-            log.warning("data.%s: %d bad samples were replaced during training (all DataLoader processes; dataset "
+            log.warning("data.%s: %d bad sample(s) replaced during training (all DataLoader processes; dataset "
                         "indices %s%s); each is named in a warning above", "train" if name == "train" else f"mix.{name}",
                         len(indices), indices[:20], " ..." if len(indices) > 20 else "")
         best, last = written_checkpoints(trainer)

@@ -22,7 +22,8 @@ that has no state (a resumed DDP run continues, but not bit for bit).
 from __future__ import annotations
 
 import random
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl

@@ -24,7 +24,11 @@ from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
 
 from landmarks import run
-from landmarks.checkpoint import AtomicCheckpointIO, remove_stale_temporaries, written_checkpoints
+from landmarks.checkpoint import (
+    AtomicCheckpointIO,
+    remove_stale_temporaries,
+    written_checkpoints,
+)
 from landmarks.data.datamodule import LandmarkDataModule
 
 CONF = Path(__file__).resolve().parents[1] / "conf"

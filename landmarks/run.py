@@ -473,9 +473,9 @@ def infer(cfg: DictConfig) -> str:
     ``haar``: the cascade or an error; ``none``: the whole image). ``pnp`` adds the landmark-based
     pose (``pnp_euler``) to 68-point face entries, with focal length ``pnp_focal`` px (null: the
     image width). ``on_bad_image`` (skip | error) and ``no_box`` (image | skip): see
-    :func:`landmarks.predictor.run_inference` and ``conf/infer.yaml``.
+    :func:`landmarks.inference.predictor.run_inference` and ``conf/infer.yaml``.
     """
-    from landmarks.predictor import Predictor, run_inference
+    from landmarks.inference.predictor import Predictor, run_inference
 
     predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"))
     return run_inference(
@@ -496,7 +496,7 @@ def infer(cfg: DictConfig) -> str:
 
 def _face_detector(kind: str, is_face_model: bool) -> Any:
     """The ``face_detector`` option (``auto`` | ``haar`` | ``none``) as a detector or ``None``."""
-    from landmarks.face_detect import HaarFaceDetector, haar_available
+    from landmarks.inference.face_detect import HaarFaceDetector, haar_available
 
     if kind not in ("auto", "haar", "none"):
         raise ValueError(f"face_detector: expected 'auto', 'haar' or 'none', got {kind!r}")
@@ -525,7 +525,7 @@ def demo(cfg: DictConfig) -> dict[str, Any]:
     Writes under ``cfg.output_dir``: ``metrics.json``, ``training_curves.png``,
     ``val_overlays/``, ``heldout/`` and ``realdata/`` (overlays + predictions.json).
     """
-    from landmarks.predictor import Predictor, run_inference
+    from landmarks.inference.predictor import Predictor, run_inference
 
     out_dir = str(cfg.output_dir)
     train_metrics = train(cfg)

@@ -30,7 +30,7 @@ from landmarks.data.synthetic.tool_example import TRUE_SIGMAS, make_custom_examp
 from landmarks.keypoint_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
-from landmarks.predictor import Predictor
+from landmarks.inference.predictor import Predictor
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"

@@ -17,8 +17,8 @@ from omegaconf import OmegaConf
 
 from landmarks import run, viz
 from landmarks.data.synthetic.face import SyntheticFaceSource
-from landmarks.face_detect import HaarFaceDetector, haar_available
-from landmarks.predictor import Predictor, run_inference
+from landmarks.inference.face_detect import HaarFaceDetector, haar_available
+from landmarks.inference.predictor import Predictor, run_inference
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",

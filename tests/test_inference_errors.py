@@ -22,8 +22,8 @@ from hydra import compose, initialize_config_dir
 
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.det_file import image_key, load_detections
-from landmarks.predictor import Predictor, run_inference
+from landmarks.inference.det_file import image_key, load_detections
+from landmarks.inference.predictor import Predictor, run_inference
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"

@@ -1,4 +1,4 @@
-"""Landmark-based head pose (landmarks.pnp): convention, along-the-ray reading, rendered faces."""
+"""Landmark-based head pose (landmarks.inference.pnp): convention, along-the-ray reading, rendered faces."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from landmarks.data.synthetic.face import SyntheticFaceSource
 from landmarks.data.synthetic.face_figure import mean_landmarks
 from landmarks.geometry import euler_to_matrix, geodesic_distance
-from landmarks.pnp import MEAN_FACE_68, camera_matrix, ray_rotation, solve_head_pose, solve_head_poses
+from landmarks.inference.pnp import MEAN_FACE_68, camera_matrix, ray_rotation, solve_head_pose, solve_head_poses
 
 F = np.diag([1.0, -1.0, -1.0])
 POSES = [(0, 0, 0), (30, 0, 0), (-30, 0, 0), (0, 25, 0), (0, -25, 0), (0, 0, 35), (0, 0, -35), (60, -20, 15),

@@ -3,14 +3,14 @@
 ``Predictor.from_checkpoint(path)`` rebuilds the model from the file alone (weights +
 resolved config, loaded with ``weights_only=True``). Boxes come from the caller, from a
 COCO results-format detection file, from a face detector (face and head-pose models, e.g.
-:class:`landmarks.face_detect.HaarFaceDetector`), or default to the whole image; each entry
+:class:`landmarks.inference.face_detect.HaarFaceDetector`), or default to the whole image; each entry
 names its ``box_source`` (``"det_file"``, the detector's ``name``, or ``"image"``).
 
 Outputs are COCO results-format entries (plus box and per-keypoint scores) and overlay
 pictures, one entry per box and landmark task. A head-pose task adds ``euler`` and ``yaw``,
 ``pitch``, ``roll`` (degrees, :mod:`landmarks.geometry`) to the entries of its box (a pose-only
 model gets one entry per box); with ``pnp=True`` a 68-point face task adds ``pnp_euler``, the
-landmark-based pose of :func:`landmarks.pnp.solve_head_pose`, and ``pnp_error_px``, its mean
+landmark-based pose of :func:`landmarks.inference.pnp.solve_head_pose`, and ``pnp_error_px``, its mean
 reprojection error (both ``null`` where it fails), so the two approaches can be compared. Overlays draw landmarks, boxes and the pose gizmo
 (:func:`landmarks.viz.draw_head_pose`: x red, y green, z blue) at the face centre.
 """
@@ -31,10 +31,10 @@ from torch.utils.data import default_collate
 
 from landmarks import viz
 from landmarks.data.formats.errors import AnnotationError, load_image_rgb
-from landmarks.det_file import Detections, Key, image_key, load_detections
+from landmarks.inference.det_file import Detections, Key, image_key, load_detections
 from landmarks.data.transforms import TopDownTransform
 from landmarks.module import LandmarkModule
-from landmarks.pnp import solve_head_pose
+from landmarks.inference.pnp import solve_head_pose
 from landmarks.types import Prediction
 
 log = logging.getLogger("landmarks")
@@ -64,7 +64,7 @@ class _Frame:
     name: str
     image: np.ndarray
     image_id: int
-    keys: tuple[Key, ...] = ()  # what detection-file entries may call it (landmarks.det_file)
+    keys: tuple[Key, ...] = ()  # what detection-file entries may call it (landmarks.inference.det_file)
 
 
 @dataclass
@@ -233,13 +233,13 @@ def run_inference(
         source: an image, a folder, a glob or a video.
         out_dir: output folder.
         det_file: COCO results-format boxes, matched to images by ``image_id`` and by file name
-            (:mod:`landmarks.det_file`); validated entry by entry. First choice for the boxes.
+            (:mod:`landmarks.inference.det_file`); validated entry by entry. First choice for the boxes.
         det_score_thr: minimum detection score.
         draw_heatmaps: overlay heatmaps (heatmap tasks).
         kpt_thr: minimum keypoint score to draw a point and to use it in the PnP fit.
         face_detector: the boxes when there is no ``det_file``.
         pnp: add ``pnp_euler`` to 68-point face entries (module docstring).
-        pnp_focal: PnP focal length px (default: the image width, :mod:`landmarks.pnp`).
+        pnp_focal: PnP focal length px (default: the image width, :mod:`landmarks.inference.pnp`).
         on_bad_image: an unreadable image: ``"skip"`` (warning naming it, counted) or ``"error"``.
         no_box: an image without a box (no entry in ``det_file``, or no face found by
             ``face_detector``): ``"image"`` predicts on the whole image as one box
@@ -349,7 +349,7 @@ def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box
     unmatched, unmatched_boxes, examples = detections.unmatched() if detections is not None else (0, 0, [])
     if unmatched:
         log.warning("infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
-                    "matched by image_id and by file name without folders and extension (landmarks/det_file.py)",
+                    "matched by image_id and by file name without folders and extension (landmarks/inference/det_file.py)",
                     unmatched, detections.det_file, unmatched_boxes, source, examples)  # type: ignore[union-attr]
     rule = "whole image used" if no_box == "image" else "skipped"
     problems = [f"{len(tally.unreadable)} unreadable images skipped"] if tally.unreadable else []

@@ -29,7 +29,7 @@ test-fast: $(STAMP)
 	WANDB_MODE=disabled $(PY) -m pytest -q -m "not slow" tests
 
 benchmark: $(STAMP)
-	$(PY) scripts/benchmark.py
+	$(PY) benchmarks/benchmark.py
 
 clean:
 	rm -rf outputs .pytest_cache

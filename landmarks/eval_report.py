@@ -1,7 +1,7 @@
 """Per-sample evaluation reports: the records behind the metrics, as CSV and cumulative plots.
 
 The records are metric state: a metric object that keeps per-sample values
-(:class:`landmarks.metrics.face_nme.FaceNME`, :class:`landmarks.metrics.pose_mae.PoseMAE`) exposes
+(:class:`landmarks.metrics.face_nme.FaceNME`, :class:`landmarks.metrics.head_pose_mae.PoseMAE`) exposes
 ``records()`` (columns, one row per distinct validated sample, in dataset-index order, gathered
 from every process) and ``error_curves()``. After validation :func:`write_error_reports` writes,
 for every task and every such metric:

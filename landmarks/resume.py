@@ -14,7 +14,7 @@ Lightning restores weights, optimizer, scheduler and loop counters. Everything r
   drop-path) are saved by :class:`RngState` and applied again just before the first training
   batch after a resume, so nothing drawn while the loaders restart shifts them.
 
-The synthetic renderers are index-deterministic already (:mod:`landmarks.data.synthetic.source`).
+The synthetic renderers are index-deterministic already (:mod:`landmarks.data.synthetic.common.source`).
 Exactness is single-process: under DDP Lightning wraps the sampler in a distributed sampler
 that has no state (a resumed DDP run continues, but not bit for bit).
 """

@@ -26,7 +26,7 @@ from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint, remove_sta
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.eval_report import write_error_reports
-from landmarks.keypoint_yaml import inline_spec_config
+from landmarks.layouts.from_yaml import inline_spec_config
 from landmarks.module import LandmarkModule
 from landmarks.resume import RngState
 

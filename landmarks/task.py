@@ -205,7 +205,7 @@ class Task(nn.Module, abc.ABC):
 
 
 class KeypointTask(Task):
-    """A task that predicts the keypoints of a :class:`~landmarks.keypoints.KeypointSpec`.
+    """A task that predicts the keypoints of a :class:`~landmarks.layouts.spec.KeypointSpec`.
 
     Holds what every keypoint task shares: the layout (flip indices), the codec, the head
     factory, the loss ``criterion(out, target[target_key], target["target_weight"])``, the

@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 
 from landmarks.geometry import project_axes
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 
 LEFT_COLOR = (0, 220, 0)
 RIGHT_COLOR = (255, 128, 0)

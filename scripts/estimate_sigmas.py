@@ -14,7 +14,7 @@ import json
 import math
 import sys
 
-from landmarks.keypoint_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
+from landmarks.layouts.from_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.sigmas import estimate_sigmas
 
 

@@ -1,7 +1,7 @@
 """A small custom keypoint data set: python scripts/make_custom_example.py OUT_DIR [--train 48] [--val 12].
 
 Writes OUT_DIR/layout.yaml (7-point "arrow tool" layout), OUT_DIR/images/*.jpg and
-OUT_DIR/annotations/{train,val,repeats}.json (landmarks/data/synthetic/tool_example.py);
+OUT_DIR/annotations/{train,val,repeats}.json (landmarks/data/synthetic/common/tool_example.py);
 docs/custom_dataset.md walks through training on it.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-from landmarks.data.synthetic.tool_example import make_custom_example
+from landmarks.data.synthetic.common.tool_example import make_custom_example
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from torch import nn
 
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.coco_ap import CocoKeypointAP, coco_dict_from_instances, one_category
 from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
 from landmarks.task import HeadFactory, KeypointTask, MetricsConfig

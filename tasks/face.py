@@ -23,7 +23,7 @@ from typing import Any
 
 from torch import nn
 
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.face_nme import FaceNME
 from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
 from tasks.body import HeatmapKeypointTask
@@ -64,7 +64,7 @@ class FaceLandmarkTask(FaceTask):
     """Face landmarks by direct coordinate regression.
 
     Args:
-        spec: the landmark layout (``landmarks.face_layouts.ibug68`` or ``wflw98``).
+        spec: the landmark layout (``landmarks.layouts.face.ibug68`` or ``wflw98``).
         codec: :class:`landmarks.codecs.coords.CoordinateCodec` shared with the data pipeline.
         head: factory ``head(in_channels=, in_strides=, num_keypoints=, input_size=)`` returning
             ``(B, K, 2)`` input px.

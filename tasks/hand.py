@@ -8,7 +8,7 @@ heatmap loss, flip test, unwarp to the original image) with four hand-specific p
   "Integral Human Pose Regression", ECCV 2018; :mod:`landmarks.codecs.integral`);
 * an optional L1 loss on the soft-argmax coordinates (DSNT-style, Nibali et al. 2018) added to
   the heatmap loss with ``coord_loss_weight``;
-* optional limb heatmaps (one extra head channel per skeleton edge, :mod:`landmarks.limbs`)
+* optional limb heatmaps (one extra head channel per skeleton edge, :mod:`landmarks.codecs.limbs`)
   trained with the heatmap criterion and weight ``limb_loss_weight``; dropped in evaluation;
 * the hand-benchmark metrics (defaults; ``conf/task/hand.yaml`` names them), as mmpose reports them for OneHand10K / FreiHAND / Panoptic /
   RHD (``PCKAccuracy(norm_item='bbox')``, ``EPE``, ``AUC(norm_factor=30, num_thrs=20)``):
@@ -36,8 +36,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from landmarks.keypoints import KeypointSpec
-from landmarks.limbs import limb_heatmaps
+from landmarks.layouts.spec import KeypointSpec
+from landmarks.codecs.limbs import limb_heatmaps
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.task import HeadFactory, MetricsConfig
 from tasks.body import HeatmapKeypointTask
@@ -49,7 +49,7 @@ class HandTask(HeatmapKeypointTask):
     """21 hand keypoints: heatmaps, argmax-DARK or integral decode, PCK@0.2 / EPE / AUC.
 
     Args:
-        spec: the keypoint layout (``landmarks.hand_layouts.hand21``).
+        spec: the keypoint layout (``landmarks.layouts.hand.hand21``).
         codec: :class:`landmarks.codecs.integral.IntegralHeatmap` (needed for
             ``decode="integral"`` and ``coord_loss_weight > 0``) or a plain heatmap codec.
         head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
@@ -60,7 +60,7 @@ class HandTask(HeatmapKeypointTask):
             ``|x_soft - x_gt|`` (input px divided by the codec's px-per-heatmap-px).
         limb_loss_weight: weight of the auxiliary limb-heatmap loss (0 disables): the head
             gets one extra output channel per skeleton edge, trained with the same criterion
-            on Gaussian ridges along the edge (:mod:`landmarks.limbs`); evaluation and
+            on Gaussian ridges along the edge (:mod:`landmarks.codecs.limbs`); evaluation and
             inference see only the K keypoint heatmaps.
         limb_sigma: ridge width of the limb targets, heatmap px (default: the codec's sigma).
         metrics: metric objects or partials; ``None``: PCK@0.2 + EPE + AUC (0..30 px, 20 steps).

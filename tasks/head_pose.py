@@ -1,19 +1,19 @@
 """Head pose without landmarks: Hopenet angle bins (default) or the 6-D rotation of 6DRepNet.
 
 * :class:`HeadPoseTask` (``conf/task/head_pose.yaml``) — Ruiz, Chong & Rehg, "Fine-Grained
-  Head Pose Estimation Without Keypoints", CVPR-W 2018: :class:`landmarks.heads.euler.HopenetHead`
+  Head Pose Estimation Without Keypoints", CVPR-W 2018: :class:`landmarks.heads.head_pose.HopenetHead`
   (three classifiers over 66 bins of 3 degrees covering [-99, 99)), loss
-  :class:`landmarks.losses.pose.HopenetLoss` (CE + alpha * MSE of the softmax expectation,
-  degrees), decoded by :class:`landmarks.codecs.angle_bins.AngleBinCodec` — bin **centres** by
+  :class:`landmarks.losses.head_pose.HopenetLoss` (CE + alpha * MSE of the softmax expectation,
+  degrees), decoded by :class:`landmarks.codecs.head_pose_bins.AngleBinCodec` — bin **centres** by
   default (``center: false`` gives Hopenet's left edges; see that module).
 * :class:`HeadPose6DTask` (``conf/task/head_pose_6d.yaml``) — Hempel et al., 6DRepNet, ICIP
-  2022: :class:`landmarks.heads.euler.Rotation6DHead`, :class:`landmarks.losses.pose.GeodesicLoss`,
+  2022: :class:`landmarks.heads.head_pose.Rotation6DHead`, :class:`landmarks.losses.head_pose.GeodesicLoss`,
   decoded through :func:`landmarks.geometry.rotation_6d_to_matrix` and
   :func:`landmarks.geometry.matrix_to_euler` into the same Euler convention.
 
 Labels: ``Sample["euler"]`` (yaw, pitch, roll degrees, :mod:`landmarks.geometry`); the
 transform rotates them with the crop and negates yaw and roll on a flip; a sample without
-them (a landmarks-only source) gets weight 0 from :class:`landmarks.codecs.euler.EulerCodec`
+them (a landmarks-only source) gets weight 0 from :class:`landmarks.codecs.head_pose.EulerCodec`
 and is masked out of the loss and the metrics.
 
 Flip test: yaw and roll change sign, pitch does not. For bins that are symmetric about 0
@@ -22,7 +22,7 @@ the two softmax distributions, so the decoded angle is the mean of the two decod
 For 6-D, the flipped rotation is ``F R F`` with ``F = diag(-1, 1, 1)``: first column
 ``(x, -y, -z)``, second ``(-x, y, z)``; the merge averages the two matrices.
 
-Metrics (degrees, :class:`landmarks.metrics.pose_mae.PoseMAE`, chosen in the task YAML):
+Metrics (degrees, :class:`landmarks.metrics.head_pose_mae.PoseMAE`, chosen in the task YAML):
 ``mae`` (mean of the per-angle MAEs), ``mae_yaw``, ``mae_pitch``, ``mae_roll`` over the labelled
 samples with all ``|angle| <= max_abs`` (99, Hopenet's AFLW2000 filter), ``mae_excluded``,
 ``geodesic``. Predictions are returned in the original image's frame (a crop rotation is
@@ -38,11 +38,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from landmarks.codecs.euler import EulerCodec
+from landmarks.codecs.head_pose import EulerCodec
 from landmarks.geometry import (
     euler_to_matrix, matrix_to_euler, matrix_to_rotation_6d, rotate_roll, rotation_6d_to_matrix,
 )
-from landmarks.metrics.pose_mae import PoseMAE
+from landmarks.metrics.head_pose_mae import PoseMAE
 from landmarks.task import HeadFactory, MetricsConfig, Task
 from landmarks.types import Prediction
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from landmarks.codecs.angle_bins import AngleBinCodec
-from landmarks.losses.pose import HopenetLoss
+from landmarks.codecs.head_pose_bins import AngleBinCodec
+from landmarks.losses.head_pose import HopenetLoss
 
 
 def _one_hot_logits(bins: np.ndarray, num_bins: int = 66, scale: float = 60.0) -> torch.Tensor:

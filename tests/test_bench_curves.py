@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from landmarks.bench import curve_table, time_to_accuracy
+from benchmarks.bench import curve_table, time_to_accuracy
 
 ROWS = [{"step": 500, "seconds": 60.0, "val/nme": 0.08, "val/pck": 0.5},
         {"step": 1000, "seconds": 150.0, "val/nme": 0.05, "val/pck": 0.8},

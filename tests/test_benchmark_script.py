@@ -1,4 +1,4 @@
-"""The benchmark's pure helpers (landmarks.bench) and the script's report, on tiny inputs."""
+"""The benchmark's pure helpers (benchmarks.bench) and the script's report, on tiny inputs."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from landmarks import bench
+from benchmarks import bench
 from landmarks.codecs.heatmap import MSRAHeatmap
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,7 +49,7 @@ def test_time_to_accuracy() -> None:
 def test_machine_info_and_markdown_report() -> None:
     info = bench.machine_info()
     assert info["cores"] >= 1 and info["torch"]
-    spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "scripts" / "benchmark.py")
+    spec = importlib.util.spec_from_file_location("benchmark_script", ROOT / "benchmarks" / "benchmark.py")
     script = importlib.util.module_from_spec(spec)
     sys.modules.setdefault("benchmark_script", script)
     spec.loader.exec_module(script)

@@ -18,7 +18,7 @@ import torch
 from landmarks.codecs import MSRAHeatmap, UDPHeatmap, flip_heatmaps
 from landmarks.codecs.heatmap import GaussianHeatmapCodec
 from landmarks.codecs.refine import gaussian_blur, heatmap_argmax, refine_dark, refine_quarter
-from landmarks.keypoints import coco17
+from landmarks.layouts.spec import coco17
 
 INPUT, HEATMAP = (192, 256), (48, 64)  # (W, H)
 SIGMA = 2.0

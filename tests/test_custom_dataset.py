@@ -26,8 +26,8 @@ import landmarks.metrics.coco_ap
 from landmarks import run, viz
 from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.data.synthetic.tool_example import TRUE_SIGMAS, make_custom_example, repeated
-from landmarks.keypoint_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
+from landmarks.data.synthetic.common.tool_example import TRUE_SIGMAS, make_custom_example, repeated
+from landmarks.layouts.from_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
 from landmarks.inference.predictor import Predictor

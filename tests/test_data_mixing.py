@@ -7,12 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landmarks.codecs.angle_bins import AngleBinCodec
+from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.coords import CoordinateCodec
-from landmarks.codecs.euler import EulerCodec
+from landmarks.codecs.head_pose import EulerCodec
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.label_filter import WithoutLabels
-from landmarks.data.synthetic.face import SyntheticFaceSource
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.transforms import TopDownTransform
 from test_face_task import _fit
 

@@ -19,7 +19,7 @@ from torch.utils.data import DataLoader
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
-from landmarks.face_layouts import ibug68
+from landmarks.layouts.face import ibug68
 
 N = 8
 BAD = 5

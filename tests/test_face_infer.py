@@ -16,7 +16,7 @@ from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from landmarks import run, viz
-from landmarks.data.synthetic.face import SyntheticFaceSource
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.inference.face_detect import HaarFaceDetector, haar_available
 from landmarks.inference.predictor import Predictor, run_inference
 

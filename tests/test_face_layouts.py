@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landmarks.face_layouts import UNIFORM_FACE_SIGMA, ibug68, wflw98
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.face import UNIFORM_FACE_SIGMA, ibug68, wflw98
+from landmarks.layouts.spec import KeypointSpec
 
 LAYOUTS = {"ibug68": (ibug68, 68), "wflw98": (wflw98, 98)}
 

@@ -15,7 +15,7 @@ from torch.utils.data import default_collate
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
-from landmarks.face_layouts import ibug68
+from landmarks.layouts.face import ibug68
 from landmarks.heads.regression import RegressionHead
 from landmarks.losses.coords import CoordinateL1Loss, CoordinateMSELoss
 from landmarks.losses.wing import WingLoss

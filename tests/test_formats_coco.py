@@ -12,7 +12,7 @@ import pytest
 
 from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
-from landmarks.keypoints import coco17
+from landmarks.layouts.spec import coco17
 
 K = 17
 

@@ -18,7 +18,7 @@ from pycocotools.cocoeval import COCOeval
 from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.keypoints import coco17
+from landmarks.layouts.spec import coco17
 
 K = 17
 

@@ -22,7 +22,7 @@ from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.pts300w import Pts300WSource
 from landmarks.data.formats.wflw import VALUES_PER_LINE, WFLW_ATTRIBUTES, WflwSource
-from landmarks.face_layouts import aflw19, cofw29, ibug68, wflw98
+from landmarks.layouts.face import aflw19, cofw29, ibug68, wflw98
 from landmarks.metrics.face_subsets import nme_by_attribute
 from test_face_layouts import _procrustes_residual
 from test_formats_pose_mat import _aflw2000, _write_mat
@@ -188,7 +188,7 @@ def test_wflw_300w_300wlp_configs_build_their_sources(tmp_path: Path) -> None:
         _write_mat(tmp_path / "300W_LP" / sub / f"{sub}_1_0.mat", pt2d=face_points(68).T)
     _aflw2000(tmp_path / "AFLW2000" / "image00002.mat")
     cases = {
-        "wflw": (["task=face", f"data.root={wflw}", "tasks.face.spec._target_=landmarks.face_layouts.wflw98"], 1, 1),
+        "wflw": (["task=face", f"data.root={wflw}", "tasks.face.spec._target_=landmarks.layouts.face.wflw98"], 1, 1),
         "300w": (["task=face", f"data.root={w300}"], 3, 3),
         "300wlp": (["task=head_pose", f"data.root={tmp_path}"], 8, 1),
     }
@@ -216,7 +216,7 @@ REAL = {  # folder: (file, layout, faces)
 def test_real_coco_face_files_through_coco_face_config(realdata: Path, name: str) -> None:
     file, layout, count = REAL[name]
     folder = realdata / name
-    target = f"landmarks.face_layouts.{layout.__name__}"
+    target = f"landmarks.layouts.face.{layout.__name__}"
     cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={folder / file}",
                     f"data.val.ann_file={folder / file}", f"data.train.image_root={folder}",
                     f"data.val.image_root={folder}", f"data.train.spec._target_={target}",
@@ -236,7 +236,7 @@ def test_real_coco_face_files_through_coco_face_config(realdata: Path, name: str
 def test_real_wflw_runs_one_face_validation_batch(realdata: Path) -> None:
     folder = realdata / "wflw"
     ann = folder / "test_wflw.json"
-    target = "landmarks.face_layouts.wflw98"
+    target = "landmarks.layouts.face.wflw98"
     cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={ann}",
                     f"data.val.ann_file={ann}", f"data.train.image_root={folder}", f"data.val.image_root={folder}",
                     f"data.train.spec._target_={target}", f"data.val.spec._target_={target}",

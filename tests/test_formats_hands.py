@@ -16,7 +16,7 @@ import torch
 from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.hand_layouts import hand21
+from landmarks.layouts.hand import hand21
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 HAND_FILES = {"freihand": ("test_freihand.json", 8), "onehand10k": ("test_onehand10k.json", 4),
@@ -125,9 +125,6 @@ def test_wholebody_both_hands_and_fractional_visibility(wholebody: tuple[Path, d
 
 
 def test_wholebody_face_has_68_points(wholebody: tuple[Path, dict]) -> None:
-    face_layouts = pytest.importorskip("landmarks.face_layouts", reason="landmarks/face_layouts.py not present")
-    if not hasattr(face_layouts, "ibug68"):
-        pytest.skip("landmarks.face_layouts has no ibug68() yet (written by another helper)")
     folder, data = wholebody
     src = CocoWholeBodyPartSource(str(folder / "test_coco_wholebody.json"), str(folder), part="face")
     expected = _expected(data, "face")

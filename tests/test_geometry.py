@@ -19,7 +19,7 @@ from landmarks.geometry import (
     rotate_roll,
     rotation_6d_to_matrix,
 )
-from landmarks.losses.pose import GeodesicLoss
+from landmarks.losses.head_pose import GeodesicLoss
 
 
 def _rx(a: float) -> np.ndarray:

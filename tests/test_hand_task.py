@@ -13,9 +13,9 @@ from landmarks.codecs.heatmap import MSRAHeatmap, UDPHeatmap
 from landmarks.codecs.integral import IntegralHeatmap, argmax_agreement_bound, soft_argmax
 from landmarks.codecs.refine import heatmap_argmax
 from landmarks.data.dataset import TopDownDataset
-from landmarks.data.synthetic.hand import SyntheticHandSource
+from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
 from landmarks.data.transforms import TopDownTransform, flip_handedness
-from landmarks.hand_layouts import hand21
+from landmarks.layouts.hand import hand21
 from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.types import Prediction
 from tasks.hand import HandTask
@@ -99,7 +99,7 @@ def test_coord_loss_pulls_soft_argmax_to_target() -> None:
 
 # ------------------------------------------------------------------ limb heatmaps
 def test_limb_heatmaps_hand_computed() -> None:
-    from landmarks.limbs import limb_heatmaps
+    from landmarks.codecs.limbs import limb_heatmaps
 
     points = torch.tensor([[[1.0, 1.0], [5.0, 1.0], [0.0, 0.0]]])
     pairs = torch.tensor([[0, 1], [1, 2]])
@@ -133,7 +133,7 @@ def test_limb_loss_adds_head_channels_seen_only_in_training() -> None:
     target = {k: torch.from_numpy(v)[None] for k, v in codec.encode(kpts, np.full(21, 2.0)).items()}
     points = codec.to_heatmap_px(target["coords"])
     np.testing.assert_allclose(points[0].numpy(), kpts / 4, rtol=1e-5)  # MSRA: heatmap px = input px / stride
-    from landmarks.limbs import limb_heatmaps
+    from landmarks.codecs.limbs import limb_heatmaps
 
     limbs, _ = limb_heatmaps(points, target["target_weight"], task.limb_pairs, (16, 16), task.limb_sigma)
     out = torch.cat([target["heatmaps"], limbs], dim=1)

@@ -10,17 +10,17 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from landmarks.codecs.angle_bins import AngleBinCodec
+from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.coords import CoordinateCodec
-from landmarks.codecs.euler import EulerCodec
+from landmarks.codecs.head_pose import EulerCodec
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
 from landmarks.geometry import (
     euler_to_matrix, flip_euler, geodesic_distance, matrix_to_rotation_6d, project_axes, rotate_roll,
 )
-from landmarks.heads.euler import HopenetHead, Rotation6DHead
-from landmarks.keypoints import KeypointSpec
-from landmarks.losses.pose import GeodesicLoss, HopenetLoss
+from landmarks.heads.head_pose import HopenetHead, Rotation6DHead
+from landmarks.layouts.spec import KeypointSpec
+from landmarks.losses.head_pose import GeodesicLoss, HopenetLoss
 from landmarks.losses.wing import WingLoss
 from tasks.face import FaceLandmarkTask
 from tasks.head_pose import HeadPose6DTask, HeadPoseTask
@@ -84,7 +84,7 @@ def test_rotation_of_a_frontal_face_is_a_pure_roll_change() -> None:
 
 
 def test_synthetic_face_labels_follow_flip_and_reach_the_targets() -> None:
-    from landmarks.data.synthetic.face import SyntheticFaceSource
+    from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 
     source = SyntheticFaceSource(num_images=2, image_size=(96, 96), split="val")
     codec = EulerCodec((64, 64), AngleBinCodec())

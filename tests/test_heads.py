@@ -35,7 +35,7 @@ def test_light_head_rejects_unknown_stride() -> None:
 
 def test_staged_head_supervises_every_stage_and_evaluates_the_last() -> None:
     """CPM-style stages: training returns every stage; the task's loss sums the criterion over them."""
-    from landmarks.hand_layouts import hand21
+    from landmarks.layouts.hand import hand21
     from landmarks.codecs.heatmap import MSRAHeatmap
     from landmarks.heads.staged import StagedHeatmapHead
     from landmarks.losses.heatmap import KeypointMSELoss

@@ -27,7 +27,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from landmarks import run
-from landmarks.data.synthetic.tool_example import make_custom_example
+from landmarks.data.synthetic.common.tool_example import make_custom_example
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"

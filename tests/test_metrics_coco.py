@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landmarks.keypoints import COCO17_SIGMAS
+from landmarks.layouts.spec import COCO17_SIGMAS
 from landmarks.metrics.coco import STAT_NAMES, CocoKeypointEvaluator, rescore, to_results
 
 REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "coco" / "test_coco.json"

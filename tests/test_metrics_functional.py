@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from landmarks.keypoints import coco17, mpii16
+from landmarks.layouts.spec import coco17, mpii16
 from landmarks.metrics import functional as F
 from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
 from landmarks.metrics.oks import oks, oks_nms

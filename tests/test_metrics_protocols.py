@@ -18,7 +18,7 @@ from hydra import compose, initialize_config_dir
 
 from landmarks.codecs.heatmap import MSRAHeatmap
 from landmarks.heads.heatmap import LightHeatmapHead
-from landmarks.keypoints import KeypointSpec, coco17, mpii16
+from landmarks.layouts.spec import KeypointSpec, coco17, mpii16
 from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.types import Prediction
@@ -86,12 +86,12 @@ def test_layouts_name_their_torso_pair() -> None:
 
 
 def test_yaml_layout_gives_its_torso_pair(tmp_path: Path) -> None:
-    from landmarks.keypoint_yaml import inline_spec_config, load_spec
+    from landmarks.layouts.from_yaml import inline_spec_config, load_spec
 
     path = tmp_path / "layout.yaml"
     path.write_text("keypoints: [head, neck, tail]\nsigmas: [0.05, 0.05, 0.05]\ntorso_pair: [neck, tail]\n")
     assert load_spec(str(path)).torso_pair == (1, 2)
-    inlined = inline_spec_config({"_target_": "landmarks.keypoint_yaml.load_spec", "path": str(path)})
+    inlined = inline_spec_config({"_target_": "landmarks.layouts.from_yaml.load_spec", "path": str(path)})
     assert inlined["torso_pair"] == [1, 2]
 
 

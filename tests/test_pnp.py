@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from landmarks.data.synthetic.face import SyntheticFaceSource
-from landmarks.data.synthetic.face_figure import mean_landmarks
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
+from landmarks.data.synthetic.face.figure import mean_landmarks
 from landmarks.geometry import euler_to_matrix, geodesic_distance
 from landmarks.inference.pnp import MEAN_FACE_68, camera_matrix, ray_rotation, solve_head_pose, solve_head_poses
 

@@ -1,4 +1,4 @@
-"""Tests for the synthetic body renderer (landmarks.data.synthetic.body and its helpers)."""
+"""Tests for the synthetic body renderer (landmarks.data.synthetic.body.renderer and its helpers)."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ from synthetic_checks import (
 )
 
 from landmarks.data.synthetic import SyntheticBodySource
-from landmarks.data.synthetic.poses import POSE_FAMILIES, sample_pose
-from landmarks.data.synthetic.skeleton3d import JOINT_LIMITS_DEG, elevation_limit, forward_kinematics, sample_body_shape
+from landmarks.data.synthetic.body.poses import POSE_FAMILIES, sample_pose
+from landmarks.data.synthetic.body.skeleton3d import JOINT_LIMITS_DEG, elevation_limit, forward_kinematics, sample_body_shape
 
 W, H = 192, 160  # not square, so a W/H swap shows
 EXAMPLE_PATH = "/tmp/synthetic_body_example.png"

@@ -1,4 +1,4 @@
-"""Tests for the synthetic face renderer (landmarks.data.synthetic.face and its helpers)."""
+"""Tests for the synthetic face renderer (landmarks.data.synthetic.face.renderer and its helpers)."""
 
 from __future__ import annotations
 
@@ -14,12 +14,12 @@ from synthetic_checks import (
     assert_sample_arrays, coco_self_ap, render_ms,
 )
 
-from landmarks.data.synthetic.face import SyntheticFaceSource
-from landmarks.data.synthetic.face_contours import FaceFeatures, landmark_chart
-from landmarks.data.synthetic.face_figure import mean_landmarks
-from landmarks.data.synthetic.face_mesh import attach, face_template
-from landmarks.data.synthetic.face_scene import mirror_params
-from landmarks.face_layouts import ibug68, wflw98
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
+from landmarks.data.synthetic.face.contours import FaceFeatures, landmark_chart
+from landmarks.data.synthetic.face.figure import mean_landmarks
+from landmarks.data.synthetic.face.mesh import attach, face_template
+from landmarks.data.synthetic.face.scene import mirror_params
+from landmarks.layouts.face import ibug68, wflw98
 from landmarks.geometry import euler_to_matrix, flip_euler, matrix_to_euler, project_axes
 
 S = 160

@@ -1,4 +1,4 @@
-"""Tests for the synthetic hand renderer (landmarks.data.synthetic.hand and its helpers) and hand21()."""
+"""Tests for the synthetic hand renderer (landmarks.data.synthetic.hand.renderer and its helpers) and hand21()."""
 
 from __future__ import annotations
 
@@ -13,10 +13,10 @@ from synthetic_checks import (
     assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
 )
 
-from landmarks.data.synthetic.hand import SyntheticHandSource
-from landmarks.data.synthetic.hand_poses import HAND_POSE_FAMILIES, sample_hand_pose
-from landmarks.data.synthetic.hand_skeleton import HAND_LIMITS_DEG, hand_forward_kinematics, mirror, sample_hand_shape
-from landmarks.hand_layouts import HAND21_NAMES, finger_indices, hand21
+from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
+from landmarks.data.synthetic.hand.poses import HAND_POSE_FAMILIES, sample_hand_pose
+from landmarks.data.synthetic.hand.skeleton import HAND_LIMITS_DEG, hand_forward_kinematics, mirror, sample_hand_shape
+from landmarks.layouts.hand import HAND21_NAMES, finger_indices, hand21
 
 W, H = 224, 192  # not square, so a W/H swap shows
 SAMPLES_PATH = "/tmp/hand_samples.png"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from landmarks import viz
-from landmarks.keypoints import coco17
+from landmarks.layouts.spec import coco17
 
 SPEC = coco17()
 

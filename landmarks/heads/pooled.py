@@ -7,8 +7,8 @@ a fully connected layer can read), flattened and passed through an optional hidd
 ``self.mlp`` (so the parameter names stay ``mlp.<i>.weight`` in every head's checkpoint);
 subclasses add their output layers on top of ``trunk_width`` features.
 
-Users: :class:`landmarks.heads.regression.RegressionHead`, :class:`landmarks.heads.euler.HopenetHead`,
-:class:`landmarks.heads.euler.Rotation6DHead`. To add a sibling head on pooled features, subclass
+Users: :class:`landmarks.heads.regression.RegressionHead`, :class:`landmarks.heads.head_pose.HopenetHead`,
+:class:`landmarks.heads.head_pose.Rotation6DHead`. To add a sibling head on pooled features, subclass
 :class:`PooledHead`, validate its own arguments, then create its output layers after
 ``super().__init__``.
 """

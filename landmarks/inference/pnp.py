@@ -8,7 +8,7 @@ on the reprojection error).
 
 Model
     :data:`MEAN_FACE_68` ``(68, 3)``, **cm**, the neutral head of the synthetic face renderer
-    (:func:`landmarks.data.synthetic.face_figure.mean_landmarks`, mean identity, no expression),
+    (:func:`landmarks.data.synthetic.face.figure.mean_landmarks`, mean identity, no expression),
     stored as a constant so inference does not need the renderer; a test keeps the two equal.
     Axes of the model (the :mod:`landmarks.geometry` model frame): x towards the subject's left,
     y up, z out of the face; the origin is the head's centre of rotation, about 12 cm behind the

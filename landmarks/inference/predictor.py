@@ -46,7 +46,7 @@ ON_BAD_IMAGE = ("skip", "error")
 NO_BOX = ("image", "skip")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
 FACE_LAYOUTS = ("ibug68", "wflw98")
-"""Layout names (:mod:`landmarks.face_layouts`) that make a landmark task a face task."""
+"""Layout names (:mod:`landmarks.layouts.face`) that make a landmark task a face task."""
 
 
 class FaceDetector(Protocol):

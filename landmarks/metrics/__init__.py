@@ -8,7 +8,7 @@
 * :mod:`landmarks.metrics.keypoints` -- metric objects PCK (+ EPE, AUC) / PCKh / PDJ.
 * :mod:`landmarks.metrics.coco_ap` -- :class:`CocoKeypointAP`, COCO AP/AR once on all processes' rows.
 * :mod:`landmarks.metrics.face_nme` -- :class:`FaceNME` (NME, FR, AUC, yaw bands, WFLW subsets).
-* :mod:`landmarks.metrics.pose_mae` -- :class:`PoseMAE` (Euler MAE, geodesic error).
+* :mod:`landmarks.metrics.head_pose_mae` -- :class:`PoseMAE` (Euler MAE, geodesic error).
 * :mod:`landmarks.metrics.sigmas` -- OKS sigmas estimated from repeated annotations (numpy).
 """
 
@@ -30,7 +30,7 @@ from landmarks.metrics.functional import (
 from landmarks.metrics.coco_ap import CocoKeypointAP
 from landmarks.metrics.face_nme import FaceNME
 from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
-from landmarks.metrics.pose_mae import PoseMAE
+from landmarks.metrics.head_pose_mae import PoseMAE
 from landmarks.metrics.samples import SampleMetric
 from landmarks.metrics.oks import oks, oks_nms
 

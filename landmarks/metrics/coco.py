@@ -99,7 +99,7 @@ class CocoKeypointEvaluator:
     """Accumulates top-down predictions and computes COCO keypoint AP/AR with pycocotools.
 
     Args:
-        sigmas: ``(K,)`` per-keypoint OKS sigmas (COCO: :data:`landmarks.keypoints.COCO17_SIGMAS`).
+        sigmas: ``(K,)`` per-keypoint OKS sigmas (COCO: :data:`landmarks.layouts.spec.COCO17_SIGMAS`).
         use_oks_nms: run OKS-NMS per image before evaluation.
         nms_thr: OKS above which a lower-scored duplicate pose is dropped.
         score_thr: keypoint-score threshold of the rescoring (:func:`rescore`).

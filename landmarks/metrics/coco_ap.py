@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
 from landmarks.types import Prediction

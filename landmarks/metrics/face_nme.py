@@ -26,7 +26,7 @@ import numpy as np
 import torch
 
 from landmarks.data.formats.wflw import WFLW_ATTRIBUTES
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.face import INTER_OCULAR, NORMS, face_nme, fr_auc, nme_by_yaw
 from landmarks.metrics.face_subsets import nme_by_attribute
 from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value

@@ -164,7 +164,7 @@ def pckh(
     return acc, mean, total
 
 
-# MPII16 indices (landmarks.keypoints.mpii16 order); pelvis 6 and thorax 7 are not scored.
+# MPII16 indices (landmarks.layouts.spec.mpii16 order); pelvis 6 and thorax 7 are not scored.
 _MPII_GROUPS = {
     "Head": (8, 9), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
     "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
@@ -185,7 +185,7 @@ def pckh_mpii_table(
     "Mean@0.1" is the same pool at ``thr = 0.1``.
 
     Args:
-        pred: ``(N, 16, 2)`` px, MPII joint order (:func:`landmarks.keypoints.mpii16`).
+        pred: ``(N, 16, 2)`` px, MPII joint order (:func:`landmarks.layouts.spec.mpii16`).
         gt: ``(N, 16, 2)`` px.
         mask: ``(N, 16)`` bool, labelled joints.
         head_sizes: ``(N,)`` px.

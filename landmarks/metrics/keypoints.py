@@ -21,7 +21,7 @@ from typing import Any, Mapping, Sequence
 import numpy as np
 import torch
 
-from landmarks.keypoints import MPII16_NAMES, KeypointSpec
+from landmarks.layouts.spec import MPII16_NAMES, KeypointSpec
 from landmarks.metrics import functional as F
 from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
 from landmarks.types import Prediction

@@ -38,7 +38,7 @@ from landmarks.data.formats.coco_records import (
     check_iscrowd, check_number, is_number, kept_dict, warn_filled,
 )
 from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, load_image_rgb, read_json
-from landmarks.keypoints import KeypointSpec, coco17
+from landmarks.layouts.spec import KeypointSpec, coco17
 from landmarks.types import Sample
 
 

@@ -24,7 +24,7 @@ import math
 from typing import Any
 
 from landmarks.data.formats.errors import LOGGER, AnnotationError
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 
 __all__ = ["FILL_RULES", "check_iscrowd", "check_number", "is_number", "kept_dict", "warn_filled"]
 

@@ -30,7 +30,7 @@ import numpy as np
 from landmarks.data.formats.coco import CocoKeypointSource, _Instance, _is_number
 from landmarks.data.formats.coco_records import check_iscrowd
 from landmarks.data.formats.errors import AnnotationError
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
 
 #: part name -> (field prefix, handedness or None, instance id code)
@@ -48,10 +48,10 @@ CHOICES: dict[str, tuple[str, ...]] = {
 def default_spec(part: str) -> KeypointSpec:
     """``hand21()`` for hand parts, ``ibug68()`` for the face (imported when first needed)."""
     if part == "face":
-        from landmarks.face_layouts import ibug68
+        from landmarks.layouts.face import ibug68
 
         return ibug68()
-    from landmarks.hand_layouts import hand21
+    from landmarks.layouts.hand import hand21
 
     return hand21()
 

@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
-from landmarks.keypoints import KeypointSpec, mpii16
+from landmarks.layouts.spec import KeypointSpec, mpii16
 from landmarks.types import Sample
 
 #: MPII scale unit: ``scale`` is the person height in multiples of this many px.

@@ -49,8 +49,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
-from landmarks.face_layouts import ibug68
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.face import ibug68
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
 
 __all__ = ["HOPENET_TEST_MARGINS", "PoseMatSource", "read_euler"]

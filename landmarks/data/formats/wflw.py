@@ -33,8 +33,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
-from landmarks.face_layouts import wflw98
-from landmarks.keypoints import KeypointSpec
+from landmarks.layouts.face import wflw98
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
 
 __all__ = ["NUM_LANDMARKS", "VALUES_PER_LINE", "WFLW_ATTRIBUTES", "WflwSource"]

@@ -7,7 +7,7 @@ right hands with 21 keypoints and their handedness; a sibling module (``face``) 
 same ``render`` / ``__getitem__`` / ``to_coco`` pattern.
 """
 
-from landmarks.data.synthetic.body import SyntheticBodySource
-from landmarks.data.synthetic.hand import SyntheticHandSource
+from landmarks.data.synthetic.body.renderer import SyntheticBodySource
+from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
 
 __all__ = ["SyntheticBodySource", "SyntheticHandSource"]

@@ -23,6 +23,7 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
+from torch import nn
 from pytorch_lightning.callbacks import ModelCheckpoint
 
 log = logging.getLogger("landmarks")
@@ -129,3 +130,57 @@ def written_checkpoints(trainer: pl.Trainer) -> tuple[str, str]:
             best = best or (cb.best_model_path if cb.monitor else "")
             last = last or cb.last_model_path
     return (best if os.path.isfile(best) else ""), (last if os.path.isfile(last) else "")
+
+
+def check_state_dict_fits(path: str, model: nn.Module, ckpt: dict[str, Any] | None = None) -> None:
+    """Refuse a checkpoint whose weights do not fit ``model``, naming the first parameter that differs.
+
+    Without this, resuming a body checkpoint under ``task=face`` (or loading a checkpoint whose
+    file was swapped) fails in ``load_state_dict`` with a wall of key names and no file name.
+
+    Args:
+        path: the checkpoint file (read when ``ckpt`` is not given).
+        model: the model the weights are meant for.
+        ckpt: the already loaded checkpoint dict.
+
+    Raises:
+        ValueError: naming the file, the model's tasks (layout, K), the checkpoint's tasks and the
+            first mismatching parameter with its checkpoint and model shapes.
+    """
+    ckpt = load_checkpoint(path) if ckpt is None else ckpt
+    state = ckpt.get("state_dict")
+    if not isinstance(state, dict):
+        raise ValueError(f"ckpt: '{path}' has no 'state_dict' entry (a dict of weights); got {type(state).__name__}")
+    own = model.state_dict()
+    problem = None
+    for name, tensor in own.items():
+        if name not in state:
+            problem = f"parameter '{name}' (model shape {tuple(tensor.shape)}) is missing from the checkpoint"
+        elif tuple(getattr(state[name], "shape", ())) != tuple(tensor.shape):
+            problem = (f"parameter '{name}' has shape {tuple(getattr(state[name], 'shape', ()))} in the checkpoint "
+                       f"but {tuple(tensor.shape)} in the model")
+        if problem:
+            break
+    extra = next((n for n in state if n not in own), None)
+    if problem is None and extra is None:
+        return
+    if extra is not None:
+        has = f"parameter '{extra}' (shape {tuple(getattr(state[extra], 'shape', ()))}) that the model lacks"
+        problem = f"{problem}, and the checkpoint has {has}" if problem else f"the checkpoint has {has}"
+    stored = ckpt.get("landmarks_config") or {}
+    theirs = ", ".join(f"'{n}'" for n in stored.get("tasks") or {}) or "unknown (no landmarks_config)"
+    raise ValueError(
+        f"ckpt: '{path}' does not fit the model of task(s) {describe_tasks(model)}: {problem}. "
+        f"The checkpoint was trained for task(s) {theirs}"
+        + (f" (task_name '{stored['task_name']}')" if stored.get("task_name") else "")
+        + "; choose the task it was trained with, or another checkpoint"
+    )
+
+
+def describe_tasks(model: nn.Module) -> str:
+    """``'face' (layout 'ibug68', K=68), 'head_pose'``: a model's tasks with their keypoint layouts."""
+    parts = []
+    for name, task in model.tasks.items():
+        spec = getattr(task, "spec", None)
+        parts.append(f"'{name}'" + (f" (layout '{spec.name}', K={spec.num_keypoints})" if spec is not None else ""))
+    return ", ".join(parts)

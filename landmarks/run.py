@@ -8,8 +8,6 @@ inference need nothing but the checkpoint file.
 
 from __future__ import annotations
 
-import difflib
-import inspect
 import json
 import logging
 import os
@@ -19,10 +17,19 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from hydra.errors import InstantiationException
-from hydra.utils import get_object, instantiate
+from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from landmarks.checkpoint import AtomicCheckpointIO, load_checkpoint, remove_stale_temporaries, written_checkpoints
+from landmarks.config_targets import upgrade_stored_config
+from landmarks.config_check import UNKNOWN, check_top_level, check_tree
+from landmarks.checkpoint import (
+    AtomicCheckpointIO,
+    check_state_dict_fits,
+    describe_tasks,
+    load_checkpoint,
+    remove_stale_temporaries,
+    written_checkpoints,
+)
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.eval_report import write_error_reports
@@ -94,19 +101,8 @@ def _check_layout(split: str, source: Any, model: LandmarkModule) -> None:
             )
 
 
-_HYDRA_KEYS = frozenset({"_target_", "_partial_", "_convert_", "_recursive_", "_args_"})
-
-
 def check_config(cfg: DictConfig) -> None:
-    """Every key of every ``_target_`` node must be an argument of its target, of the annotated type.
-
-    Without this a stray key (``+data.batch_sizee=3``, a typo in an experiment file) fails
-    deep inside ``instantiate`` with a ``TypeError`` that lists nothing accepted, and a value of
-    the wrong type (``trainer.max_steps=abc``) fails far away (``'>' not supported ...``). Values
-    are checked against the target's signature annotations (``int``, ``float``, ``bool``, ``str``,
-    ``Literal``, unions, lists/tuples/dicts); what cannot be judged (classes, callables, ``Any``,
-    ``null``, unresolvable interpolations, nested ``_target_`` nodes) passes. The top-level
-    ``seed`` and ``threads`` are checked too.
+    """Unknown keys and wrongly typed values of ``cfg`` (:mod:`landmarks.config_check`), before building.
 
     Raises:
         ValueError: naming the key, the target, the closest accepted key and all accepted keys.
@@ -116,134 +112,11 @@ def check_config(cfg: DictConfig) -> None:
         try:
             value = OmegaConf.select(cfg, path, throw_on_missing=True)
         except Exception:  # noqa: BLE001 - missing / unresolvable (hydra:, ???) values are not judged here
-            return _UNKNOWN
+            return UNKNOWN
         return OmegaConf.to_container(value, resolve=True) if OmegaConf.is_config(value) else value
 
-    for key, expected in _TOP_LEVEL_TYPES.items():
-        value = resolved(key) if key in cfg else None
-        if value is not None and value is not _UNKNOWN and _fits(value, expected) is False:
-            raise TypeError(f"config key '{key}': expected {_describe(expected)}, got {value!r} ({type(value).__name__})")
-    _check_node(OmegaConf.to_container(cfg, resolve=False), "", resolved)
-
-
-_UNKNOWN = object()
-_TOP_LEVEL_TYPES: dict[str, Any] = {"seed": int, "threads": int}
-
-
-def _check_node(node: Any, path: str, resolved: Any = None) -> None:
-    if isinstance(node, list):
-        for i, item in enumerate(node):
-            _check_node(item, f"{path}[{i}]", resolved)
-        return
-    if not isinstance(node, dict):
-        return
-    target = node.get("_target_")
-    accepted = _accepted_keys(target) if isinstance(target, str) else None
-    if accepted is not None:
-        for key in node:
-            if key not in _HYDRA_KEYS and key not in accepted:
-                close = difflib.get_close_matches(str(key), sorted(accepted), n=1)
-                hint = f" (did you mean '{close[0]}'?)" if close else ""
-                raise ValueError(
-                    f"config key '{path + '.' if path else ''}{key}' is not an argument of {target}{hint}; "
-                    f"expected one of: {', '.join(sorted(accepted))}"
-                )
-    hints = _annotations(target) if isinstance(target, str) and resolved is not None else {}
-    for key, value in node.items():
-        full = f"{path + '.' if path else ''}{key}"
-        if key in hints and "[" not in full:  # list items have no OmegaConf.select path here
-            _check_value(full, value, hints[key], target, resolved)
-        _check_node(value, full, resolved)
-
-
-def _check_value(full: str, value: Any, expected: Any, target: str, resolved: Any) -> None:
-    if isinstance(value, dict) and "_target_" in value:
-        return
-    value = resolved(full)  # interpolations (also inside lists) as the target will receive them
-    if value is None or value is _UNKNOWN or (isinstance(value, dict) and "_target_" in value):
-        return
-    if _fits(value, expected) is False:
-        raise TypeError(
-            f"config key '{full}': expected {_describe(expected)} (argument '{full.rsplit('.', 1)[-1]}' of "
-            f"{target}), got {value!r} ({type(value).__name__})"
-        )
-
-
-def _annotations(target: str) -> dict[str, Any]:
-    """``{argument: annotation}`` of ``target`` (empty when it cannot be inspected)."""
-    import typing
-
-    try:
-        obj = get_object(target)
-        return typing.get_type_hints(obj.__init__ if inspect.isclass(obj) else obj)
-    except Exception:  # noqa: BLE001 - unknown targets / unresolvable annotations: nothing to check
-        return {}
-
-
-def _fits(value: Any, expected: Any) -> bool | None:
-    """Whether a config value fits an annotation: ``True``, ``False``, or ``None`` (cannot judge)."""
-    import collections.abc as abc
-    import types
-    import typing
-
-    origin, args = typing.get_origin(expected), typing.get_args(expected)
-    if expected is Any:
-        return None
-    if origin in (typing.Union, types.UnionType):
-        verdicts = [_fits(value, a) for a in args]
-        return not (verdicts and all(v is False for v in verdicts))
-    if origin is typing.Literal:
-        return any(value == a and type(value) is type(a) for a in args)
-    if expected is type(None):
-        return value is None
-    if expected is bool:
-        return isinstance(value, bool)
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    if expected is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if expected is str:
-        return isinstance(value, str)
-    if origin in (list, tuple, abc.Sequence, abc.MutableSequence) or expected in (list, tuple):
-        if not isinstance(value, (list, tuple)):
-            return False
-        inner = [a for a in args if a is not Ellipsis]
-        if len(set(inner)) == 1:
-            return not any(_fits(v, inner[0]) is False for v in value)
-        return True
-    if origin in (dict, abc.Mapping, abc.MutableMapping) or expected is dict:
-        return isinstance(value, dict)
-    return None
-
-
-def _describe(expected: Any) -> str:
-    import types
-    import typing
-
-    origin = typing.get_origin(expected)
-    if origin in (typing.Union, types.UnionType):
-        args = typing.get_args(expected)
-        literals = [v for a in args if typing.get_origin(a) is typing.Literal for v in typing.get_args(a)]
-        rest = [_describe(a) for a in args if typing.get_origin(a) is not typing.Literal]
-        return " or ".join(([_describe(typing.Literal[tuple(literals)])] if literals else []) + rest)
-    if origin is typing.Literal:
-        return "one of " + ", ".join(repr(a) for a in typing.get_args(expected))
-    if expected is type(None):
-        return "null"
-    if origin is None and hasattr(expected, "__name__"):
-        return str(expected.__name__)
-    return repr(expected).replace("typing.", "").replace("collections.abc.", "")
-
-
-def _accepted_keys(target: str) -> set[str] | None:
-    """Keyword names ``target`` accepts; ``None`` if it takes ``**kwargs`` or cannot be inspected."""
-    try:
-        params = inspect.signature(get_object(target)).parameters.values()
-    except Exception:  # noqa: BLE001 - an unknown target is reported by instantiate itself
-        return None
-    if any(p.kind is p.VAR_KEYWORD for p in params):
-        return None
-    return {p.name for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
+    check_top_level(cfg, resolved)
+    check_tree(OmegaConf.to_container(cfg, resolve=False), "", resolved)
 
 
 def _loggers(cfg: DictConfig) -> list[Any]:
@@ -347,7 +220,7 @@ def config_from_checkpoint(
 def _stored(ckpt: dict[str, Any], path: str, overrides: DictConfig | None, replace: dict[str, Any] | None) -> DictConfig:
     if "landmarks_config" not in ckpt:
         raise ValueError(f"ckpt: '{path}' has no 'landmarks_config' entry; was it written by landmarks?")
-    cfg = OmegaConf.create(ckpt["landmarks_config"])
+    cfg = OmegaConf.create(upgrade_stored_config(ckpt["landmarks_config"], f"ckpt '{path}'"))
     for key, node in (replace or {}).items():
         cfg[key] = node
     return OmegaConf.merge(cfg, overrides) if overrides is not None else cfg
@@ -372,60 +245,6 @@ def load_model(
     return model, cfg
 
 
-def check_state_dict_fits(path: str, model: LandmarkModule, ckpt: dict[str, Any] | None = None) -> None:
-    """Refuse a checkpoint whose weights do not fit ``model``, naming the first parameter that differs.
-
-    Without this, resuming a body checkpoint under ``task=face`` (or loading a checkpoint whose
-    file was swapped) fails in ``load_state_dict`` with a wall of key names and no file name.
-
-    Args:
-        path: the checkpoint file (read when ``ckpt`` is not given).
-        model: the model the weights are meant for.
-        ckpt: the already loaded checkpoint dict.
-
-    Raises:
-        ValueError: naming the file, the model's tasks (layout, K), the checkpoint's tasks and the
-            first mismatching parameter with its checkpoint and model shapes.
-    """
-    ckpt = load_checkpoint(path) if ckpt is None else ckpt
-    state = ckpt.get("state_dict")
-    if not isinstance(state, dict):
-        raise ValueError(f"ckpt: '{path}' has no 'state_dict' entry (a dict of weights); got {type(state).__name__}")
-    own = model.state_dict()
-    problem = None
-    for name, tensor in own.items():
-        if name not in state:
-            problem = f"parameter '{name}' (model shape {tuple(tensor.shape)}) is missing from the checkpoint"
-        elif tuple(getattr(state[name], "shape", ())) != tuple(tensor.shape):
-            problem = (f"parameter '{name}' has shape {tuple(getattr(state[name], 'shape', ()))} in the checkpoint "
-                       f"but {tuple(tensor.shape)} in the model")
-        if problem:
-            break
-    extra = next((n for n in state if n not in own), None)
-    if problem is None and extra is None:
-        return
-    if extra is not None:
-        has = f"parameter '{extra}' (shape {tuple(getattr(state[extra], 'shape', ()))}) that the model lacks"
-        problem = f"{problem}, and the checkpoint has {has}" if problem else f"the checkpoint has {has}"
-    stored = ckpt.get("landmarks_config") or {}
-    theirs = ", ".join(f"'{n}'" for n in stored.get("tasks") or {}) or "unknown (no landmarks_config)"
-    raise ValueError(
-        f"ckpt: '{path}' does not fit the model of task(s) {_describe_tasks(model)}: {problem}. "
-        f"The checkpoint was trained for task(s) {theirs}"
-        + (f" (task_name '{stored['task_name']}')" if stored.get("task_name") else "")
-        + "; choose the task it was trained with, or another checkpoint"
-    )
-
-
-def _describe_tasks(model: LandmarkModule) -> str:
-    """``'face' (layout 'ibug68', K=68), 'head_pose'``: a model's tasks with their keypoint layouts."""
-    parts = []
-    for name, task in model.tasks.items():
-        spec = getattr(task, "spec", None)
-        parts.append(f"'{name}'" + (f" (layout '{spec.name}', K={spec.num_keypoints})" if spec is not None else ""))
-    return ", ".join(parts)
-
-
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Validate a checkpoint on ``data.val`` (the training data config unless overridden).
 
@@ -446,7 +265,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     except ValueError as err:
         if isinstance(err, AnnotationError) or "layout" not in str(err):
             raise
-        raise ValueError(f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {_describe_tasks(model)}) does not fit "
+        raise ValueError(f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit "
                          f"the data: {err}") from err
     plots = bool(cfg.get("plots", True))
     # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
@@ -468,16 +287,19 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 def infer(cfg: DictConfig) -> str:
     """Predict on images / a folder / a glob / a video; writes predictions.json and overlays.
 
-    Face and head-pose models take their boxes from ``det_file``, else from ``face_detector``
-    (``auto``: the Haar cascade where this OpenCV has it, else the whole image, with a warning;
-    ``haar``: the cascade or an error; ``none``: the whole image). ``pnp`` adds the landmark-based
-    pose (``pnp_euler``) to 68-point face entries, with focal length ``pnp_focal`` px (null: the
-    image width). ``on_bad_image`` (skip | error) and ``no_box`` (image | skip): see
-    :func:`landmarks.inference.predictor.run_inference` and ``conf/infer.yaml``.
+    ``device`` (auto | cpu | cuda; auto: CUDA when available) runs the model. Models whose tasks
+    hold faces in their boxes (``Task.box_category``) take their boxes from ``det_file``, else from
+    ``face_detector`` (``auto``: the Haar cascade where this OpenCV has it, else the whole image,
+    with a warning; ``haar``: the cascade or an error; ``none``: the whole image). ``pnp`` adds the
+    landmark-based pose (``pnp_euler``) to entries of 68-point iBUG layouts, with focal length
+    ``pnp_focal`` px (null: the image width). ``on_bad_image`` (skip | error) and ``no_box``
+    (image | skip): see :func:`landmarks.inference.loop.run_inference` and ``conf/infer.yaml``.
     """
-    from landmarks.inference.predictor import Predictor, run_inference
+    from landmarks.inference.loop import run_inference
+    from landmarks.inference.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"))
+    predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"),
+                                          device=str(cfg.get("device") or "auto"))
     return run_inference(
         predictor,
         source=str(cfg.source),
@@ -486,7 +308,7 @@ def infer(cfg: DictConfig) -> str:
         det_score_thr=float(cfg.get("det_score_thr", 0.3)),
         draw_heatmaps=bool(cfg.get("heatmaps", False)),
         kpt_thr=float(cfg.get("kpt_thr", 0.3)),
-        face_detector=_face_detector(str(cfg.get("face_detector") or "none"), predictor.is_face_model),
+        face_detector=_face_detector(str(cfg.get("face_detector") or "none"), predictor.box_category),
         pnp=bool(cfg.get("pnp", False)),
         pnp_focal=float(cfg.pnp_focal) if cfg.get("pnp_focal") is not None else None,
         on_bad_image=str(cfg.get("on_bad_image") or "skip"),
@@ -494,15 +316,20 @@ def infer(cfg: DictConfig) -> str:
     )
 
 
-def _face_detector(kind: str, is_face_model: bool) -> Any:
-    """The ``face_detector`` option (``auto`` | ``haar`` | ``none``) as a detector or ``None``."""
+def _face_detector(kind: str, box_category: str | None) -> Any:
+    """The ``face_detector`` option (``auto`` | ``haar`` | ``none``) as a detector or ``None``.
+
+    A detector is used only for a model whose boxes hold what it finds: ``box_category`` (the
+    model's :attr:`landmarks.task.Task.box_category`) equal to the detector's ``category``.
+    """
     from landmarks.inference.face_detect import HaarFaceDetector, haar_available
 
     if kind not in ("auto", "haar", "none"):
         raise ValueError(f"face_detector: expected 'auto', 'haar' or 'none', got {kind!r}")
-    if kind == "none" or not is_face_model:
+    if kind == "none" or box_category != HaarFaceDetector.category:
         if kind == "haar":
-            log.warning("face_detector=haar ignored: the model is not a face / head-pose model")
+            log.warning("face_detector=haar ignored: the model's boxes hold %s, not %s (Task.box_category)",
+                        repr(box_category) if box_category else "no declared category", repr(HaarFaceDetector.category))
         return None
     ok, why = haar_available()
     if kind == "auto" and not ok:
@@ -525,7 +352,8 @@ def demo(cfg: DictConfig) -> dict[str, Any]:
     Writes under ``cfg.output_dir``: ``metrics.json``, ``training_curves.png``,
     ``val_overlays/``, ``heldout/`` and ``realdata/`` (overlays + predictions.json).
     """
-    from landmarks.inference.predictor import Predictor, run_inference
+    from landmarks.inference.loop import run_inference
+    from landmarks.inference.predictor import Predictor
 
     out_dir = str(cfg.output_dir)
     train_metrics = train(cfg)

@@ -14,7 +14,7 @@ import pytest
 import torch
 from hydra import compose, initialize_config_dir
 
-from landmarks import run
+from landmarks import config_check, run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
@@ -61,13 +61,13 @@ def test_wrong_value_type_names_key_and_expected_type(tmp_path: Path, override: 
 
 
 def test_type_rules_on_hand_picked_annotations() -> None:
-    fits = run._fits
+    fits = config_check._fits
     assert fits(3, int) and not fits(True, int) and not fits("3", int) and fits(3, float) and not fits(3.0, int)
     assert fits(None, typing.Optional[int]) and fits(2, int | None) and fits([1, 2], tuple[int, int])
     assert not fits([1, "a"], typing.Sequence[int]) and not fits("ab", list[str]) and fits({"a": 1}, dict[str, int])
     assert fits("bf16-mixed", typing.Literal["bf16-mixed", 32]) and not fits("32", typing.Literal[32])
     assert fits("x", torch.nn.Module) is None and fits("x", typing.Any) is None  # cannot judge: passes
-    assert run._describe(typing.Optional[typing.Union[int, float]]) == "int or float or null"
+    assert config_check._describe(typing.Optional[typing.Union[int, float]]) == "int or float or null"
 
 
 # --------------------------------------------------------------------------- checkpoints that do not fit
@@ -127,3 +127,23 @@ def test_evaluate_hydra_dir_is_out_or_the_checkpoint_folder(tmp_path: Path) -> N
         given = compose("evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True)
         default = compose("evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
     assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a"
+
+
+def test_checkpoint_of_an_older_version_loads_with_one_warning_per_dropped_key(
+    tmp_path: Path, ckpts: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """A config stored before the tree moved (landmarks.keypoints) and metrics became objects (pck_thr)."""
+    ckpt = torch.load(ckpts["body"], weights_only=True)
+    task = ckpt["landmarks_config"]["tasks"]["body"]
+    task["spec"] = {"_target_": "landmarks.keypoints.coco17"}
+    task.update(pck_thr=0.1, torso_pair=[5, 12], coco_eval=True)
+    ckpt["landmarks_config"]["data"]["val"]["_target_"] = "landmarks.data.synthetic.body.SyntheticBodySource"
+    path = tmp_path / "old.ckpt"
+    torch.save(ckpt, path)
+    with caplog.at_level("WARNING", logger="landmarks"):
+        model, cfg = run.load_model(str(path))
+    assert cfg.tasks.body.spec._target_ == "landmarks.layouts.spec.coco17"
+    assert model.tasks["body"].spec.num_keypoints == 17
+    dropped = [r.getMessage() for r in caplog.records if "no longer an argument" in r.getMessage()]
+    assert len(dropped) == 3 and all(str(path) in m for m in dropped)
+    assert any("'tasks.body.pck_thr' (value 0.1)" in m for m in dropped)

@@ -71,6 +71,7 @@ class Imported:
         flip_pairs: pairs of names the tool itself declares (SLEAP symmetries); ``None`` when
             the tool has none and the pairs are derived from the names.
         name: the layout name written to the YAML.
+        sigmas: OKS sigmas the layout already has (a built-in target layout); repeats override them.
         notes: counted, not used (e.g. ``{"predicted instances": 3}``); logged by the writer.
     """
 
@@ -82,6 +83,7 @@ class Imported:
     instances: list[Instance]
     flip_pairs: list[tuple[str, str]] | None = None
     name: str = "imported"
+    sigmas: list[float] | None = None
     notes: dict[str, int] = field(default_factory=dict)
 
 

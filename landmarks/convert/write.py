@@ -116,6 +116,9 @@ def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
             _warn(f"{imported.source}: {', '.join(missing)} never labelled twice: DEFAULT_SIGMA = {DEFAULT_SIGMA}")
         sigmas = [float(s) if math.isfinite(s) else DEFAULT_SIGMA for s in est.sigmas]
         note = f"converted from {imported.tool} ({imported.source}); sigmas estimated from {est.num_groups} repeated instances"
+    elif imported.sigmas is not None:
+        sigmas = list(imported.sigmas)
+        note = f"converted from {imported.tool} ({imported.source}); sigmas of the target layout"
     else:
         _warn(f"{imported.source}: no object annotated twice, so OKS sigmas cannot be estimated; the layout has no "
               f"'sigmas' and DEFAULT_SIGMA = {DEFAULT_SIGMA} is used (measure them with scripts/estimate_sigmas.py)")

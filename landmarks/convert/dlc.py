@@ -70,7 +70,7 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
         config: the project's ``config.yaml`` (default: the first found in the folders above).
     """
     rows = _rows(path)
-    heads = {r[0]: n for n, r in enumerate(rows[:4]) if r}
+    heads = {r[0]: n for n, r in enumerate(rows[:4]) if r and r[0] in ("scorer", "individuals", "bodyparts", "coords")}
     if "scorer" not in heads or "bodyparts" not in heads or "coords" not in heads:
         raise AnnotationError(path, "header rows", "DeepLabCut header rows scorer / [individuals] / bodyparts / coords",
                               f"first cells {[r[0] if r else '' for r in rows[:4]]}")

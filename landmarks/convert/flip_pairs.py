@@ -12,11 +12,12 @@ word prefix          ``left_eye``, ``Left-Eye``, ``leftEye``          strong
 word suffix          ``eye_left``, ``eyeLeft``                        strong
 word inside          ``front_left_paw``                               strong
 letter + separator   ``l_eye``, ``eye_r``, ``hand_L_tip``              strong
+word, no separator   ``leftear``, ``earright``                        weak
 letter, camel case   ``LShoulder``, ``shoulderR``                     weak
 ===================  =============================================  ======
 
 A name with a strong marker must find its mirror name; a weak marker without a mirror is
-taken as part of the word (``LED``, ``tailR`` without ``tailL`` is logged). Every pair must be
+taken as part of the word (``LED``, ``leftover``; logged). Every pair must be
 found both ways, and a name whose markers lead to two different existing names is ambiguous:
 both are errors that list the names. To add a style, add a row to :data:`RULES`.
 """
@@ -45,6 +46,8 @@ RULES: tuple[tuple[re.Pattern[str], bool], ...] = (
     (re.compile(rf"^(?P<side>[lrLR])(?={_SEP})"), True),                       # l_eye
     (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])$"), True),                      # eye_r
     (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])(?={_SEP})"), True),             # hand_L_tip
+    (re.compile(r"^(?P<side>left|right)(?=[a-z])"), False),                    # leftear
+    (re.compile(r"(?<=[a-z])(?P<side>left|right)$"), False),                   # earleft
     (re.compile(r"^(?P<side>[LR])(?=[A-Z][a-z])"), False),                     # LShoulder
     (re.compile(r"(?<=[a-z])(?P<side>[LR])$"), False),                         # shoulderR
 )

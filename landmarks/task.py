@@ -87,7 +87,14 @@ class Task(nn.Module, abc.ABC):
         monitor_mode: ``"max"`` or ``"min"``.
         loss_weight: weight of this task's loss in the total.
         metrics: metric objects or factories (:func:`build_metrics`); ``None``: :meth:`default_metrics`.
+
+    Attributes:
+        box_category: what one box of this task holds (``"face"``, ``"hand"``, ...), or ``None``
+            when it does not say; inference lets a detector of that category (e.g. a face
+            detector, ``category = "face"``) supply the boxes when every task of the model agrees.
     """
+
+    box_category: str | None = None
 
     def __init__(self, name: str, monitor: str, monitor_mode: str = "max", loss_weight: float = 1.0,
                  metrics: MetricsConfig = None) -> None:
@@ -155,10 +162,6 @@ class Task(nn.Module, abc.ABC):
         ``batch["meta"]`` needs the crop (``center``, ``scale``, ``rot``). Everything after the
         head (metrics, panel, reports, Predictor) uses this, never the codec directly.
         """
-
-    def decode(self, out: Any, batch: dict[str, Any]) -> Prediction:
-        """Former name of :meth:`predict`, kept while callers move over."""
-        return self.predict(out, batch)
 
     def to_json(self, prediction: Prediction, i: int) -> dict[str, Any]:
         """Instance ``i`` of ``prediction`` as JSON-ready fields (plain Python numbers).

@@ -1,5 +1,5 @@
 """Predict: python scripts/infer.py ckpt=PATH source=IMAGE|FOLDER|GLOB|VIDEO [out=DIR] [det_file=JSON] [heatmaps=true]
-[face_detector=auto|haar|none] [pnp=false] [pnp_focal=PX]."""
+[device=auto|cpu|cuda] [face_detector=auto|haar|none] [pnp=false] [pnp_focal=PX]."""
 
 import hydra
 from omegaconf import DictConfig

@@ -41,6 +41,8 @@ class FaceTask(KeypointTask):
         metrics: metric objects or partials; ``None``: :class:`FaceNME` with its defaults.
     """
 
+    box_category = "face"
+
     def __init__(
         self,
         spec: KeypointSpec,

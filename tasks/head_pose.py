@@ -58,6 +58,8 @@ class HeadPoseTask(Task):
         metrics: metric objects or partials; ``None``: :class:`PoseMAE` (Hopenet's 99 degree filter).
     """
 
+    box_category = "face"
+
     def __init__(
         self,
         codec: EulerCodec,

@@ -18,7 +18,11 @@ from omegaconf import OmegaConf
 from landmarks import run, viz
 from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.inference.face_detect import HaarFaceDetector, haar_available
-from landmarks.inference.predictor import Predictor, run_inference
+from landmarks.inference.loop import run_inference
+from landmarks.inference.predictor import Predictor
+from landmarks.inference.results import predict_frame
+from landmarks.inference.sources import Frame
+from landmarks.types import Prediction
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
@@ -85,7 +89,15 @@ def test_haar_detector_says_why_it_cannot_run(tmp_path: Path) -> None:
     with pytest.raises(RuntimeError, match="face_detector=haar: .*(CascadeClassifier|not found)"):
         HaarFaceDetector(cascade_path=str(tmp_path / "missing.xml"))
     with pytest.raises(ValueError, match="face_detector: expected 'auto', 'haar' or 'none'"):
-        run._face_detector("yolo", True)
+        run._face_detector("yolo", "face")
+
+
+def test_box_category_decides_whether_a_face_detector_is_used(caplog: pytest.LogCaptureFixture) -> None:
+    assert run._face_detector("auto", None) is None and run._face_detector("none", "face") is None
+    assert run._face_detector("auto", "hand") is None
+    with caplog.at_level(logging.WARNING, logger="landmarks"):
+        assert run._face_detector("haar", None) is None
+    assert "face_detector=haar ignored: the model's boxes hold no declared category, not 'face'" in caplog.text
 
 
 # ------------------------------------------------------------------ gizmo
@@ -97,6 +109,29 @@ def test_head_pose_gizmo_axes_and_colours() -> None:
     assert turned[50, 35].tolist() == [0, 0, 255] and turned[50, 65, 2] == 0
     assert np.array_equal(viz.draw_head_pose(black, (np.nan, 0.0, 0.0), (50, 50), size=30), black)
     assert black.max() == 0  # input untouched
+
+
+def test_pose_is_written_with_and_drawn_on_the_face_the_landmarks_found(
+    face_pose_ckpt: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    predictor = Predictor.from_checkpoint(str(face_pose_ckpt), device="cpu")
+    assert predictor.box_category == "face"
+    kp = np.stack([np.linspace(20, 60, 68), np.linspace(30, 80, 68)], axis=-1)[None].astype(np.float32)
+    preds = {"face": Prediction(kp, np.full((1, 68), 0.9, np.float32)),
+             "head_pose": Prediction(np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32),
+                                     {"euler": np.array([[10.0, -5.0, 3.0]], np.float32)})}
+    monkeypatch.setattr(predictor, "predict", lambda image, boxes=None, return_heatmaps=False: preds)
+    image = np.zeros((96, 112, 3), np.uint8)
+    entries, overlay = predict_frame(predictor, Frame("a.png", image, 7), None, None, "image", kpt_thr=0.3)
+    (entry,) = entries  # one entry per face: the pose task adds its fields, the landmarks keep theirs
+    assert entry["task"] == "face" and entry["image_id"] == 7 and entry["bbox"] == [0, 0, 112, 96]
+    assert len(entry["keypoints"]) == 3 * 68 and entry["keypoints"][:3] == [20.0, 30.0, 0.9]
+    assert entry["keypoints"][-3:] == [60.0, 80.0, 0.9] and entry["score"] == 0.9
+    assert entry["euler"] == [10.0, -5.0, 3.0] and (entry["yaw"], entry["pitch"], entry["roll"]) == (10.0, -5.0, 3.0)
+    # landmarks span x 20..60, y 30..80: gizmo at their centre (40, 55), 0.6 x the longer side (50) = 30 px long
+    expected = predictor.model.tasks["face"].draw(image, preds["face"], 0, box=[0, 0, 112, 96], kpt_thr=0.3)
+    expected = viz.draw_head_pose(expected, (10.0, -5.0, 3.0), (40.0, 55.0), size=30.0)
+    assert np.array_equal(overlay, expected)
 
 
 # ------------------------------------------------------------------ infer / evaluate
@@ -131,7 +166,7 @@ def test_infer_face_head_pose_writes_euler_pnp_and_overlays(
             return np.array([[10.0, 12.0, 60.0, 70.0, 0.8]], np.float32)
 
     predictor = Predictor.from_checkpoint(str(face_pose_ckpt))
-    assert predictor.is_face_model
+    assert predictor.box_category == "face"
     path = run_inference(predictor, str(folder), str(tmp_path / "fixed"), face_detector=FixedBox(), pnp=True)
     results = json.loads(Path(path).read_text())
     assert [(r["box_source"], r["bbox"], r["box_score"]) for r in results] == [("fixed", [10, 12, 60, 70], 0.8)] * 2

@@ -62,7 +62,7 @@ def test_coordinate_codec_round_trip_through_crop_and_unwarp() -> None:
     batch = default_collate([dataset[i] for i in range(3)])
     target = batch["targets"]["face"]
     assert target["coords"].shape == (3, 68, 2) and torch.all(target["target_weight"] == 1)
-    pred = task.decode(target["coords"], batch)  # a perfect head: its output is the target
+    pred = task.predict(target["coords"], batch)  # a perfect head: its output is the target
     np.testing.assert_allclose(pred.keypoints, batch["meta"]["keypoints"].numpy(), atol=1e-3)
     assert np.all(pred.scores == 1)
 

@@ -18,12 +18,14 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.inference.det_file import image_key, load_detections
-from landmarks.inference.predictor import Predictor, run_inference
+from landmarks.inference.loop import run_inference
+from landmarks.inference.predictor import Predictor, resolve_device
 
 ROOT = Path(__file__).resolve().parents[1]
 CONF = ROOT / "conf"
@@ -228,7 +230,7 @@ def test_a_folder_of_only_unreadable_images_is_an_error(predictor: Predictor, tm
 def test_infer_config_documents_the_new_options_and_keeps_hydra_under_out(tmp_path: Path) -> None:
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("infer", overrides=["ckpt=x.ckpt", "source=y", f"out={tmp_path}"], return_hydra_config=True)
-    assert cfg.on_bad_image == "skip" and cfg.no_box == "image"
+    assert cfg.on_bad_image == "skip" and cfg.no_box == "image" and cfg.device == "auto"
     assert cfg.hydra.run.dir == str(tmp_path)
 
 
@@ -236,8 +238,6 @@ def test_infer_config_documents_the_new_options_and_keeps_hydra_under_out(tmp_pa
 def test_scripts_leave_no_stray_outputs_folder(predictor: Predictor, folder: Path, tmp_path: Path) -> None:
     ckpt = tmp_path / "model" / "m.ckpt"
     ckpt.parent.mkdir()
-    import torch
-
     torch.save({"state_dict": predictor.model.state_dict(), "landmarks_config": predictor.model.config}, ckpt)
     cwd = tmp_path / "cwd"
     cwd.mkdir()
@@ -254,3 +254,57 @@ def test_scripts_leave_no_stray_outputs_folder(predictor: Predictor, folder: Pat
     assert done.returncode == 0, done.stderr[-2000:]
     assert (ckpt.parent / "eval_metrics.json").is_file() and (ckpt.parent / "evaluate.log").is_file()
     assert list(cwd.iterdir()) == []  # no outputs/ (nor anything else) where the commands ran
+
+
+# --------------------------------------------------------------------------- device
+def test_device_option_says_what_it_accepts(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ValueError, match=r"device: expected one of auto, cpu, cuda \(or cuda:N\), got 'gpu'"):
+        resolve_device("gpu")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert resolve_device("auto") == torch.device("cpu") and resolve_device("cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match=r"device=cuda: no CUDA device is available here .*use device=auto or device=cpu"):
+        resolve_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert resolve_device("auto") == torch.device("cuda") and resolve_device("cuda:1") == torch.device("cuda", 1)
+
+
+def test_predictor_runs_model_and_crops_on_its_device(predictor: Predictor, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[torch.device] = []
+    real = predictor.model.predict_outputs
+
+    def spy(images: torch.Tensor, *args: Any, **kwargs: Any) -> Any:
+        seen.append(images.device)
+        return real(images, *args, **kwargs)
+
+    monkeypatch.setattr(predictor.model, "predict_outputs", spy)
+    preds = predictor.predict(np.zeros((48, 64, 3), np.uint8), np.array([BOX, BOX], np.float32))
+    assert seen == [predictor.device] and next(predictor.model.parameters()).device == predictor.device
+    assert preds["body"].keypoints.shape == (2, 17, 2)  # numpy on the host whatever the device
+    assert predictor.box_category is None  # a body model: no face detector supplies its boxes
+
+
+# --------------------------------------------------------------------------- one output path
+TASK_WORDS = {"face", "head_pose", "body", "hand", "ibug68", "wflw98", "coco17", "hand21"}
+
+
+def _code_strings(path: Path) -> set[str]:
+    """String constants of a module, docstrings left out."""
+    import ast
+
+    tree = ast.parse(path.read_text())
+    docs = {id(node.body[0].value) for node in ast.walk(tree)
+            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
+            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
+    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs}
+
+
+def test_inference_names_no_task_or_layout() -> None:
+    """Tasks decide how they are written and drawn; inference reads capabilities off predictions and layouts."""
+    offenders = {}
+    for path in sorted((ROOT / "landmarks" / "inference").glob("*.py")):
+        if path.name == "face_detect.py":  # a face detector may say that it finds faces
+            continue
+        named = _code_strings(path) & TASK_WORDS
+        if named:
+            offenders[path.name] = sorted(named)
+    assert not offenders, offenders

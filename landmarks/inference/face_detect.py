@@ -72,6 +72,7 @@ class HaarFaceDetector:
     """
 
     name = "haar"
+    category = "face"  # what its boxes hold: models whose tasks say box_category "face" take them
 
     def __init__(
         self,

@@ -38,19 +38,25 @@ Along the ray
     ``R_cv <- Q @ R_cv`` with ``Q`` the smallest rotation taking ``t / |t|`` to ``(0, 0, 1)``.
     ``along_ray=False`` returns the pose relative to the camera's optical axis.
 
-A sibling layout (e.g. WFLW-98) needs only its own ``(K, 3)`` model: pass it as ``model``.
+Layouts
+    :func:`fits_layout` says whether a keypoint layout is the one :data:`MEAN_FACE_68` models (the
+    iBUG 68 points, by their names and order); inference fits PnP only for such layouts. A sibling
+    layout (e.g. WFLW-98) needs only its own ``(K, 3)`` model: pass it as ``model``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import cv2
 import numpy as np
 
 from landmarks.geometry import matrix_to_euler
+from landmarks.layouts.face import ibug68
 
-__all__ = ["MEAN_FACE_68", "PnPPose", "camera_matrix", "ray_rotation", "solve_head_pose", "solve_head_poses"]
+__all__ = ["MEAN_FACE_68", "PnPPose", "camera_matrix", "fits_layout", "ray_rotation", "solve_head_pose",
+           "solve_head_poses"]
 
 MEAN_FACE_68 = np.array([
     (-7.231, -0.385, 1.275), (-7.050, -2.269, 1.509), (-6.516, -3.928, 2.279), (-5.782, -5.528, 2.983),  # 0-3 jaw
@@ -72,6 +78,18 @@ MEAN_FACE_68 = np.array([
     (2.279, -7.115, 8.102), (1.173, -7.264, 8.803), (0.000, -7.319, 9.046), (-1.173, -7.264, 8.803),  # 64-67
 ], dtype=np.float64)
 """The iBUG-68 landmarks of the renderer's neutral head, ``(68, 3)`` cm, model frame (module docstring)."""
+
+_MODEL_NAMES = tuple(ibug68().names)
+
+
+def fits_layout(spec: Any) -> bool:
+    """Whether :data:`MEAN_FACE_68` models ``spec``'s keypoints: the iBUG 68 points, same names, same order.
+
+    Args:
+        spec: a :class:`~landmarks.layouts.spec.KeypointSpec`, or ``None`` (a task without keypoints).
+    """
+    return spec is not None and tuple(getattr(spec, "names", ())) == _MODEL_NAMES
+
 
 _F = np.diag([1.0, -1.0, -1.0])  # geometry's camera frame (y up, z to the viewer) <-> OpenCV's
 

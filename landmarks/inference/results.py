@@ -1,0 +1,146 @@
+"""One frame's result entries and overlay, from the tasks' own ``to_json`` and ``draw``.
+
+Entries are COCO results-format records: the generic fields (``image_id``, ``file_name``,
+``task``, ``category_id``, ``score``, ``bbox``, ``box_score``, ``box_source``) and the fields of
+the task's :meth:`~landmarks.task.Task.to_json` (keypoints, scores, angles, ...). Nothing here
+names a task; what differs between tasks is read off their predictions:
+
+* A task whose prediction has keypoints (``K > 0``) writes one entry per box. A task without
+  keypoints (per-box values, e.g. head pose) adds its ``to_json`` fields to those entries of its
+  box (the entry's own fields win), or writes its own entry per box when no task has keypoints.
+* Tasks with keypoints are drawn in their box; tasks without are drawn in the box of the
+  instance's confident keypoints when there are some (so a head-pose gizmo sits on the face the
+  landmarks found: centre and 0.6 x longer side of their box), else in the detection box.
+* With ``pnp=True``, a task whose layout is the iBUG 68 points (:func:`landmarks.inference.pnp.fits_layout`)
+  adds ``pnp_euler`` (degrees, :func:`landmarks.inference.pnp.solve_head_pose`) and
+  ``pnp_error_px`` (mean reprojection error), both ``null`` where the fit fails; the PnP pose is
+  drawn as a gizmo when no prediction of the model carries a pose (``extras["euler"]``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from landmarks import viz
+from landmarks.inference.pnp import fits_layout, solve_head_pose
+from landmarks.inference.predictor import Predictor
+from landmarks.inference.sources import Frame
+
+__all__ = ["keypoint_box", "predict_frame"]
+
+
+def predict_frame(
+    predictor: Predictor, frame: Frame, boxes: np.ndarray | None, box_scores: np.ndarray | None, box_source: str,
+    draw_heatmaps: bool = False, kpt_thr: float = 0.3, pnp: bool = False, pnp_focal: float | None = None,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """One frame's result entries and overlay.
+
+    Args:
+        predictor: the model.
+        frame: the picture.
+        boxes: ``(N, 4)`` xywh image px; ``None``: the whole image; ``(0, 4)``: no box (no entry).
+        box_scores: ``(N,)`` detection scores (``None``: 1.0).
+        box_source: written as ``box_source`` (``"det_file"``, a detector's name, ``"image"``).
+        draw_heatmaps: overlay the raw heatmaps of heatmap tasks in their boxes.
+        kpt_thr: keypoints scoring below this are not drawn and not used by PnP or the gizmo anchor.
+        pnp: add the PnP fields (module docstring).
+        pnp_focal: PnP focal length px (``None``: the image width).
+
+    Returns:
+        ``(entries, overlay)``: JSON-ready dicts and the ``(H, W, 3)`` uint8 RGB drawing.
+    """
+    skip = boxes is not None and len(boxes) == 0  # no_box=skip
+    preds = {} if skip else predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
+    tasks = predictor.model.tasks
+    h, w = frame.image.shape[:2]
+    used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
+    located = [n for n, p in preds.items() if p.keypoints.shape[1] > 0]
+    writers = located or list(preds)  # the tasks that write entries
+    attached = [n for n in preds if n not in writers]  # per-box values added to those entries
+    has_pose = any("euler" in p.extras for p in preds.values())
+    results: list[dict[str, Any]] = []
+    overlay = frame.image.copy()
+    for i in range(len(used)):
+        box_score = float(box_scores[i]) if box_scores is not None else 1.0
+        shared: dict[str, Any] = {}
+        for name in attached:
+            shared.update(tasks[name].to_json(preds[name], i))
+        anchor, pnp_pose = np.asarray(used[i], np.float64), None
+        for name in writers:
+            task, pred = tasks[name], preds[name]
+            entry = _generic_fields(frame, name, pred.scores[i], used[i], box_score, kpt_thr, box_source)
+            entry.update(task.to_json(pred, i))
+            entry.update({k: v for k, v in shared.items() if k not in entry})
+            overlay = task.draw(overlay, pred, i, box=used[i], kpt_thr=kpt_thr)
+            if pred.keypoints.shape[1] > 0:
+                anchor = keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
+            if pnp and fits_layout(getattr(task, "spec", None)):
+                fit = solve_head_pose(pred.keypoints[i], (w, h), mask=pred.scores[i] >= kpt_thr, focal=pnp_focal)
+                entry["pnp_euler"] = None if fit is None else [round(float(a), 3) for a in fit.euler]
+                entry["pnp_error_px"] = None if fit is None else round(fit.reprojection_error, 3)
+                pnp_pose = pnp_pose if fit is None else fit.euler
+            if draw_heatmaps and "heatmaps" in pred.extras:
+                overlay = _heatmap_in_box(overlay, pred.extras["heatmaps"][i], used[i])
+            results.append(entry)
+        if boxes is not None:
+            overlay = viz.draw_box(overlay, used[i])
+        for name in attached:
+            overlay = tasks[name].draw(overlay, preds[name], i, box=anchor, kpt_thr=kpt_thr)
+        if pnp_pose is not None and not has_pose:
+            overlay = viz.draw_head_pose(overlay, np.asarray(pnp_pose, np.float64), anchor[:2] + anchor[2:] / 2,
+                                         size=0.5 * float(max(anchor[2], anchor[3])))
+    return results, overlay
+
+
+def keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """The square ``x, y, w, h`` box where a per-box value of these keypoints' instance is drawn.
+
+    Centred on the box of the used, finite keypoints, with half-side 0.6 x its longer side (so a
+    drawing sized half the box's longer side, like the head-pose gizmo, is 0.6 x the keypoints'
+    extent). ``default`` when fewer than 2 keypoints are used or their extent is under 4 px.
+
+    Args:
+        keypoints: ``(K, 2)`` image px.
+        use: ``(K,)`` bool.
+        default: ``(4,)`` the box to keep otherwise.
+    """
+    ok = use & np.isfinite(keypoints).all(axis=1)
+    if ok.sum() < 2:
+        return default
+    lo, hi = keypoints[ok].min(axis=0), keypoints[ok].max(axis=0)
+    side = float(max(hi - lo))
+    if side < 4.0:
+        return default
+    centre, half = (lo + hi) / 2, 0.6 * side
+    return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)
+
+
+def _generic_fields(frame: Frame, task: str, scores: np.ndarray, box: np.ndarray, box_score: float, kpt_thr: float,
+                    box_source: str) -> dict[str, Any]:
+    """The fields every entry has; ``score`` is the box score x the mean confident keypoint score
+    (the box score alone for a task without keypoints, 0 when no keypoint is confident)."""
+    good = scores > kpt_thr
+    instance = box_score * (float(scores[good].mean()) if good.any() else float(scores.size == 0))
+    return {
+        "image_id": frame.image_id,
+        "file_name": frame.name,
+        "task": task,
+        "category_id": 1,
+        "score": round(instance, 5),
+        "bbox": [round(float(v), 2) for v in box],
+        "box_score": round(box_score, 5),
+        "box_source": box_source,
+    }
+
+
+def _heatmap_in_box(image: np.ndarray, heatmaps: np.ndarray, box: np.ndarray) -> np.ndarray:
+    x, y, w, h = [int(round(v)) for v in box]
+    x0, y0 = max(x, 0), max(y, 0)
+    x1, y1 = min(x + w, image.shape[1]), min(y + h, image.shape[0])
+    if x1 <= x0 or y1 <= y0:
+        return image
+    out = image.copy()
+    out[y0:y1, x0:x1] = viz.overlay_heatmaps(np.ascontiguousarray(image[y0:y1, x0:x1]), heatmaps)
+    return out

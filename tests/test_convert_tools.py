@@ -254,3 +254,11 @@ def test_dlc_missing_frame_and_undeclared_bodypart(tmp_path: Path) -> None:
     with pytest.raises(AnnotationError, match="rightear .keypoints without a label definition"):
         run(["from=dlc", f"src={csv}", f"out={tmp_path / 'o'}"])
     assert not (tmp_path / "o").exists()
+
+
+def test_missing_sleap_io_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "sleap_io", None)  # as if not installed
+    with pytest.raises(ImportError, match=r"optional extra \[import\]: pip install 'landmarks\[import\]'"):
+        run(["from=sleap", f"src={tmp_path / 'x.slp'}", f"out={tmp_path / 'o'}"])

@@ -34,6 +34,7 @@ from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.eval_report import write_error_reports
 from landmarks.layouts.from_yaml import inline_spec_config
+from landmarks.logs import progress_callbacks, quiet_known_warnings
 from landmarks.module import LandmarkModule
 from landmarks.resume import RngState
 
@@ -157,6 +158,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
     ``metrics.json`` names the checkpoint it was computed with (``checkpoint``); the log names every
     checkpoint file written, and the training samples skipped as bad in any DataLoader process.
     """
+    quiet_known_warnings()  # the known third-party warnings, once (landmarks/logs.py)
     try:
         check_config(cfg)
         _warn_unvalidated_tail(cfg)
@@ -170,11 +172,16 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # resume = the uninterrupted run, not just the same weights; first, so that its states are
         # in place before any other callback's on_train_batch_start draws from them
         callbacks.insert(0, RngState())
+        # a progress bar on a terminal, one log line every log_every_n_steps otherwise (landmarks/logs.py)
+        bar, progress = progress_callbacks(bool(cfg.trainer.get("enable_progress_bar", True)),
+                                           int(cfg.trainer.get("log_every_n_steps") or 50))
+        callbacks += progress
         loggers = _loggers(cfg)
         for logger in loggers:  # every run (each sweep job) records its full resolved config
             logger.log_hyperparams(model.config)
         trainer: pl.Trainer = instantiate(
-            cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], default_root_dir=out_dir
+            cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], default_root_dir=out_dir,
+            enable_progress_bar=bar,
         )
         if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
             for folder in {cb.dirpath for cb in trainer.checkpoint_callbacks if cb.dirpath}:

@@ -1,15 +1,22 @@
-"""Train: python scripts/train.py task=body [backbone=resnet18] [data=coco data.root=...] [-m sweeps]."""
+"""Train: python scripts/train.py task=body [backbone=resnet18] [data=coco data.root=...] [-m sweeps].
+
+Sweeps (docs/sweeps.md): -m hydra/sweeper=landmarks_optuna | hydra/launcher=joblib_local | hydra/launcher=slurm.
+torch is imported only once a job runs (landmarks/cli.py): --help and config errors answer at once.
+"""
 
 import hydra
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 
-from landmarks import run
+from landmarks import cli
+
+# the optuna sweeper's direction from the task's monitor_mode (conf/hydra/sweeper/landmarks_optuna.yaml)
+OmegaConf.register_new_resolver("sweep_direction", cli.sweep_direction, replace=True)
 
 
 @hydra.main(config_path="../conf", config_name="train", version_base="1.3")
-def main(cfg: DictConfig) -> float | None:
-    metrics = run.train(cfg)
-    return metrics.get(cfg.monitor)  # the value a sweeper optimises
+def main(cfg: DictConfig) -> float:
+    cli.check_missing(OmegaConf.to_container(cfg, resolve=False))  # names every ??? key, before torch
+    return cli.train_main(cfg)  # the monitored metric: the float a sweeper optimises
 
 
 if __name__ == "__main__":

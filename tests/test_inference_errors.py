@@ -308,3 +308,25 @@ def test_inference_names_no_task_or_layout() -> None:
         if named:
             offenders[path.name] = sorted(named)
     assert not offenders, offenders
+
+
+def test_video_source_gives_frame_entries_and_an_overlay_video(predictor: Predictor, tmp_path: Path) -> None:
+    video = tmp_path / "clip.mp4"
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter.fourcc(*"mp4v"), 10.0, (64, 48))
+    for seed in range(3):
+        writer.write(np.random.default_rng(seed).integers(0, 255, (48, 64, 3), dtype=np.uint8))
+    writer.release()
+    path = run_inference(predictor, str(video), str(tmp_path / "out"))
+    results = json.loads(Path(path).read_text())
+    assert [(r["image_id"], r["file_name"], r["bbox"]) for r in results] == [
+        (i, f"frame_{i:06d}", [0, 0, 64, 48]) for i in range(3)]
+    assert not (tmp_path / "out" / "overlays").exists() and not (tmp_path / "out" / "predictions.jsonl").exists()
+    cap = cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4"))
+    frames = []
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            break
+        frames.append(frame.shape)
+    cap.release()
+    assert frames == [(48, 64, 3)] * 3

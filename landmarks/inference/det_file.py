@@ -13,7 +13,7 @@ spells when that stem is all digits. So ``image_id`` 196141, ``"196141"``,
 ``"frame_0001.png"`` (or ``"frame_0001"`` via ``file_name``) reaches ``frame_0001.png``. A numeric
 id never reaches an image whose name is not a number (no guessing by list position), except a
 video frame, whose key is also its frame index. Ids that reach no image are reported once by
-:func:`landmarks.inference.predictor.run_inference`, with their count.
+:func:`landmarks.inference.loop.run_inference`, with their count.
 """
 
 from __future__ import annotations

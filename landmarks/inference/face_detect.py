@@ -18,7 +18,7 @@ wheels carry no cascade files. :func:`haar_available` says which part is missing
 ``cascade_path=`` names a cascade file kept elsewhere.
 
 No face found: :meth:`HaarFaceDetector.detect` returns ``(0, 5)``; inference
-(:func:`landmarks.inference.predictor.run_inference`) names the first such frame in a warning, counts them
+(:func:`landmarks.inference.loop.run_inference`) names the first such frame in a warning, counts them
 all in its closing summary and follows ``no_box`` (``image``: the whole frame as one box, entries
 marked ``box_source: "image"``; ``skip``: no entry for the frame). To add a sibling detector (e.g. YuNet via
 ``cv2.FaceDetectorYN`` and a local ONNX file), give it the same ``detect(image) -> (N, 5)``.

@@ -106,9 +106,10 @@ def run_inference(
         try:
             for frame in iter_frames(source, on_bad_image, tally.unreadable):
                 tally.images += 1
-                boxes, box_scores, box_source = _frame_boxes(frame, detections, face_detector, no_box, tally)
-                results, overlay = predict_frame(predictor, frame, boxes, box_scores, box_source,
-                                                 draw_heatmaps=draw_heatmaps, kpt_thr=kpt_thr, pnp=pnp, pnp_focal=pnp_focal)
+                boxes, scores, box_source = _frame_boxes(frame, detections, face_detector, no_box, tally)
+                results, overlay = predict_frame(predictor, frame, boxes, scores, box_source,
+                                                 draw_heatmaps=draw_heatmaps, kpt_thr=kpt_thr, pnp=pnp,
+                                                 pnp_focal=pnp_focal)
                 overlays.write(frame.name, overlay)
                 entries.write(results)  # flushed: a crash keeps every image done so far
                 tally.entries += len(results)
@@ -130,7 +131,8 @@ def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box
     unmatched, unmatched_boxes, examples = detections.unmatched() if detections is not None else (0, 0, [])
     if unmatched:
         log.warning("infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
-                    "matched by image_id and by file name without folders and extension (landmarks/inference/det_file.py)",
+                    "matched by image_id and by file name without folders and extension "
+                    "(landmarks/inference/det_file.py)",
                     unmatched, detections.det_file, unmatched_boxes, source, examples)  # type: ignore[union-attr]
     rule = "whole image used" if no_box == "image" else "skipped"
     problems = [f"{len(tally.unreadable)} unreadable images skipped"] if tally.unreadable else []
@@ -155,7 +157,8 @@ def _frame_boxes(
         dets = detections.boxes_for(frame.keys)
         if dets is not None:
             return dets[:, :4], dets[:, 4], "det_file"
-        missing, what = tally.no_detection, f"has no detection in det_file {detections.det_file} (matched by id and file name)"
+        missing = tally.no_detection
+        what = f"has no detection in det_file {detections.det_file} (matched by id and file name)"
     else:
         assert detector is not None
         dets = detector.detect(frame.image)

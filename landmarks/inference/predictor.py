@@ -11,7 +11,7 @@ loop over images, folders, globs and videos is :func:`landmarks.inference.loop.r
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any, Mapping, Sequence, cast
 
 import numpy as np
 import torch
@@ -19,7 +19,8 @@ from torch.utils.data import default_collate
 
 from landmarks.data.transforms import TopDownTransform
 from landmarks.module import LandmarkModule
-from landmarks.types import Prediction
+from landmarks.task import Task
+from landmarks.types import Prediction, Sample
 
 __all__ = ["DEVICES", "Predictor", "resolve_device"]
 
@@ -56,15 +57,21 @@ class Predictor:
         self.device = resolve_device(device)
         self.model = model.eval().to(self.device)
         self.batch_size = batch_size
-        codecs = [t.codec for t in model.tasks.values()]
+        codecs = [t.codec for t in self.tasks.values()]
         self.input_size = tuple(codecs[0].input_size)
-        self.transform = TopDownTransform(self.input_size, train=False, udp=any(getattr(c, "udp", False) for c in codecs))
+        udp = any(getattr(c, "udp", False) for c in codecs)
+        self.transform = TopDownTransform(self.input_size, train=False, udp=udp)
+
+    @property
+    def tasks(self) -> Mapping[str, Task]:
+        """The model's tasks by name (``model.tasks``, typed)."""
+        return cast(Mapping[str, Task], self.model.tasks)
 
     @property
     def box_category(self) -> str | None:
         """What a box holds for every task of the model (:attr:`landmarks.task.Task.box_category`, e.g.
         ``"face"``); ``None`` when the tasks do not say or differ. Decides which detector may supply boxes."""
-        categories = {getattr(t, "box_category", None) for t in self.model.tasks.values()}
+        categories = {t.box_category for t in self.tasks.values()}
         return categories.pop() if len(categories) == 1 else None
 
     @classmethod
@@ -79,7 +86,9 @@ class Predictor:
         return cls(model, batch_size=batch_size, device=device)
 
     @torch.no_grad()
-    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None, return_heatmaps: bool = False) -> dict[str, Prediction]:
+    def predict(
+        self, image: np.ndarray, boxes: np.ndarray | None = None, return_heatmaps: bool = False
+    ) -> dict[str, Prediction]:
         """Predict every task for each box of one image.
 
         Args:
@@ -92,21 +101,23 @@ class Predictor:
             ``keypoints (N, K, 2)`` image px, ``scores (N, K)``, task extras (e.g. ``euler (N, 3)``).
         """
         h, w = image.shape[:2]
-        boxes = np.array([[0, 0, w, h]], np.float32) if boxes is None or len(boxes) == 0 else np.asarray(boxes, np.float32)
+        whole = boxes is None or len(boxes) == 0
+        boxes = np.array([[0, 0, w, h]], np.float32) if whole else np.asarray(boxes, np.float32)
         items = [self._item(image, box) for box in boxes]
         results: dict[str, list[Prediction]] = {}
         for start in range(0, len(items), self.batch_size):
             batch = default_collate(items[start : start + self.batch_size])
             outs = self.model.predict_outputs(batch["image"].to(self.device))
             for name, out in outs.items():
-                pred = self.model.tasks[name].predict(out, batch)
+                pred = self.tasks[name].predict(out, batch)
                 if return_heatmaps:
                     pred.extras["heatmaps"] = out.float().cpu().numpy()
                 results.setdefault(name, []).append(pred)
         return {name: _concat(preds) for name, preds in results.items()}
 
     def _item(self, image: np.ndarray, box: np.ndarray) -> dict[str, Any]:
-        sample = {"image": image, "bbox": box, "keypoints": np.zeros((1, 2), np.float32), "visible": np.zeros(1, np.float32)}
+        sample: Sample = {"image": image, "bbox": box, "keypoints": np.zeros((1, 2), np.float32),
+                          "visible": np.zeros(1, np.float32)}
         crop = self.transform(sample, np.random.default_rng(0))
         return {
             "image": torch.from_numpy(np.ascontiguousarray(crop["image"])).permute(2, 0, 1),

@@ -53,7 +53,7 @@ def predict_frame(
     """
     skip = boxes is not None and len(boxes) == 0  # no_box=skip
     preds = {} if skip else predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
-    tasks = predictor.model.tasks
+    tasks = predictor.tasks
     h, w = frame.image.shape[:2]
     used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
     located = [n for n, p in preds.items() if p.keypoints.shape[1] > 0]
@@ -87,7 +87,7 @@ def predict_frame(
         if boxes is not None:
             overlay = viz.draw_box(overlay, used[i])
         for name in attached:
-            overlay = tasks[name].draw(overlay, preds[name], i, box=anchor, kpt_thr=kpt_thr)
+            overlay = tasks[name].draw(overlay, preds[name], i, box=anchor.tolist(), kpt_thr=kpt_thr)
         if pnp_pose is not None and not has_pose:
             overlay = viz.draw_head_pose(overlay, np.asarray(pnp_pose, np.float64), anchor[:2] + anchor[2:] / 2,
                                          size=0.5 * float(max(anchor[2], anchor[3])))

@@ -78,7 +78,8 @@ def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | No
     else:
         paths = sorted(p for p in glob.glob(source) if p.lower().endswith(IMAGE_EXTENSIONS))
     if not paths:
-        raise FileNotFoundError(f"source: '{source}' is not an image, a folder of images, a glob matching images, or a video")
+        raise FileNotFoundError(f"source: '{source}' is not an image, a folder of images, a glob matching images, "
+                                "or a video")
     for i, path in enumerate(paths):
         try:
             image = load_image_rgb(path, field="source")

@@ -87,11 +87,12 @@ class OverlayWriter:
         if not self.video:
             viz.save_image(os.path.join(self.out_dir, "overlays", os.path.splitext(name)[0] + ".jpg"), overlay)
             return
-        if self._writer is None:
+        writer = self._writer
+        if writer is None:
             h, w = overlay.shape[:2]
-            self._writer = cv2.VideoWriter(os.path.join(self.out_dir, "overlay.mp4"), cv2.VideoWriter_fourcc(*"mp4v"),
-                                           25.0, (w, h))
-        self._writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+            writer = self._writer = cv2.VideoWriter(os.path.join(self.out_dir, "overlay.mp4"),
+                                                    cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (w, h))
+        writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
 
     def close(self) -> None:
         """Release the video file, if one was opened."""
@@ -102,5 +103,7 @@ class OverlayWriter:
     def __enter__(self) -> "OverlayWriter":
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
         self.close()

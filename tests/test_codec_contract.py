@@ -24,6 +24,7 @@ from landmarks.codecs.head_pose import EulerCodec
 from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.heatmap import MSRAHeatmap, UDPHeatmap
 from landmarks.codecs.integral import IntegralHeatmap
+from landmarks.codecs.protocol import AngleCodec, KeypointCodec
 
 INPUT = (64, 96)  # W, H input px
 HEATMAP = (16, 24)
@@ -69,7 +70,7 @@ def _codec_classes() -> list[type]:
     for info in pkgutil.iter_modules(landmarks.codecs.__path__):
         module = importlib.import_module(f"landmarks.codecs.{info.name}")
         for _, cls in inspect.getmembers(module, inspect.isclass):
-            if cls.__module__ == module.__name__ and callable(getattr(cls, "encode", None)):
+            if cls.__module__ == module.__name__ and callable(getattr(cls, "encode", None)) and info.name != "protocol":
                 found.append(cls)
     return found
 
@@ -80,6 +81,15 @@ def test_every_codec_has_a_round_trip_example() -> None:
     missing = [c.__qualname__ for c in classes if c not in EXAMPLES and not inspect.isabstract(c)
                and c.__name__ != "GaussianHeatmapCodec"]  # the base of MSRA / UDP, covered through them
     assert not missing, f"codecs without a round-trip example in tests/test_codec_contract.py: {missing}"
+
+
+@pytest.mark.parametrize("cls", list(EXAMPLES), ids=lambda c: c.__name__)
+def test_every_codec_satisfies_a_codec_protocol(cls: type) -> None:
+    codec = EXAMPLES[cls].build()
+    if cls is EulerCodec:  # a head-pose label codec: encodes the crop's angles, decodes through its bins
+        assert callable(codec.encode_sample) and isinstance(codec.bins, AngleCodec)
+        return
+    assert isinstance(codec, KeypointCodec if EXAMPLES[cls].kind == "keypoints" else AngleCodec), cls.__name__
 
 
 def test_every_codec_module_documents_its_unit() -> None:

@@ -345,6 +345,29 @@ def _face_detector(kind: str, box_category: str | None) -> Any:
     return HaarFaceDetector()
 
 
+def export(cfg: DictConfig) -> dict[str, str]:
+    """Checkpoint -> ``model.onnx`` (decoding inside) + ``model.json`` (:mod:`landmarks.export`).
+
+    ``out`` (default: ``<checkpoint folder>/export``), ``opset``, ``flip_test`` (in the graph),
+    ``quantize`` (``none`` | ``int8``, calibrated on ``calibration_images`` training crops).
+    """
+    from landmarks.checkpoint import load_checkpoint
+    from landmarks.export import checkpoint_metrics, export_model
+    from landmarks.export.quantize import calibration_crops
+
+    ckpt = str(cfg.ckpt)
+    model, full = load_model(ckpt)
+    out = str(cfg.get("out") or os.path.join(os.path.dirname(os.path.abspath(ckpt)), "export"))
+    quantize = str(cfg.get("quantize") or "none")
+    calibration = None
+    if quantize == "int8":
+        def calibration() -> Any:
+            return calibration_crops(build_data(full, model), int(cfg.get("calibration_images") or 64))
+    return export_model(model, out, opset=int(cfg.get("opset") or 17), flip_test=bool(cfg.get("flip_test", False)),
+                        quantize=quantize, metrics=checkpoint_metrics(load_checkpoint(ckpt), ckpt), checkpoint=ckpt,
+                        calibration=calibration)
+
+
 def _write_json(path: str, data: Any) -> None:
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = path + ".tmp"

@@ -252,6 +252,26 @@ def load_model(
     return model, cfg
 
 
+def load_predictor(path: str, flip_test: bool | None = None, batch_size: int = 32, device: str = "auto") -> Any:
+    """A :class:`~landmarks.inference.predictor.Predictor` rebuilt from a checkpoint file alone.
+
+    Lives here, not in ``landmarks/inference/``, because rebuilding a model from its stored config is
+    the one thing only this module does (``instantiate``): so the inference package never imports it.
+
+    Args:
+        path: the checkpoint.
+        flip_test: ``None`` keeps the trained setting.
+        batch_size: crops per forward pass.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
+    """
+    from landmarks.inference.predictor import Predictor
+
+    model, _ = load_model(path)
+    if flip_test is not None:
+        model.flip_test = bool(flip_test)
+    return Predictor(model, batch_size=batch_size, device=device)
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Validate a checkpoint on ``data.val`` (the training data config unless overridden).
 
@@ -303,10 +323,8 @@ def infer(cfg: DictConfig) -> str:
     (image | skip): see :func:`landmarks.inference.loop.run_inference` and ``conf/infer.yaml``.
     """
     from landmarks.inference.loop import run_inference
-    from landmarks.inference.predictor import Predictor
 
-    predictor = Predictor.from_checkpoint(str(cfg.ckpt), flip_test=cfg.get("flip_test"),
-                                          device=str(cfg.get("device") or "auto"))
+    predictor = load_predictor(str(cfg.ckpt), flip_test=cfg.get("flip_test"), device=str(cfg.get("device") or "auto"))
     return run_inference(
         predictor,
         source=str(cfg.source),
@@ -383,7 +401,6 @@ def demo(cfg: DictConfig) -> dict[str, Any]:
     ``val_overlays/``, ``heldout/`` and ``realdata/`` (overlays + predictions.json).
     """
     from landmarks.inference.loop import run_inference
-    from landmarks.inference.predictor import Predictor
 
     out_dir = str(cfg.output_dir)
     train_metrics = train(cfg)
@@ -392,7 +409,7 @@ def demo(cfg: DictConfig) -> dict[str, Any]:
         ckpt = os.path.join(out_dir, "checkpoints", "last.ckpt")
     eval_cfg = OmegaConf.create({"ckpt": ckpt, "out": out_dir})
     metrics = evaluate(eval_cfg)
-    predictor = Predictor.from_checkpoint(ckpt)
+    predictor = load_predictor(ckpt)
     heldout_dir = os.path.join(out_dir, "heldout")
     source = instantiate(cfg.data.val, num_images=int(cfg.demo.heldout_images))
     det_file = _write_gt_boxes(source, os.path.join(heldout_dir, "images"))

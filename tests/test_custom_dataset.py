@@ -30,7 +30,6 @@ from landmarks.data.synthetic.common.tool_example import TRUE_SIGMAS, make_custo
 from landmarks.layouts.from_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
-from landmarks.inference.predictor import Predictor
 
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
@@ -119,7 +118,7 @@ def test_walkthrough_commands_run_as_documented(tmp_path: Path, monkeypatch: pyt
     # the checkpoint carries the layout itself: it loads after the YAML file is gone
     os.rename("data/tool7/layout.yaml", "data/tool7/layout.moved")
     ckpt = next(Path("outputs/tool7/checkpoints").glob("*.ckpt"))
-    spec = Predictor.from_checkpoint(str(ckpt)).model.tasks["keypoints"].spec
+    spec = run.load_predictor(str(ckpt)).model.tasks["keypoints"].spec
     assert tuple(spec.names) == tuple(layout.names) and list(spec.sigmas) == pytest.approx(list(layout.sigmas))
     assert [tuple(p) for p in spec.flip_pairs] == [tuple(p) for p in layout.flip_pairs]
 

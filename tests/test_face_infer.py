@@ -19,7 +19,6 @@ from landmarks import run, viz
 from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.inference.face_detect import HaarFaceDetector, haar_available
 from landmarks.inference.loop import run_inference
-from landmarks.inference.predictor import Predictor
 from landmarks.inference.results import predict_frame
 from landmarks.inference.sources import Frame
 from landmarks.types import Prediction
@@ -114,7 +113,7 @@ def test_head_pose_gizmo_axes_and_colours() -> None:
 def test_pose_is_written_with_and_drawn_on_the_face_the_landmarks_found(
     face_pose_ckpt: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    predictor = Predictor.from_checkpoint(str(face_pose_ckpt), device="cpu")
+    predictor = run.load_predictor(str(face_pose_ckpt), device="cpu")
     assert predictor.box_category == "face"
     kp = np.stack([np.linspace(20, 60, 68), np.linspace(30, 80, 68)], axis=-1)[None].astype(np.float32)
     preds = {"face": Prediction(kp, np.full((1, 68), 0.9, np.float32)),
@@ -165,7 +164,7 @@ def test_infer_face_head_pose_writes_euler_pnp_and_overlays(
         def detect(self, image: np.ndarray) -> np.ndarray:
             return np.array([[10.0, 12.0, 60.0, 70.0, 0.8]], np.float32)
 
-    predictor = Predictor.from_checkpoint(str(face_pose_ckpt))
+    predictor = run.load_predictor(str(face_pose_ckpt))
     assert predictor.box_category == "face"
     path = run_inference(predictor, str(folder), str(tmp_path / "fixed"), face_detector=FixedBox(), pnp=True)
     results = json.loads(Path(path).read_text())

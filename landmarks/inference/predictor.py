@@ -1,6 +1,6 @@
 """Predictor: a trained model (or a checkpoint file) -> one :class:`Prediction` per task for the boxes of an image.
 
-``Predictor.from_checkpoint(path)`` rebuilds the model from the file alone (weights + resolved
+``landmarks.run.load_predictor(path)`` rebuilds the model from the file alone (weights + resolved
 config, loaded with ``weights_only=True``). :meth:`Predictor.predict` crops each box as in
 validation, runs the model (flip test as configured) on ``device`` and turns each head's output
 into a :class:`Prediction` with the task's own :meth:`~landmarks.task.Task.predict`: the same
@@ -73,17 +73,6 @@ class Predictor:
         ``"face"``); ``None`` when the tasks do not say or differ. Decides which detector may supply boxes."""
         categories = {t.box_category for t in self.tasks.values()}
         return categories.pop() if len(categories) == 1 else None
-
-    @classmethod
-    def from_checkpoint(cls, path: str, flip_test: bool | None = None, batch_size: int = 32,
-                        device: str | torch.device = "auto") -> "Predictor":
-        """Rebuild the model from ``path`` (no other file needed); ``flip_test=None`` keeps the trained setting."""
-        from landmarks.run import load_model  # run.py is the only place that turns configs into objects
-
-        model, _ = load_model(path)
-        if flip_test is not None:
-            model.flip_test = bool(flip_test)
-        return cls(model, batch_size=batch_size, device=device)
 
     @torch.no_grad()
     def predict(

@@ -1,6 +1,7 @@
-"""Body pose: top-down Gaussian heatmaps (SimpleBaseline / HRNet recipe).
+"""The generic top-down heatmap keypoint task, for any layout (SimpleBaseline / HRNet recipe).
 
-Head: any heatmap head from :mod:`landmarks.heads.heatmap`; codec: MSRA or UDP heatmaps
+Used as is by ``task=custom`` (a layout from one YAML file) and specialised by ``tasks/body.py``,
+``tasks/hand.py`` and ``tasks/face.py``. Head: any heatmap head from :mod:`landmarks.heads.heatmap`; codec: MSRA or UDP heatmaps
 (:mod:`landmarks.codecs.heatmap`); loss: visibility-weighted MSE or OHKM
 (:mod:`landmarks.losses.heatmap`). Metrics are chosen in ``conf/task/body.yaml``; without a
 choice: PCK@0.1 of the box's longer side (+ EPE), PDJ (DeepPose) when the layout names a
@@ -23,15 +24,16 @@ __all__ = ["HeatmapKeypointTask", "coco_dict_from_instances", "one_category"]
 
 
 class HeatmapKeypointTask(KeypointTask):
-    """Top-down keypoint heatmaps for one :class:`KeypointSpec` (body; reused by hand and face).
+    """Top-down keypoint heatmaps for one :class:`KeypointSpec` (any layout; body, hand and face build on it).
 
     Args:
         spec: the keypoint layout.
         codec: heatmap codec shared with the data pipeline.
         head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
         loss: heatmap loss module ``loss(pred, target, target_weight)``.
-        name, monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
-        metrics: metric objects or partials (``conf/task/body.yaml``); ``None``: the module docstring's.
+        name: as :class:`~landmarks.task.Task`; ``None``: :attr:`default_name`.
+        monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
+        metrics: metric objects or partials (``conf/task/*.yaml``); ``None``: the module docstring's.
     """
 
     def __init__(
@@ -40,14 +42,17 @@ class HeatmapKeypointTask(KeypointTask):
         codec: Any,
         head: HeadFactory,
         loss: nn.Module,
-        name: str = "body",
+        name: str | None = None,
         monitor: str = "val/pck",
         monitor_mode: str = "max",
         loss_weight: float = 1.0,
         metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(spec, codec, head, loss, name=name, monitor=monitor, monitor_mode=monitor_mode,
+        super().__init__(spec, codec, head, loss, name=name or self.default_name, monitor=monitor, monitor_mode=monitor_mode,
                          loss_weight=loss_weight, metrics=metrics)
+
+    default_name = "keypoints"
+    """The task's name when the config gives none (a subclass for one kind of layout sets its own)."""
 
     def default_metrics(self) -> MetricsConfig:
         out: dict[str, Any] = {"pck": PCKMetric(thr=0.1), "pckh": PCKhMetric(spec=self.spec)}

@@ -7,7 +7,7 @@
   ``w = 10, e = 2`` px), Soft Wing, L1 or MSE (:mod:`landmarks.losses.wing`,
   :mod:`landmarks.losses.coords`).
 * :class:`FaceHeatmapTask` (``conf/task/face_heatmap.yaml``): the body machinery
-  (:class:`tasks.body.HeatmapKeypointTask`: heatmap head, codec, flip test, unwarp) trained
+  (:class:`landmarks.heatmap_task.HeatmapKeypointTask`: heatmap head, codec, flip test, unwarp) trained
   with Adaptive Wing (Wang et al., ICCV 2019) and its weighted loss map.
 
 Both are judged by :class:`landmarks.metrics.face_nme.FaceNME` (``val/nme`` box-normalised by
@@ -26,7 +26,7 @@ from torch import nn
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.face_nme import FaceNME
 from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
-from tasks.body import HeatmapKeypointTask
+from landmarks.heatmap_task import HeatmapKeypointTask
 
 
 class FaceTask(KeypointTask):

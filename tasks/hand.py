@@ -1,6 +1,6 @@
 """Hand pose: 21 keypoints from Gaussian heatmaps, read out by argmax + DARK or by soft-argmax.
 
-The body machinery (:class:`tasks.body.HeatmapKeypointTask`: heatmap head, MSRA/UDP codec,
+The body machinery (:class:`landmarks.heatmap_task.HeatmapKeypointTask`: heatmap head, MSRA/UDP codec,
 heatmap loss, flip test, unwarp to the original image) with four hand-specific parts:
 
 * decode ``"argmax_dark"`` (the wrapped heatmap codec's argmax and its ``refine``, DARK in
@@ -40,7 +40,7 @@ from landmarks.layouts.spec import KeypointSpec
 from landmarks.codecs.limbs import limb_heatmaps
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.task import HeadFactory, MetricsConfig
-from tasks.body import HeatmapKeypointTask
+from landmarks.heatmap_task import HeatmapKeypointTask
 
 DECODES = ("argmax_dark", "integral")
 

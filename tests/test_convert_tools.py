@@ -9,7 +9,6 @@ value by value, visibility included; CVAT and Label Studio are exported back and
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np

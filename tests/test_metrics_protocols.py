@@ -22,7 +22,7 @@ from landmarks.layouts.spec import KeypointSpec, coco17, mpii16
 from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.types import Prediction
-from tasks.body import HeatmapKeypointTask
+from landmarks.heatmap_task import HeatmapKeypointTask
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 

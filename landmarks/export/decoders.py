@@ -31,13 +31,26 @@ import numpy as np
 import torch
 from torch import nn
 
-from landmarks.codecs.refine import heatmap_argmax, refine_dark, refine_quarter
+from landmarks.codecs.refine import refine_dark, refine_quarter
 
 __all__ = ["ExportError", "decoder_for", "describe_decode"]
 
 
 class ExportError(ValueError):
     """A task that cannot be exported; the message names the task and the operation."""
+
+
+def heatmap_argmax(heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """:func:`landmarks.codecs.refine.heatmap_argmax` without floor division or ``%``.
+
+    The index is non-negative, so ``y = trunc(idx / w)`` and ``x = idx - y * w`` equal the
+    original's ``idx // w`` and ``idx % w``; exported, they are ``Div`` / ``Mul`` / ``Sub`` on
+    integers instead of the ``Xor`` / ``Mod`` of a floor division that OpenCV DNN cannot load.
+    """
+    b, k, _, w = heatmaps.shape
+    scores, idx = heatmaps.reshape(b, k, -1).max(dim=-1)
+    y = torch.div(idx, w, rounding_mode="trunc")
+    return torch.stack([idx - y * w, y], dim=-1).to(heatmaps.dtype), scores
 
 
 class HeatmapDecoder(nn.Module):

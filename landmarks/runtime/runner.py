@@ -109,7 +109,10 @@ class Runtime:
                 values = self._net.forward(self.output_names)
             except Exception as err:  # noqa: BLE001 - cv2.error: name the graph and the op OpenCV reports
                 raise RuntimeError(f"OpenCV DNN failed to run '{self.path}': {_opencv_reason(err)}") from err
-        return dict(zip(self.output_names, (np.asarray(v) for v in values)))
+        n = len(x)
+        shapes = {"keypoints": (n, -1, 2), "scores": (n, -1), "euler": (n, 3), "rotation": (n, 3, 3)}
+        # OpenCV DNN may return outputs with unit axes added or dropped: restore the documented shapes
+        return {name: np.asarray(v).reshape(shapes[name.rsplit(".", 1)[1]]) for name, v in zip(self.output_names, values)}
 
     def crop(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(crops (N, 3, H, W) float32, centers (N, 2) float32, scales (N, 2) float32)`` for xywh boxes."""
@@ -185,7 +188,8 @@ def _opencv_reason(err: Exception) -> str:
     import re
 
     text = str(err)
-    ops = re.findall(r"\[(\w+)\]:\(", text) or re.findall(r"(?:Op|op|layer)[ =:]+'?(\w+)", text)
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    head = f"unsupported op {ops[0]!r}: " if ops else ""
-    return head + (lines[-1] if lines else text)
+    ops = re.findall(r"Node \[(\w+)@[\w.]*\]:\(([^)]*)\)", text)
+    if ops:
+        return f"op {ops[0][0]!r} (node {ops[0][1]}) is not supported by this OpenCV DNN"
+    lines = [ln.strip(" >") for ln in text.splitlines() if ln.strip(" >")]
+    return "op unknown: " + (lines[-1] if lines else text)

@@ -10,7 +10,10 @@ for every task and every such metric:
   ``head_pose_errors.csv``);
 * ``"ced"`` curves (NME) of every task in one ``ced.png`` with FR / AUC at the metric's threshold
   (the 300W / WFLW reporting);
-* ``"cdf"`` curves (absolute error per angle) as ``<task>_<report_name>.png`` (as AFLW2000 results are plotted).
+* ``"cdf"`` curves (absolute error per angle) as ``<task>_<report_name>.png`` (as AFLW2000 results are plotted);
+* ``"pck"`` errors (keypoint tasks: body, hand, custom layouts; ``errors`` ``(N, K)`` distance /
+  normaliser) as ``<task>_pck_curve.{csv,png}`` (PCK versus threshold, 0 .. 2 x the metric's
+  threshold) and ``<task>_keypoint_errors.{csv,png}`` (per keypoint: mean normalised error and PCK).
 
 Nothing here names a task or a metric class.
 """
@@ -42,6 +45,8 @@ def write_error_reports(tasks: Mapping[str, Any], out: str) -> list[str]:
             if kind == "ced":
                 ced_curves.update({f"{name} ({n})": v for n, v in curves["series"].items()})  # type: ignore[index]
                 fail_thr = float(curves["thr"])  # type: ignore[index]
+            elif kind == "pck":
+                written += write_pck_reports(name, curves, out)  # type: ignore[arg-type]
             elif kind == "cdf":
                 count = len(next(iter(curves["series"].values())))  # type: ignore[index]
                 written.append(viz.plot_error_cdf(curves["series"], os.path.join(out, f"{name}_{stem}.png"),  # type: ignore[index]
@@ -61,4 +66,64 @@ def _write_csv(path: str, columns: Mapping[str, Any]) -> str:
         w.writerow(["sample", *columns])
         for i in range(n):
             w.writerow([i, *(f"{float(v[i]):.6g}" for v in columns.values())])
+    return path
+
+
+def pck_curve(errors: np.ndarray, thresholds: np.ndarray) -> np.ndarray:
+    """``(T,)`` PCK at each threshold: the share of labelled keypoints (finite ``errors``) with error < thr."""
+    valid = errors[np.isfinite(errors)]
+    if valid.size == 0:
+        return np.full(len(thresholds), np.nan)
+    return np.array([(valid < t).mean() for t in thresholds])
+
+
+def write_pck_reports(task: str, curves: Mapping[str, Any], out: str, steps: int = 41) -> list[str]:
+    """PCK-versus-threshold and per-keypoint error reports (CSV + PNG) from ``{"errors", "names", "thr"}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    errors = np.asarray(curves["errors"], dtype=np.float64)
+    names, thr = list(curves["names"]), float(curves["thr"])
+    thresholds = np.linspace(0.0, 2.0 * thr, steps)
+    pck = pck_curve(errors, thresholds)
+    os.makedirs(out, exist_ok=True)
+    written = [_write_rows(os.path.join(out, f"{task}_pck_curve.csv"), ["threshold", "pck"], zip(thresholds, pck))]
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.plot(thresholds, pck, lw=2)
+    ax.axvline(thr, color="gray", ls="--", lw=1)
+    ax.set(xlabel="threshold (fraction of the normaliser)", ylabel="PCK", ylim=(0, 1),
+           title=f"{task}: PCK vs threshold ({len(errors)} samples)")
+    ax.grid(alpha=0.3)
+    written.append(_save(fig, os.path.join(out, f"{task}_pck_curve.png")))
+    labelled = np.isfinite(errors)
+    with np.errstate(invalid="ignore"):
+        mean = np.array([errors[labelled[:, k], k].mean() if labelled[:, k].any() else np.nan for k in range(len(names))])
+        acc = np.array([(errors[labelled[:, k], k] < thr).mean() if labelled[:, k].any() else np.nan for k in range(len(names))])
+    rows = zip(names, mean, acc, labelled.sum(0))
+    written.append(_write_rows(os.path.join(out, f"{task}_keypoint_errors.csv"), ["keypoint", "mean_error", f"pck@{thr:g}", "count"], rows))
+    fig, ax = plt.subplots(figsize=(max(5, 0.35 * len(names)), 4))
+    ax.bar(range(len(names)), np.nan_to_num(mean))
+    ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
+    ax.set(ylabel="mean error (fraction of the normaliser)", title=f"{task}: error per keypoint")
+    written.append(_save(fig, os.path.join(out, f"{task}_keypoint_errors.png")))
+    return written
+
+
+def _write_rows(path: str, header: list[str], rows: Any) -> str:
+    with open(path, "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(header)
+        for row in rows:
+            w.writerow([v if isinstance(v, str) else f"{float(v):.6g}" for v in row])
+    return path
+
+
+def _save(fig: Any, path: str) -> str:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
     return path

@@ -56,6 +56,7 @@ class PCKMetric(SampleMetric):
                  auc_num_thrs: int = 20, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.thr = float(thr)
+        self.spec_names = tuple(spec.names) if spec is not None else ()
         if auc_max_thr is not None and (auc_max_thr <= 0 or auc_num_thrs < 1):
             raise ValueError(f"PCKMetric: need auc_max_thr > 0 and auc_num_thrs >= 1, got {auc_max_thr}, {auc_num_thrs}")
         self.auc_thresholds = None if auc_max_thr is None else F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
@@ -69,11 +70,32 @@ class PCKMetric(SampleMetric):
         if s is None:
             return {}
         mask = s["visible"] > 0
+        self._keep_records(s, mask)
         out = {"pck": F.pck(s["pred"], s["gt"], mask, F.bbox_norm(s["bbox"]), self.thr)[1],
                "epe": F.epe(s["pred"], s["gt"], mask)}
         if self.auc_thresholds is not None:
             out["auc"] = F.pck_auc(s["pred"], s["gt"], mask, self.auc_thresholds)
         return out
+
+
+    def _keep_records(self, s: Mapping[str, np.ndarray], mask: np.ndarray) -> None:
+        """Per-sample, per-keypoint errors for evaluate's reports (landmarks/eval_report.py)."""
+        dist = np.linalg.norm(s["pred"] - s["gt"], axis=-1)  # (N, K) px
+        norm = F.bbox_norm(s["bbox"])[:, None]
+        self._errors = np.where(mask, dist / np.where(norm > 0, norm, np.nan), np.nan)  # (N, K) fraction of the box
+        self.last_records = {f"err_{n}": np.where(mask[:, k], dist[:, k], np.nan) for k, n in enumerate(self._names(mask))}
+
+    def _names(self, mask: np.ndarray) -> list[str]:
+        names = list(self.spec_names) if self.spec_names and len(self.spec_names) == mask.shape[1] else []
+        return names or [f"kp{k}" for k in range(mask.shape[1])]
+
+    def error_curves(self) -> dict[str, Any] | None:
+        """The last ``compute``'s errors: ``{"kind": "pck", "errors": (N, K) d / max(w, h) (nan: unlabelled),
+        "names": K names, "thr": the PCK threshold}``; ``None`` before any compute."""
+        errors = getattr(self, "_errors", None)
+        if errors is None:
+            return None
+        return {"kind": "pck", "errors": errors, "names": self._names(np.isfinite(errors)), "thr": self.thr}
 
 
 class PCKhMetric(SampleMetric):

@@ -12,7 +12,7 @@ task (which calls ``decode`` on head outputs), so the two cannot drift apart. Tw
   angles for a head-pose task and decodes through its bins.
 
 A new codec implements one of them, documents its unit in its module docstring, and gets a
-round-trip entry in ``tests/test_codec_contract.py`` (the test discovers every codec class).
+round-trip entry in ``tests/codecs/test_contract.py`` (the test discovers every codec class).
 """
 
 from __future__ import annotations

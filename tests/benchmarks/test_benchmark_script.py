@@ -11,7 +11,7 @@ import numpy as np
 from benchmarks import bench
 from landmarks.codecs.heatmap import MSRAHeatmap
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_decode_errors_on_two_exact_gaussians() -> None:

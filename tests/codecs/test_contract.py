@@ -80,7 +80,7 @@ def test_every_codec_has_a_round_trip_example() -> None:
     assert classes, "no codec discovered"
     missing = [c.__qualname__ for c in classes if c not in EXAMPLES and not inspect.isabstract(c)
                and c.__name__ != "GaussianHeatmapCodec"]  # the base of MSRA / UDP, covered through them
-    assert not missing, f"codecs without a round-trip example in tests/test_codec_contract.py: {missing}"
+    assert not missing, f"codecs without a round-trip example in tests/codecs/test_contract.py: {missing}"
 
 
 @pytest.mark.parametrize("cls", list(EXAMPLES), ids=lambda c: c.__name__)

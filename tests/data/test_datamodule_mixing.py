@@ -14,7 +14,7 @@ from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.label_filter import WithoutLabels
 from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.transforms import TopDownTransform
-from test_face_task import _fit
+from tests.tasks.test_face import _fit
 
 
 def _source(seed: int = 0) -> SyntheticFaceSource:

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from landmarks.backbones import TimmBackbone
 
-HEAD_CONFIGS = sorted((Path(__file__).resolve().parents[1] / "conf" / "head").glob("*.yaml"))
+HEAD_CONFIGS = sorted((Path(__file__).resolve().parents[2] / "conf" / "head").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", HEAD_CONFIGS, ids=lambda p: p.stem)

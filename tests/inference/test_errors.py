@@ -27,7 +27,7 @@ from landmarks.inference.det_file import image_key, load_detections
 from landmarks.inference.loop import run_inference
 from landmarks.inference.predictor import Predictor, resolve_device
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
 TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "model.flip_test=false"]
 BOX = [10.0, 8.0, 30.0, 40.0]

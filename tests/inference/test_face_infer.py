@@ -23,7 +23,7 @@ from landmarks.inference.results import predict_frame
 from landmarks.inference.sources import Frame
 from landmarks.types import Prediction
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
         "data.batch_size=4", "data.val_batch_size=6", "data.val.num_images=6", "data.train.num_images=6",
         "data.val.image_size=[96,96]", "data.train.image_size=[96,96]"]

@@ -18,7 +18,7 @@ import pytest
 from landmarks.layouts.spec import COCO17_SIGMAS
 from landmarks.metrics.coco import STAT_NAMES, CocoKeypointEvaluator, rescore, to_results
 
-REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata" / "coco" / "test_coco.json"
+REALDATA = Path(__file__).resolve().parents[3] / "shared" / "realdata" / "coco" / "test_coco.json"
 
 
 @pytest.fixture(scope="module")

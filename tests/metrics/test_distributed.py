@@ -27,7 +27,7 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
 TASK_FILES = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 N, WORLD, BATCH = 7, 2, 2

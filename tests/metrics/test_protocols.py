@@ -24,7 +24,7 @@ from landmarks.metrics.keypoints import PCKMetric
 from landmarks.types import Prediction
 from landmarks.heatmap_task import HeatmapKeypointTask
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def _task(spec: KeypointSpec) -> HeatmapKeypointTask:

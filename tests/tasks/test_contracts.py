@@ -23,7 +23,7 @@ from omegaconf import DictConfig
 from landmarks import run
 from landmarks.data.synthetic.common.tool_example import make_custom_example
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 CONF = REPO / "conf"
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 HEADS = sorted(p.stem for p in (CONF / "head").glob("*.yaml"))

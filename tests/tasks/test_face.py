@@ -23,7 +23,7 @@ from landmarks.metrics.face_nme import FaceNME
 from landmarks.types import Prediction
 from tasks.face import FaceLandmarkTask
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 class FakeFaceSource:

@@ -20,7 +20,7 @@ from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.types import Prediction
 from tasks.hand import HandTask
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 
 
 def _task(codec: Any, **kw: Any) -> HandTask:

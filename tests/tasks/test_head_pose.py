@@ -24,7 +24,7 @@ from landmarks.losses.head_pose import GeodesicLoss, HopenetLoss
 from landmarks.losses.wing import WingLoss
 from tasks.face import FaceLandmarkTask
 from tasks.head_pose import HeadPose6DTask, HeadPoseTask
-from test_face_task import CONF, FakeFaceSource, _fit
+from tests.tasks.test_face import CONF, FakeFaceSource, _fit
 
 AXES_SPEC = KeypointSpec(name="axes", names=("centre", "x_end", "y_end", "nose_end"))  # no flip pairs
 

@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 from hydra import compose, initialize_config_dir
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 RNG = np.random.default_rng(0)
 
 

@@ -17,15 +17,15 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from face_files import compose_train, face_points, write_image
+from tests.data.formats.face_files import compose_train, face_points, write_image
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.pts300w import Pts300WSource
 from landmarks.data.formats.wflw import VALUES_PER_LINE, WFLW_ATTRIBUTES, WflwSource
 from landmarks.layouts.face import aflw19, cofw29, ibug68, wflw98
 from landmarks.metrics.face_subsets import nme_by_attribute
-from test_face_layouts import _procrustes_residual
-from test_formats_pose_mat import _aflw2000, _write_mat
+from tests.layouts.test_face import _procrustes_residual
+from tests.data.formats.test_pose_mat import _aflw2000, _write_mat
 
 
 # ====================================================================== WFLW text

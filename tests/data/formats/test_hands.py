@@ -18,7 +18,7 @@ from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.layouts.hand import hand21
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[3] / "conf"
 HAND_FILES = {"freihand": ("test_freihand.json", 8), "onehand10k": ("test_onehand10k.json", 4),
               "panoptic": ("test_panoptic.json", 4)}
 

@@ -11,14 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face_files import face_points, write_image
+from tests.data.formats.face_files import face_points, write_image
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.mpii import MpiiSource
 from landmarks.data.formats.pose_mat import PoseMatSource
 from landmarks.data.formats.pts300w import Pts300WSource
 from landmarks.data.formats.wflw import WflwSource
-from test_formats_face import _wflw_line, _write_pts
-from test_formats_pose_mat import _aflw2000, _write_mat
+from tests.data.formats.test_face import _wflw_line, _write_pts
+from tests.data.formats.test_pose_mat import _aflw2000, _write_mat
 
 
 def _skip_logs(caplog: pytest.LogCaptureFixture, build: object) -> tuple[object, list[str]]:

@@ -9,7 +9,7 @@ import pytest
 import torch
 from scipy.io import savemat
 
-from face_files import compose_train, face_points, write_image
+from tests.data.formats.face_files import compose_train, face_points, write_image
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.pose_mat import PoseMatSource

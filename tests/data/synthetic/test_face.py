@@ -9,7 +9,7 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from synthetic_checks import (
+from tests.data.synthetic.synthetic_checks import (
     assert_deterministic, assert_disjoint_streams, assert_labels_in_image, assert_rejects_bad_index_and_split,
     assert_sample_arrays, coco_self_ap, render_ms,
 )

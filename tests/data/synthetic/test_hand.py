@@ -8,7 +8,7 @@ import os
 import cv2
 import numpy as np
 import pytest
-from synthetic_checks import (
+from tests.data.synthetic.synthetic_checks import (
     assert_box_in_image, assert_deterministic, assert_disjoint_streams, assert_labels_in_image,
     assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
 )

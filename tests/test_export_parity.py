@@ -53,7 +53,7 @@ def build_tiny(case: str, tmp: Path) -> Any:
         layout.write_text("keypoints: [tip, left_jaw, right_jaw, hinge, tail]\nflip_pairs: [[left_jaw, right_jaw]]\n"
                           "skeleton: [[tip, hinge], [hinge, tail], [left_jaw, hinge], [right_jaw, hinge]]\n"
                           "sigmas: [0.05, 0.05, 0.05, 0.08, 0.1]\n")
-        extra = [*extra, f"spec_file={layout}"]
+        extra = [*extra, f"spec_file={layout}", f"data.root={tmp}"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=[f"task={task_file}", "backbone=resnet18", "input_size=[64,64]",
                                           "output_dir=/tmp/unused", "logger=csv", *extra])

@@ -43,7 +43,7 @@ finally:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
-    from test_export_parity import build_tiny
+    from tests.test_export_parity import build_tiny
 
     from landmarks.export import export_model
 

@@ -324,7 +324,15 @@ def infer(cfg: DictConfig) -> str:
     """
     from landmarks.inference.loop import run_inference
 
-    predictor = load_predictor(str(cfg.ckpt), flip_test=cfg.get("flip_test"), device=str(cfg.get("device") or "auto"))
+    runtime = str(cfg.get("runtime") or "torch")  # torch | onnxruntime | opencv (landmarks/export/predictor.py)
+    if runtime not in ("torch", "onnxruntime", "opencv"):
+        raise ValueError(f"runtime: expected 'torch', 'onnxruntime' or 'opencv', got {runtime!r}")
+    device = str(cfg.get("device") or "auto") if runtime == "torch" else "cpu"
+    predictor = load_predictor(str(cfg.ckpt), flip_test=cfg.get("flip_test"), device=device)
+    if runtime != "torch":
+        from landmarks.export.predictor import onnx_predictor
+
+        predictor = onnx_predictor(predictor, runtime, str(cfg.out), onnx=cfg.get("onnx"))
     return run_inference(
         predictor,
         source=str(cfg.source),

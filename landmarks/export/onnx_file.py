@@ -125,6 +125,9 @@ def export_model(model: LandmarkModule, out_dir: str, opset: int = 17, flip_test
     paths["sidecar"] = os.path.join(out_dir, "model.json")
     with open(paths["sidecar"], "w") as f:
         json.dump(meta, f, indent=2)
+    if quantize == "int8":  # the fp32 graph keeps its own sidecar, so the runtime can load either
+        with open(os.path.join(out_dir, "model_fp32.json"), "w") as f:
+            json.dump({**meta, "onnx_file": "model_fp32.onnx", "quantize": "none"}, f, indent=2)
     log.info("export: wrote %s", ", ".join(paths.values()))
     return paths
 

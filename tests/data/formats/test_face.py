@@ -188,7 +188,7 @@ def test_wflw_300w_300wlp_configs_build_their_sources(tmp_path: Path) -> None:
         _write_mat(tmp_path / "300W_LP" / sub / f"{sub}_1_0.mat", pt2d=face_points(68).T)
     _aflw2000(tmp_path / "AFLW2000" / "image00002.mat")
     cases = {
-        "wflw": (["task=face", f"data.root={wflw}", "tasks.face.spec._target_=landmarks.layouts.face.wflw98"], 1, 1),
+        "wflw": (["task=face", f"data.root={wflw}"], 1, 1),
         "300w": (["task=face", f"data.root={w300}"], 3, 3),
         "300wlp": (["task=head_pose", f"data.root={tmp_path}"], 8, 1),
     }
@@ -219,8 +219,7 @@ def test_real_coco_face_files_through_coco_face_config(realdata: Path, name: str
     target = f"landmarks.layouts.face.{layout.__name__}"
     cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={folder / file}",
                     f"data.val.ann_file={folder / file}", f"data.train.image_root={folder}",
-                    f"data.val.image_root={folder}", f"data.train.spec._target_={target}",
-                    f"data.val.spec._target_={target}", f"tasks.face.spec._target_={target}"])
+                    f"data.val.image_root={folder}", f"keypoint_layout._target_={target}"])
     run.check_config(cfg)
     src = instantiate(cfg.data.val, _convert_="all")
     assert len(src) == count and src.spec.name == layout.__name__ and src.skipped_counts["bad_sample"] == 0
@@ -239,8 +238,7 @@ def test_real_wflw_runs_one_face_validation_batch(realdata: Path) -> None:
     target = "landmarks.layouts.face.wflw98"
     cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={ann}",
                     f"data.val.ann_file={ann}", f"data.train.image_root={folder}", f"data.val.image_root={folder}",
-                    f"data.train.spec._target_={target}", f"data.val.spec._target_={target}",
-                    f"tasks.face.spec._target_={target}", "input_size=[64,64]"])
+                    f"keypoint_layout._target_={target}", "input_size=[64,64]"])
     model = run.build_model(cfg)
     data = run.build_data(cfg, model)
     batch = next(iter(data.val_dataloader()))

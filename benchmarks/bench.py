@@ -27,7 +27,8 @@ import platform
 import statistics
 import time
 import warnings
-from typing import Any, Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -170,8 +171,16 @@ def lightning_train_throughput(module: Any, batch: dict[str, Any], warmup: int, 
     logging.getLogger("pytorch_lightning").setLevel(logging.ERROR)
     logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
     trainer = pl.Trainer(
-        accelerator="cpu", devices=1, max_steps=total, max_epochs=-1, logger=False, enable_checkpointing=False,
-        enable_progress_bar=False, enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0,
+        accelerator="cpu",
+        devices=1,
+        max_steps=total,
+        max_epochs=-1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
         callbacks=[timer],
     )
     loader = DataLoader(RepeatBatch(batch, total), batch_size=None, num_workers=0)
@@ -277,8 +286,10 @@ def decode_errors(
         kpts, _ = codec.decode(maps)
         err = np.linalg.norm(codec.to_heatmap_px(kpts[:, 0]) - centres, axis=1)
         out[refine] = {
-            "mean": float(err.mean()), "median": float(np.median(err)),
-            "p95": float(np.percentile(err, 95)), "max": float(err.max()),
+            "mean": float(err.mean()),
+            "median": float(np.median(err)),
+            "p95": float(np.percentile(err, 95)),
+            "max": float(err.max()),
         }
     return out
 
@@ -295,12 +306,21 @@ def time_to_accuracy(
         raise ValueError(f"time_to_accuracy: mode must be 'max' or 'min', got {mode!r}")
     out = []
     for thr in thresholds:
-        hit = next((r for r in rows if metric in r and (float(r[metric]) >= thr if mode == "max" else float(r[metric]) <= thr)), None)
-        out.append({
-            "threshold": thr,
-            "minutes": None if hit is None else float(hit["seconds"]) / 60.0,
-            "step": None if hit is None else int(hit["step"]),
-        })
+        hit = next(
+            (
+                r
+                for r in rows
+                if metric in r and (float(r[metric]) >= thr if mode == "max" else float(r[metric]) <= thr)
+            ),
+            None,
+        )
+        out.append(
+            {
+                "threshold": thr,
+                "minutes": None if hit is None else float(hit["seconds"]) / 60.0,
+                "step": None if hit is None else int(hit["step"]),
+            }
+        )
     return out
 
 
@@ -320,9 +340,12 @@ def pass_mark(ok: bool | None) -> str:
 
 def markdown_table(header: list[str], rows: list[list]) -> list[str]:
     """Markdown table lines; floats get 3 significant digits (integers above 100), ``None`` is ``—``."""
+
     def fmt(v: Any) -> str:
         if isinstance(v, float):
             return f"{v:.0f}" if abs(v) >= 100 else (f"{v:.3g}" if abs(v) >= 1e-3 or v == 0 else f"{v:.1e}")
         return "—" if v is None else str(v)
 
-    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + ["| " + " | ".join(fmt(v) for v in r) + " |" for r in rows]
+    return ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)] + [
+        "| " + " | ".join(fmt(v) for v in r) + " |" for r in rows
+    ]

@@ -29,15 +29,40 @@ from hydra import compose, initialize_config_dir  # noqa: E402
 from hydra.utils import instantiate  # noqa: E402
 
 from benchmarks import bench, recipe_report  # noqa: E402
+from benchmarks.bench import markdown_table as table  # noqa: E402
+from benchmarks.bench import pass_mark as mark  # noqa: E402
 from landmarks import run  # noqa: E402
-from benchmarks.bench import markdown_table as table, pass_mark as mark  # noqa: E402
 
 SECTIONS = ("train", "data", "encode", "decode", "latency", "memory", "tta", "recipes")
 
-FULL = dict(train_repeats=3, train_warmup=5, train_steps=30, data_repeats=3, data_warmup=4, data_batches=20,
-            encode_n=256, encode_repeats=7, decode_n=2000, lat_runs=30, lat_warmup=5, mem_steps=5)
-QUICK = dict(train_repeats=2, train_warmup=1, train_steps=3, data_repeats=1, data_warmup=2, data_batches=4,
-             encode_n=32, encode_repeats=3, decode_n=200, lat_runs=5, lat_warmup=2, mem_steps=2)
+FULL = dict(
+    train_repeats=3,
+    train_warmup=5,
+    train_steps=30,
+    data_repeats=3,
+    data_warmup=4,
+    data_batches=20,
+    encode_n=256,
+    encode_repeats=7,
+    decode_n=2000,
+    lat_runs=30,
+    lat_warmup=5,
+    mem_steps=5,
+)
+QUICK = dict(
+    train_repeats=2,
+    train_warmup=1,
+    train_steps=3,
+    data_repeats=1,
+    data_warmup=2,
+    data_batches=4,
+    encode_n=32,
+    encode_repeats=3,
+    decode_n=200,
+    lat_runs=5,
+    lat_warmup=2,
+    mem_steps=2,
+)
 MODELS = [("resnet18", "deconv"), ("resnet18", "light"), ("mobilenetv3", "deconv"), ("mobilenetv3", "light")]
 GOALS = {"train": 0.95, "data": 3.0, "encode": 2.5, "decode": 0.05}
 TMP = os.path.join(tempfile.gettempdir(), "landmarks_bench")  # output_dir placeholder; nothing is written
@@ -67,7 +92,7 @@ def section_train(p: dict, results: dict) -> dict:
     cfg, model, batch = model_and_batch([])
     raw, light, threads = [], [], 0
     for r in range(p["train_repeats"]):  # alternate the order so drift hits both sides
-        for side in (("raw", "pl") if r % 2 == 0 else ("pl", "raw")):
+        for side in ("raw", "pl") if r % 2 == 0 else ("pl", "raw"):
             m = copy.deepcopy(model)  # same initial weights for every run
             if side == "raw":
                 raw.append(bench.raw_train_throughput(m, batch, p["train_warmup"], p["train_steps"]))
@@ -75,9 +100,17 @@ def section_train(p: dict, results: dict) -> dict:
             sps, threads = bench.lightning_train_throughput(m, batch, p["train_warmup"], p["train_steps"])
             light.append(sps)
     ratio = bench.median(light) / bench.median(raw)
-    return {"model": describe(cfg), "raw_sps": bench.median(raw), "lightning_sps": bench.median(light),
-            "raw_all": raw, "lightning_all": light, "threads_in_trainer": threads, "ratio": ratio,
-            "goal": GOALS["train"], "pass": ratio >= GOALS["train"]}
+    return {
+        "model": describe(cfg),
+        "raw_sps": bench.median(raw),
+        "lightning_sps": bench.median(light),
+        "raw_all": raw,
+        "lightning_all": light,
+        "threads_in_trainer": threads,
+        "ratio": ratio,
+        "goal": GOALS["train"],
+        "pass": ratio >= GOALS["train"],
+    }
 
 
 def section_data(p: dict, results: dict) -> dict:
@@ -88,10 +121,20 @@ def section_data(p: dict, results: dict) -> dict:
         step_sps, source = train["lightning_sps"], "train section, Lightning"
     else:
         _, m, batch = model_and_batch([])
-        step_sps, source = bench.raw_train_throughput(m, batch, p["train_warmup"], p["train_steps"]), "raw loop, measured here"
+        step_sps, source = (
+            bench.raw_train_throughput(m, batch, p["train_warmup"], p["train_steps"]),
+            "raw loop, measured here",
+        )
     ratio = bench.median(d["data_all"]) / step_sps
-    return {**d, "data_sps": bench.median(d["data_all"]), "train_sps": step_sps, "train_source": source,
-            "ratio": ratio, "goal": GOALS["data"], "pass": ratio >= GOALS["data"]}
+    return {
+        **d,
+        "data_sps": bench.median(d["data_all"]),
+        "train_sps": step_sps,
+        "train_source": source,
+        "ratio": ratio,
+        "goal": GOALS["data"],
+        "pass": ratio >= GOALS["data"],
+    }
 
 
 def data_child(spec: dict) -> dict:
@@ -99,8 +142,10 @@ def data_child(spec: dict) -> dict:
     cfg = config(["data.num_workers=2"])
     loader = run.build_data(cfg, run.build_model(cfg)).train_dataloader()
     rates = [bench.loader_throughput(loader, spec["warmup"], spec["batches"]) for _ in range(spec["repeats"])]
-    return {"pipeline": f"LandmarkDataModule train loader, {cfg.data.num_workers} workers, batch {cfg.data.batch_size}",
-            "data_all": rates}
+    return {
+        "pipeline": f"LandmarkDataModule train loader, {cfg.data.num_workers} workers, batch {cfg.data.batch_size}",
+        "data_all": rates,
+    }
 
 
 def section_encode(p: dict, results: dict) -> dict:
@@ -110,8 +155,16 @@ def section_encode(p: dict, results: dict) -> dict:
         codec = instantiate(next(iter(cfg.tasks.values())).codec)
         kpts, vis = bench.random_instances(p["encode_n"], 17, codec.input_size, seed=0)
         t = bench.encode_timing(codec, kpts, vis, p["encode_repeats"])
-        rows.append({"input": codec.input_size, "heatmap": codec.heatmap_size, "sigma": codec.sigma, "K": 17, **t,
-                     "pass": t["speedup"] >= GOALS["encode"]})
+        rows.append(
+            {
+                "input": codec.input_size,
+                "heatmap": codec.heatmap_size,
+                "sigma": codec.sigma,
+                "K": 17,
+                **t,
+                "pass": t["speedup"] >= GOALS["encode"],
+            }
+        )
     return {"rows": rows, "instances": p["encode_n"], "goal": GOALS["encode"], "pass": all(r["pass"] for r in rows)}
 
 
@@ -123,8 +176,13 @@ def section_decode(p: dict, results: dict) -> dict:
             for refine, err in bench.decode_errors(centres, hm_size, sigma=2.0).items():
                 ok = err["mean"] <= GOALS["decode"] if refine == "dark" and margin > 0 else None
                 rows.append({"heatmap": hm_size, "region": region, "refine": refine, **err, "pass": ok})
-    return {"rows": rows, "n": p["decode_n"], "sigma": 2.0, "goal": GOALS["decode"],
-            "pass": all(r["pass"] for r in rows if r["pass"] is not None)}
+    return {
+        "rows": rows,
+        "n": p["decode_n"],
+        "sigma": 2.0,
+        "goal": GOALS["decode"],
+        "pass": all(r["pass"] for r in rows if r["pass"] is not None),
+    }
 
 
 def section_latency(p: dict, results: dict) -> dict:
@@ -134,14 +192,23 @@ def section_latency(p: dict, results: dict) -> dict:
         torch.manual_seed(0)
         model = run.build_model(cfg)
         ms = bench.inference_latency_ms(model, (256, 192), p["lat_runs"], p["lat_warmup"])
-        rows.append({"model": f"{cfg.backbone.name} + {head}", "median_ms": bench.median(ms), "min_ms": min(ms),
-                     "max_ms": max(ms), "params_m": sum(t.numel() for t in model.parameters()) / 1e6})
+        rows.append(
+            {
+                "model": f"{cfg.backbone.name} + {head}",
+                "median_ms": bench.median(ms),
+                "min_ms": min(ms),
+                "max_ms": max(ms),
+                "params_m": sum(t.numel() for t in model.parameters()) / 1e6,
+            }
+        )
     return {"rows": rows, "input": "256x192 (HxW), batch 1, eval, no flip test", "runs": p["lat_runs"]}
 
 
 def section_memory(p: dict, results: dict) -> dict:
-    specs = [{"overrides": [f"backbone={b}", f"head={h}", "data.batch_size=32"], "steps": p["mem_steps"]}
-             for b, h in (MODELS if not p["quick"] else [("mobilenetv3", "light")])]
+    specs = [
+        {"overrides": [f"backbone={b}", f"head={h}", "data.batch_size=32"], "steps": p["mem_steps"]}
+        for b, h in (MODELS if not p["quick"] else [("mobilenetv3", "light")])
+    ]
     return {"rows": [child("memory", spec) for spec in specs], "steps": p["mem_steps"]}
 
 
@@ -153,19 +220,28 @@ def memory_child(spec: dict) -> dict:
     bench.reset_peak_rss()  # the import-time peak (CUDA libraries) would hide the training peak
     bench.lightning_train_throughput(model, batch, 0, int(spec["steps"]))
     peak = bench.rss_mib()[1]
-    return {"model": describe(cfg), "rss_after_imports_mib": after_imports, "rss_before_train_mib": before,
-            "peak_rss_mib": peak, "train_increase_mib": peak - before}
+    return {
+        "model": describe(cfg),
+        "rss_after_imports_mib": after_imports,
+        "rss_before_train_mib": before,
+        "peak_rss_mib": peak,
+        "train_increase_mib": peak - before,
+    }
 
 
 def child(kind: str, spec: dict) -> dict:
     """Run ``<kind>_child(spec)`` in a fresh interpreter with this process's torch threads."""
     spec = {**spec, "kind": kind, "threads": torch.get_num_threads()}
-    proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
-                          capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(
+        [sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     line = [x for x in proc.stdout.splitlines() if x.startswith("RESULT ")]
     if proc.returncode or not line:
         raise RuntimeError(f"benchmark child {spec} failed (exit {proc.returncode}):\n{proc.stderr[-3000:]}")
-    return json.loads(line[-1][len("RESULT "):])
+    return json.loads(line[-1][len("RESULT ") :])
 
 
 def section_tta(p: dict, results: dict) -> dict:
@@ -175,8 +251,14 @@ def section_tta(p: dict, results: dict) -> dict:
     if not rows:
         return {**out, "missing": True, "rows": []}
     best = max((float(r["val/pck"]) for r in rows if "val/pck" in r), default=None)
-    return {**out, "missing": False, "rows": bench.time_to_accuracy(rows, "val/pck", out["thresholds"]), "best_pck": best,
-            "last_step": rows[-1]["step"], "last_minutes": rows[-1]["seconds"] / 60}
+    return {
+        **out,
+        "missing": False,
+        "rows": bench.time_to_accuracy(rows, "val/pck", out["thresholds"]),
+        "best_pck": best,
+        "last_step": rows[-1]["step"],
+        "last_minutes": rows[-1]["seconds"] / 60,
+    }
 
 
 def section_recipes(p: dict, results: dict) -> dict:
@@ -189,68 +271,164 @@ def markdown(res: dict) -> str:
     quick = any(v.get("quick") for v in s.values())
     md = ["# Benchmarks", ""]
     if quick:
-        md += ["> **QUICK SMOKE RUN** (`--quick`: very few repeats, and the CPU was shared with other jobs).",
-               "> These figures only show that the script works end to end; they are not measurements.",
-               "> Regenerate on an idle machine with `python benchmarks/benchmark.py` (budget: under 10 minutes on 2 cores).", ""]
-    md += [f"Generated {res['date']} by `python benchmarks/benchmark.py {res['argv']}`; raw numbers in `{res['json']}`.", "",
-           f"Machine: {m['cpu']}, {m['cores']} cores, torch threads {res['threads']}, load average {m['load_avg_1min']} at start; "
-           f"Python {m['python']}, torch {m['torch']}, Lightning {m['pytorch_lightning']}, timm {m['timm']}. "
-           "Times are medians over repeats; each comparison ran side by side in one run.", ""]
+        md += [
+            "> **QUICK SMOKE RUN** (`--quick`: very few repeats, and the CPU was shared with other jobs).",
+            "> These figures only show that the script works end to end; they are not measurements.",
+            "> Regenerate on an idle machine with `python benchmarks/benchmark.py` (budget: under 10 minutes on 2 cores).",
+            "",
+        ]
+    md += [
+        f"Generated {res['date']} by `python benchmarks/benchmark.py {res['argv']}`; raw numbers in `{res['json']}`.",
+        "",
+        f"Machine: {m['cpu']}, {m['cores']} cores, torch threads {res['threads']}, load average {m['load_avg_1min']} at start; "
+        f"Python {m['python']}, torch {m['torch']}, Lightning {m['pytorch_lightning']}, timm {m['timm']}. "
+        "Times are medians over repeats; each comparison ran side by side in one run.",
+        "",
+    ]
     stale = [f"{k} ({v['date']})" for k, v in s.items() if v.get("stale")]
     if stale:
         md += [f"Sections kept from an earlier run (`--only`): {', '.join(stale)}.", ""]
     if "train" in s:
         t = s["train"]
-        md += ["## Train-step throughput: Lightning vs raw PyTorch", "",
-               f"{t['model']}; the same pre-built batch in memory for both, no workers, steady-state steps only.", ""]
-        md += table(["loop", "samples/s"], [["raw PyTorch loop", t["raw_sps"]], ["LandmarkModule + pl.Trainer", t["lightning_sps"]]])
+        md += [
+            "## Train-step throughput: Lightning vs raw PyTorch",
+            "",
+            f"{t['model']}; the same pre-built batch in memory for both, no workers, steady-state steps only.",
+            "",
+        ]
+        md += table(
+            ["loop", "samples/s"],
+            [["raw PyTorch loop", t["raw_sps"]], ["LandmarkModule + pl.Trainer", t["lightning_sps"]]],
+        )
         md += ["", f"Ratio Lightning / raw = **{t['ratio']:.3f}** (goal >= {t['goal']}): **{mark(t['pass'])}**", ""]
     if "data" in s:
         d = s["data"]
-        md += ["## Data pipeline vs train step", "", f"{d['pipeline']}, synthetic body data from `conf/train.yaml`, measured in a fresh process.", ""]
-        md += table(["", "samples/s"], [["data pipeline", d["data_sps"]], [f"train step ({d['train_source']})", d["train_sps"]]])
+        md += [
+            "## Data pipeline vs train step",
+            "",
+            f"{d['pipeline']}, synthetic body data from `conf/train.yaml`, measured in a fresh process.",
+            "",
+        ]
+        md += table(
+            ["", "samples/s"], [["data pipeline", d["data_sps"]], [f"train step ({d['train_source']})", d["train_sps"]]]
+        )
         md += ["", f"Ratio = **{d['ratio']:.2f}x** (goal >= {d['goal']}x): **{mark(d['pass'])}**", ""]
     if "encode" in s:
         e = s["encode"]
-        md += ["## Heatmap target encoding: vectorised vs per-keypoint loop", "",
-               f"MSRAHeatmap, {e['instances']} random instances (10% unlabelled, some outside the crop); time per instance.", ""]
-        md += table(["input (W,H)", "heatmap (w,h)", "K", "vectorised us", "loop us", "speedup", "max abs diff", f"goal >= {e['goal']}x"],
-                    [[tuple(r["input"]), tuple(r["heatmap"]), r["K"], r["vectorised_us"], r["loop_us"], r["speedup"],
-                      r["max_abs_diff"], mark(r["pass"])] for r in e["rows"]])
+        md += [
+            "## Heatmap target encoding: vectorised vs per-keypoint loop",
+            "",
+            f"MSRAHeatmap, {e['instances']} random instances (10% unlabelled, some outside the crop); time per instance.",
+            "",
+        ]
+        md += table(
+            [
+                "input (W,H)",
+                "heatmap (w,h)",
+                "K",
+                "vectorised us",
+                "loop us",
+                "speedup",
+                "max abs diff",
+                f"goal >= {e['goal']}x",
+            ],
+            [
+                [
+                    tuple(r["input"]),
+                    tuple(r["heatmap"]),
+                    r["K"],
+                    r["vectorised_us"],
+                    r["loop_us"],
+                    r["speedup"],
+                    r["max_abs_diff"],
+                    mark(r["pass"]),
+                ]
+                for r in e["rows"]
+            ],
+        )
         md += [""]
     if "decode" in s:
         d = s["decode"]
-        md += ["## Decode error on exact Gaussians", "",
-               f"{d['n']} untruncated Gaussians (sigma {d['sigma']}) per row at random sub-pixel centres; Euclidean error in "
-               f"heatmap px. Goal: DARK mean <= {d['goal']} px on interior centres.", ""]
-        md += table(["heatmap (w,h)", "centres", "decode", "mean", "median", "p95", "max", "goal"],
-                    [[tuple(r["heatmap"]), r["region"], r["refine"], r["mean"], r["median"], r["p95"], r["max"], mark(r["pass"])]
-                     for r in d["rows"]])
+        md += [
+            "## Decode error on exact Gaussians",
+            "",
+            f"{d['n']} untruncated Gaussians (sigma {d['sigma']}) per row at random sub-pixel centres; Euclidean error in "
+            f"heatmap px. Goal: DARK mean <= {d['goal']} px on interior centres.",
+            "",
+        ]
+        md += table(
+            ["heatmap (w,h)", "centres", "decode", "mean", "median", "p95", "max", "goal"],
+            [
+                [
+                    tuple(r["heatmap"]),
+                    r["region"],
+                    r["refine"],
+                    r["mean"],
+                    r["median"],
+                    r["p95"],
+                    r["max"],
+                    mark(r["pass"]),
+                ]
+                for r in d["rows"]
+            ],
+        )
         md += [""]
     if "latency" in s:
         lt = s["latency"]
         md += ["## Inference latency", "", f"{lt['input']}, {lt['runs']} timed runs after warm-up.", ""]
-        md += table(["model", "params (M)", "median ms", "min ms", "max ms"],
-                    [[r["model"], r["params_m"], r["median_ms"], r["min_ms"], r["max_ms"]] for r in lt["rows"]])
+        md += table(
+            ["model", "params (M)", "median ms", "min ms", "max ms"],
+            [[r["model"], r["params_m"], r["median_ms"], r["min_ms"], r["max_ms"]] for r in lt["rows"]],
+        )
         md += [""]
     if "memory" in s:
         mm = s["memory"]
-        md += ["## Peak memory of a training run", "",
-               f"MiB. Peak RSS (`VmHWM`, reset after the model and batch are built) of a fresh subprocess that builds the model, takes one batch and trains "
-               f"{mm['steps']} Lightning steps at the demo input size; current RSS (`VmRSS`) before that for reference.", ""]
-        md += table(["model", "RSS after imports", "RSS before training", "peak RSS", "peak - before training"],
-                    [[r["model"], r["rss_after_imports_mib"], r["rss_before_train_mib"], r["peak_rss_mib"], r["train_increase_mib"]]
-                     for r in mm["rows"]])
+        md += [
+            "## Peak memory of a training run",
+            "",
+            f"MiB. Peak RSS (`VmHWM`, reset after the model and batch are built) of a fresh subprocess that builds the model, takes one batch and trains "
+            f"{mm['steps']} Lightning steps at the demo input size; current RSS (`VmRSS`) before that for reference.",
+            "",
+        ]
+        md += table(
+            ["model", "RSS after imports", "RSS before training", "peak RSS", "peak - before training"],
+            [
+                [
+                    r["model"],
+                    r["rss_after_imports_mib"],
+                    r["rss_before_train_mib"],
+                    r["peak_rss_mib"],
+                    r["train_increase_mib"],
+                ]
+                for r in mm["rows"]
+            ],
+        )
         md += [""]
     if "tta" in s:
         t = s["tta"]
-        md += ["## Time to accuracy (demo recipe)", "", f"From `{os.path.relpath(t['curves'], ROOT)}` (PCK@0.1, `{t['metric']}`).", ""]
+        md += [
+            "## Time to accuracy (demo recipe)",
+            "",
+            f"From `{os.path.relpath(t['curves'], ROOT)}` (PCK@0.1, `{t['metric']}`).",
+            "",
+        ]
         if t["missing"]:
-            md += ["No curves file (or no validation rows): run `make demo` first (writes outputs/demo/training_curves.json).", ""]
+            md += [
+                "No curves file (or no validation rows): run `make demo` first (writes outputs/demo/training_curves.json).",
+                "",
+            ]
         else:
-            md += [f"Best PCK {t['best_pck']:.3f}, last validation at step {t['last_step']} ({t['last_minutes']:.1f} min).", ""]
-            md += table(["PCK@0.1 >=", "minutes", "step"],
-                        [[r["threshold"], "not reached" if r["minutes"] is None else f"{r['minutes']:.1f}", r["step"]] for r in t["rows"]])
+            md += [
+                f"Best PCK {t['best_pck']:.3f}, last validation at step {t['last_step']} ({t['last_minutes']:.1f} min).",
+                "",
+            ]
+            md += table(
+                ["PCK@0.1 >=", "minutes", "step"],
+                [
+                    [r["threshold"], "not reached" if r["minutes"] is None else f"{r['minutes']:.1f}", r["step"]]
+                    for r in t["rows"]
+                ],
+            )
             md += [""]
     if "recipes" in s:
         md += recipe_report.markdown(s["recipes"])
@@ -285,9 +463,19 @@ def main() -> None:
         if name in only:
             print(f"[benchmark] {name} ...", flush=True)
             sections[name] = {**globals()[f"section_{name}"](params, sections), "quick": args.quick, "date": date}
-            print(f"[benchmark] {name}: " + json.dumps({k: v for k, v in sections[name].items() if not isinstance(v, list)}), flush=True)
-    result = {"date": date, "argv": " ".join(sys.argv[1:]), "json": out_json.name, "machine": machine, "threads": threads,
-              "sections": sections}
+            print(
+                f"[benchmark] {name}: "
+                + json.dumps({k: v for k, v in sections[name].items() if not isinstance(v, list)}),
+                flush=True,
+            )
+    result = {
+        "date": date,
+        "argv": " ".join(sys.argv[1:]),
+        "json": out_json.name,
+        "machine": machine,
+        "threads": threads,
+        "sections": sections,
+    }
     out_json.parent.mkdir(parents=True, exist_ok=True)
     out_json.write_text(json.dumps(result, indent=1, default=str))
     Path(args.out).write_text(markdown(result) + "\n")

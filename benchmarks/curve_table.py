@@ -30,7 +30,8 @@ def main(argv: list[str] | None = None) -> str:
         hit = time_to_accuracy(rows, metric, [float(thr)], mode)[0]
         sign = ">=" if mode == "max" else "<="
         text += f"\n\n{metric} {sign} {thr}: " + (
-            f"{hit['minutes']:.1f} min (step {hit['step']})" if hit["step"] is not None else "not reached")
+            f"{hit['minutes']:.1f} min (step {hit['step']})" if hit["step"] is not None else "not reached"
+        )
     print(text)
     return text
 

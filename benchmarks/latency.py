@@ -11,7 +11,7 @@ import argparse
 import os
 import statistics
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -43,30 +43,33 @@ def main() -> None:
     model.flip_test = False
     meta_rt = Runtime(os.path.join(args.export_dir, "model_fp32.onnx"))
     w, h = meta_rt.input_size
-    print(f"| batch | threads | torch eager ms | ORT fp32 ms | ORT int8 ms | OpenCV DNN ms |\n|---|---|---|---|---|---|")
+    print("| batch | threads | torch eager ms | ORT fp32 ms | ORT int8 ms | OpenCV DNN ms |\n|---|---|---|---|---|---|")
     for threads in (1, 2):
         torch.set_num_threads(threads)
         sessions = {}
         for kind, name in (("fp32", "model_fp32.onnx"), ("int8", "model.onnx")):
             opts = ort.SessionOptions()
             opts.intra_op_num_threads, opts.inter_op_num_threads = threads, 1
-            sessions[kind] = ort.InferenceSession(os.path.join(args.export_dir, name), opts,
-                                                  providers=["CPUExecutionProvider"])
+            sessions[kind] = ort.InferenceSession(
+                os.path.join(args.export_dir, name), opts, providers=["CPUExecutionProvider"]
+            )
         for batch in (1, 8):
             x = np.random.default_rng(0).uniform(0, 255, (batch, 3, h, w)).astype(np.float32)
             xt = torch.from_numpy(x)
 
-            def eager() -> object:
+            def eager(xt: torch.Tensor = xt) -> object:
                 with torch.no_grad():
                     outs = model.predict_outputs(xt)
-                    return [model.tasks[n]._decode_input(o) if hasattr(model.tasks[n], "_decode_input") else o
-                            for n, o in outs.items()]
+                    return [
+                        model.tasks[n]._decode_input(o) if hasattr(model.tasks[n], "_decode_input") else o
+                        for n, o in outs.items()
+                    ]
 
             row = [median_ms(eager, args.repeats)]
-            row += [median_ms(lambda s=s: s.run(None, {"image": x}), args.repeats) for s in sessions.values()]
+            row += [median_ms(lambda s=s, x=x: s.run(None, {"image": x}), args.repeats) for s in sessions.values()]
             try:
                 cv = Runtime(os.path.join(args.export_dir, "model_fp32.onnx"), backend="opencv", threads=threads)
-                row.append(median_ms(lambda: cv.run_crops(x), args.repeats))
+                row.append(median_ms(lambda cv=cv, x=x: cv.run_crops(x), args.repeats))
             except RuntimeError as err:
                 row.append(f"n/a ({str(err).split(': ', 2)[-1][:60]})")
             cells = " | ".join(f"{v:.2f}" if isinstance(v, float) else v for v in row)

@@ -19,7 +19,7 @@ import logging
 import os
 import socket
 import threading
-from typing import Sequence
+from collections.abc import Sequence
 from urllib.parse import urlparse
 
 import timm
@@ -61,9 +61,7 @@ class TimmBackbone(nn.Module):
             kwargs["out_indices"] = tuple(out_indices)
         if checkpoint_path:
             if not os.path.isfile(checkpoint_path):
-                raise FileNotFoundError(
-                    f"backbone.checkpoint_path: weights file '{checkpoint_path}' does not exist"
-                )
+                raise FileNotFoundError(f"backbone.checkpoint_path: weights file '{checkpoint_path}' does not exist")
             kwargs["pretrained_cfg_overlay"] = {"file": os.path.abspath(checkpoint_path)}
             pretrained = True
         elif pretrained:
@@ -128,7 +126,11 @@ def cached_weights(name: str) -> str | None:
         except ImportError:
             try_to_load_from_cache = None  # type: ignore[assignment]
         if try_to_load_from_cache is not None:
-            names = [cfg.hf_hub_filename] if getattr(cfg, "hf_hub_filename", None) else ["model.safetensors", "pytorch_model.bin"]
+            names = (
+                [cfg.hf_hub_filename]
+                if getattr(cfg, "hf_hub_filename", None)
+                else ["model.safetensors", "pytorch_model.bin"]
+            )
             for filename in names:
                 found = try_to_load_from_cache(hub_id, filename)
                 if isinstance(found, str) and os.path.isfile(found):
@@ -178,7 +180,11 @@ def _unreachable(host: tuple[str, int], timeout: float = REACH_TIMEOUT_S) -> str
     thread.join(timeout + 0.5)
     if not result:
         return f"{host[0]}:{host[1]} did not answer within {timeout:g} s (set HF_HUB_OFFLINE=1 on offline machines)"
-    return None if result[0] is None else f"cannot reach {host[0]}:{host[1]} ({result[0]}; set HF_HUB_OFFLINE=1 on offline machines)"
+    return (
+        None
+        if result[0] is None
+        else f"cannot reach {host[0]}:{host[1]} ({result[0]}; set HF_HUB_OFFLINE=1 on offline machines)"
+    )
 
 
 def _feature_fmt(model: nn.Module) -> str:

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
-from pytorch_lightning.trainer.states import TrainerFn
 import torch
+from pytorch_lightning.trainer.states import TrainerFn
 
 from landmarks import viz
 from landmarks.types import Prediction
@@ -70,8 +70,10 @@ def _in_crop(pred: Prediction, meta: dict[str, Any], size: tuple[int, int], udp:
 
     if pred.keypoints.shape[1] == 0:
         return pred
-    arrays = [v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
-              for v in (meta["center"], meta["scale"], meta["rot"])]
+    arrays = [
+        v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
+        for v in (meta["center"], meta["scale"], meta["rot"])
+    ]
     affine = batch_affines(*arrays, size, udp=udp)  # (B, 2, 3) image px -> input px
     pts = np.einsum("bkj,bij->bki", pred.keypoints.astype(np.float64), affine[:, :, :2]) + affine[:, None, :, 2]
     return Prediction(pts.astype(np.float32), pred.scores, pred.extras)
@@ -103,7 +105,12 @@ class TrainingCurves(pl.Callback):
             self.loss.append((trainer.global_step, float(loss)))
 
     def on_validation_end(self, trainer: pl.Trainer, pl_module: Any) -> None:
-        if trainer.sanity_checking or not trainer.is_global_zero or not self.start or trainer.state.fn != TrainerFn.FITTING:
+        if (
+            trainer.sanity_checking
+            or not trainer.is_global_zero
+            or not self.start
+            or trainer.state.fn != TrainerFn.FITTING
+        ):
             return
         row = {"step": trainer.global_step, "seconds": self.elapsed_before + time.perf_counter() - self.start}
         row.update({k: float(v) for k, v in trainer.callback_metrics.items() if k.startswith("val/")})
@@ -129,7 +136,8 @@ class TrainingCurves(pl.Callback):
         # breakdowns stay in the JSON. Pixel or degree errors would flatten the rates.
         names = {k for r in self.val for k in r if k.startswith("val/") and not k.endswith("loss")}
         metric_names = sorted(
-            k for k in names
+            k
+            for k in names
             if k.split("/")[-1] not in _BREAKDOWNS and all(0.0 <= r[k] <= 1.0 for r in self.val if k in r)
         )
         for k in metric_names:

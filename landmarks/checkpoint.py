@@ -23,8 +23,8 @@ from typing import Any
 import pytorch_lightning as pl
 import torch
 from lightning_fabric.plugins.io.torch_io import TorchCheckpointIO
-from torch import nn
 from pytorch_lightning.callbacks import ModelCheckpoint
+from torch import nn
 
 log = logging.getLogger("landmarks")
 
@@ -39,7 +39,9 @@ def load_checkpoint(path: str, map_location: str | torch.device = "cpu") -> dict
     try:
         return torch.load(path, map_location=map_location, weights_only=True)
     except Exception as err:
-        raise ValueError(f"ckpt: '{path}' is not a readable landmarks checkpoint ({type(err).__name__}: {err})") from err
+        raise ValueError(
+            f"ckpt: '{path}' is not a readable landmarks checkpoint ({type(err).__name__}: {err})"
+        ) from err
 
 
 def atomic_torch_save(obj: Any, path: str) -> None:
@@ -102,8 +104,15 @@ class LastCheckpoint(ModelCheckpoint):
     """
 
     def __init__(self, dirpath: str, filename: str = "last") -> None:
-        super().__init__(dirpath=dirpath, filename=filename, monitor=None, save_top_k=1, save_last=False,
-                         auto_insert_metric_name=False, enable_version_counter=False)
+        super().__init__(
+            dirpath=dirpath,
+            filename=filename,
+            monitor=None,
+            save_top_k=1,
+            save_last=False,
+            auto_insert_metric_name=False,
+            enable_version_counter=False,
+        )
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
@@ -157,8 +166,10 @@ def check_state_dict_fits(path: str, model: nn.Module, ckpt: dict[str, Any] | No
         if name not in state:
             problem = f"parameter '{name}' (model shape {tuple(tensor.shape)}) is missing from the checkpoint"
         elif tuple(getattr(state[name], "shape", ())) != tuple(tensor.shape):
-            problem = (f"parameter '{name}' has shape {tuple(getattr(state[name], 'shape', ()))} in the checkpoint "
-                       f"but {tuple(tensor.shape)} in the model")
+            problem = (
+                f"parameter '{name}' has shape {tuple(getattr(state[name], 'shape', ()))} in the checkpoint "
+                f"but {tuple(tensor.shape)} in the model"
+            )
         if problem:
             break
     extra = next((n for n in state if n not in own), None)

@@ -19,7 +19,8 @@ from __future__ import annotations
 import logging
 import math
 import multiprocessing
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 log = logging.getLogger("landmarks")
 
@@ -77,8 +78,11 @@ def restore_start_method() -> str | None:
     if current is None or current in standard:
         return None
     multiprocessing.set_start_method(standard[0], force=True)
-    log.info("multiprocessing start method '%s' (set by the launcher) replaced by '%s' for DataLoader workers",
-             current, standard[0])
+    log.info(
+        "multiprocessing start method '%s' (set by the launcher) replaced by '%s' for DataLoader workers",
+        current,
+        standard[0],
+    )
     return standard[0]
 
 
@@ -93,8 +97,10 @@ def objective(metrics: Mapping[str, float], monitor: str, mode: str) -> float:
     """
     sweep_direction(mode)  # validates mode
     if monitor not in metrics:
-        raise KeyError(f"monitor: '{monitor}' is not among the run's metrics {sorted(metrics)}; "
-                       "set monitor= to one of them (the task config declares its monitored metric)")
+        raise KeyError(
+            f"monitor: '{monitor}' is not among the run's metrics {sorted(metrics)}; "
+            "set monitor= to one of them (the task config declares its monitored metric)"
+        )
     value = float(metrics[monitor])
     if not math.isfinite(value):
         worst = -math.inf if mode == "max" else math.inf

@@ -12,7 +12,8 @@ turns a Hydra config into one.
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from landmarks.config_targets import HYDRA_KEYS, accepted_keys, annotations
 
@@ -27,7 +28,9 @@ def check_top_level(keys: Any, resolved: Callable[[str], Any]) -> None:
     for key, expected in TOP_LEVEL_TYPES.items():
         value = resolved(key) if key in keys else None
         if value is not None and value is not UNKNOWN and _fits(value, expected) is False:
-            raise TypeError(f"config key '{key}': expected {_describe(expected)}, got {value!r} ({type(value).__name__})")
+            raise TypeError(
+                f"config key '{key}': expected {_describe(expected)}, got {value!r} ({type(value).__name__})"
+            )
 
 
 def check_tree(node: Any, path: str, resolved: Callable[[str], Any] | None = None) -> None:

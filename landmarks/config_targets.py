@@ -96,7 +96,7 @@ def renamed_target(target: str) -> str:
         return target
     for old in sorted(MOVED_MODULES, key=len, reverse=True):
         if target.startswith(old + "."):
-            return f"{MOVED_MODULES[old]}.{target[len(old) + 1:]}"
+            return f"{MOVED_MODULES[old]}.{target[len(old) + 1 :]}"
     return target
 
 
@@ -134,8 +134,14 @@ def upgrade_stored_config(config: Any, source: str = "checkpoint", path: str = "
         if accepted is not None:
             dropped = [k for k in out if k not in HYDRA_KEYS and k not in accepted]
             for key in dropped:
-                log.warning("%s: config key '%s%s' (value %r) is no longer an argument of %s and is ignored; it was "
-                            "written by an older version of landmarks", source, f"{path}." if path else "", key,
-                            out[key], new)
+                log.warning(
+                    "%s: config key '%s%s' (value %r) is no longer an argument of %s and is ignored; it was "
+                    "written by an older version of landmarks",
+                    source,
+                    f"{path}." if path else "",
+                    key,
+                    out[key],
+                    new,
+                )
                 del out[key]
     return out

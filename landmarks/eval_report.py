@@ -22,7 +22,8 @@ from __future__ import annotations
 
 import csv
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -49,9 +50,14 @@ def write_error_reports(tasks: Mapping[str, Any], out: str) -> list[str]:
                 written += write_pck_reports(name, curves, out)  # type: ignore[arg-type]
             elif kind == "cdf":
                 count = len(next(iter(curves["series"].values())))  # type: ignore[index]
-                written.append(viz.plot_error_cdf(curves["series"], os.path.join(out, f"{name}_{stem}.png"),  # type: ignore[index]
-                                                  max_error=float(curves["max_error"]),  # type: ignore[index]
-                                                  title=f"{name}: cumulative absolute error ({count} samples)"))
+                written.append(
+                    viz.plot_error_cdf(
+                        curves["series"],
+                        os.path.join(out, f"{name}_{stem}.png"),  # type: ignore[index]
+                        max_error=float(curves["max_error"]),  # type: ignore[index]
+                        title=f"{name}: cumulative absolute error ({count} samples)",
+                    )
+                )
     if ced_curves and any(np.isfinite(v).any() or np.isinf(v).any() for v in ced_curves.values()):
         written.append(viz.plot_ced(ced_curves, os.path.join(out, "ced.png"), thr=fail_thr))
     return written
@@ -93,16 +99,28 @@ def write_pck_reports(task: str, curves: Mapping[str, Any], out: str, steps: int
     fig, ax = plt.subplots(figsize=(5, 4))
     ax.plot(thresholds, pck, lw=2)
     ax.axvline(thr, color="gray", ls="--", lw=1)
-    ax.set(xlabel="threshold (fraction of the normaliser)", ylabel="PCK", ylim=(0, 1),
-           title=f"{task}: PCK vs threshold ({len(errors)} samples)")
+    ax.set(
+        xlabel="threshold (fraction of the normaliser)",
+        ylabel="PCK",
+        ylim=(0, 1),
+        title=f"{task}: PCK vs threshold ({len(errors)} samples)",
+    )
     ax.grid(alpha=0.3)
     written.append(_save(fig, os.path.join(out, f"{task}_pck_curve.png")))
     labelled = np.isfinite(errors)
     with np.errstate(invalid="ignore"):
-        mean = np.array([errors[labelled[:, k], k].mean() if labelled[:, k].any() else np.nan for k in range(len(names))])
-        acc = np.array([(errors[labelled[:, k], k] < thr).mean() if labelled[:, k].any() else np.nan for k in range(len(names))])
+        mean = np.array(
+            [errors[labelled[:, k], k].mean() if labelled[:, k].any() else np.nan for k in range(len(names))]
+        )
+        acc = np.array(
+            [(errors[labelled[:, k], k] < thr).mean() if labelled[:, k].any() else np.nan for k in range(len(names))]
+        )
     rows = zip(names, mean, acc, labelled.sum(0))
-    written.append(_write_rows(os.path.join(out, f"{task}_keypoint_errors.csv"), ["keypoint", "mean_error", f"pck@{thr:g}", "count"], rows))
+    written.append(
+        _write_rows(
+            os.path.join(out, f"{task}_keypoint_errors.csv"), ["keypoint", "mean_error", f"pck@{thr:g}", "count"], rows
+        )
+    )
     fig, ax = plt.subplots(figsize=(max(5, 0.35 * len(names)), 4))
     ax.bar(range(len(names)), np.nan_to_num(mean))
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)

@@ -39,18 +39,25 @@ test the round trip through :func:`euler_to_matrix`.
 
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 
 __all__ = [
-    "euler_to_matrix", "flip_euler", "geodesic_distance", "matrix_to_euler", "matrix_to_rotation_6d",
-    "project_axes", "rotate_roll", "rotation_6d_to_matrix",
+    "euler_to_matrix",
+    "flip_euler",
+    "geodesic_distance",
+    "matrix_to_euler",
+    "matrix_to_rotation_6d",
+    "project_axes",
+    "rotate_roll",
+    "rotation_6d_to_matrix",
 ]
 
-Array = Union[np.ndarray, torch.Tensor]
-ArrayLike = Union[np.ndarray, torch.Tensor, float, Sequence[float]]
+Array = np.ndarray | torch.Tensor
+ArrayLike = np.ndarray | torch.Tensor | float | Sequence[float]
 
 
 def _as_tensors(*xs: Any) -> tuple[list[torch.Tensor], bool]:

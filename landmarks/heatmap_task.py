@@ -48,8 +48,17 @@ class HeatmapKeypointTask(KeypointTask):
         loss_weight: float = 1.0,
         metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(spec, codec, head, loss, name=name or self.default_name, monitor=monitor, monitor_mode=monitor_mode,
-                         loss_weight=loss_weight, metrics=metrics)
+        super().__init__(
+            spec,
+            codec,
+            head,
+            loss,
+            name=name or self.default_name,
+            monitor=monitor,
+            monitor_mode=monitor_mode,
+            loss_weight=loss_weight,
+            metrics=metrics,
+        )
 
     default_name = "keypoints"
     """The task's name when the config gives none (a subclass for one kind of layout sets its own)."""

@@ -73,7 +73,9 @@ def on_terminal(stream: Any = None) -> bool:
         return False
 
 
-def progress_callbacks(enable_progress_bar: bool, every_n_steps: int, terminal: bool | None = None) -> tuple[bool, list[Callback]]:
+def progress_callbacks(
+    enable_progress_bar: bool, every_n_steps: int, terminal: bool | None = None
+) -> tuple[bool, list[Callback]]:
     """Progress for a trainer: Lightning's bar on a terminal, a :class:`ProgressLog` line every N steps otherwise.
 
     Args:
@@ -111,7 +113,9 @@ class ProgressLog(Callback):
         step = int(trainer.global_step)
         if step % self.every_n_steps or not trainer.is_global_zero:
             return
-        log.info("%s", self.line(step, int(trainer.max_steps), outputs, time.monotonic() - (self._t0 or time.monotonic())))
+        log.info(
+            "%s", self.line(step, int(trainer.max_steps), outputs, time.monotonic() - (self._t0 or time.monotonic()))
+        )
 
     def line(self, step: int, max_steps: int, outputs: Any, elapsed: float) -> str:
         """``step 100/3600 | loss 0.0123 | 4.1 steps/s | eta 14m12s``."""

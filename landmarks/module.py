@@ -10,7 +10,8 @@ adds the flip test (average with the flipped-back output, SimpleBaseline/HRNet).
 from __future__ import annotations
 
 import inspect
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import pytorch_lightning as pl
 import torch

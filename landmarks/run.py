@@ -20,8 +20,6 @@ from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-from landmarks.config_targets import upgrade_stored_config
-from landmarks.config_check import UNKNOWN, check_top_level, check_tree
 from landmarks.checkpoint import (
     AtomicCheckpointIO,
     check_state_dict_fits,
@@ -30,6 +28,8 @@ from landmarks.checkpoint import (
     remove_stale_temporaries,
     written_checkpoints,
 )
+from landmarks.config_check import UNKNOWN, check_top_level, check_tree
+from landmarks.config_targets import upgrade_stored_config
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.eval_report import write_error_reports
@@ -83,8 +83,10 @@ def build_data(cfg: DictConfig, model: LandmarkModule, train: bool = True) -> La
     named.append(("val", datamodule.val_source))
     for split, source in named:
         if source is not None and len(source) == 0:
-            raise ValueError(f"data.{split}: source {type(source).__name__} is empty; expected at least one "
-                             "instance (num_images > 0, or an annotation file with usable instances)")
+            raise ValueError(
+                f"data.{split}: source {type(source).__name__} is empty; expected at least one "
+                "instance (num_images > 0, or an annotation file with usable instances)"
+            )
         _check_layout(split, source, model)
     return datamodule
 
@@ -109,6 +111,7 @@ def check_config(cfg: DictConfig) -> None:
         ValueError: naming the key, the target, the closest accepted key and all accepted keys.
         TypeError: naming the key, the expected type, the target and the value found.
     """
+
     def resolved(path: str) -> Any:
         try:
             value = OmegaConf.select(cfg, path, throw_on_missing=True)
@@ -121,7 +124,12 @@ def check_config(cfg: DictConfig) -> None:
 
 
 def _loggers(cfg: DictConfig) -> list[Any]:
-    if cfg.get("logger") and "wandb" in cfg.logger and not os.environ.get("WANDB_API_KEY") and not os.environ.get("WANDB_MODE"):
+    if (
+        cfg.get("logger")
+        and "wandb" in cfg.logger
+        and not os.environ.get("WANDB_API_KEY")
+        and not os.environ.get("WANDB_MODE")
+    ):
         os.environ["WANDB_MODE"] = "offline"  # no key: log locally, `wandb sync` later
     return [instantiate(node) for node in (cfg.get("logger") or {}).values()]
 
@@ -146,9 +154,13 @@ def _warn_unvalidated_tail(cfg: DictConfig) -> None:
     trainer = cfg.get("trainer") or {}
     steps, every = trainer.get("max_steps", -1), trainer.get("val_check_interval")
     if isinstance(every, int) and not isinstance(every, bool) and every > 0 and steps and steps > 0 and steps % every:
-        log.warning("trainer.max_steps=%d is not a multiple of trainer.val_check_interval=%d: the last %d steps are "
-                    "never validated (nor checkpointed as best); choose a val_check_interval that divides max_steps",
-                    steps, every, steps % every)
+        log.warning(
+            "trainer.max_steps=%d is not a multiple of trainer.val_check_interval=%d: the last %d steps are "
+            "never validated (nor checkpointed as best); choose a val_check_interval that divides max_steps",
+            steps,
+            every,
+            steps % every,
+        )
 
 
 # --- entry points --------------------------------------------------------------------------
@@ -173,14 +185,19 @@ def train(cfg: DictConfig) -> dict[str, float]:
         # in place before any other callback's on_train_batch_start draws from them
         callbacks.insert(0, RngState())
         # a progress bar on a terminal, one log line every log_every_n_steps otherwise (landmarks/logs.py)
-        bar, progress = progress_callbacks(bool(cfg.trainer.get("enable_progress_bar", True)),
-                                           int(cfg.trainer.get("log_every_n_steps") or 50))
+        bar, progress = progress_callbacks(
+            bool(cfg.trainer.get("enable_progress_bar", True)), int(cfg.trainer.get("log_every_n_steps") or 50)
+        )
         callbacks += progress
         loggers = _loggers(cfg)
         for logger in loggers:  # every run (each sweep job) records its full resolved config
             logger.log_hyperparams(model.config)
         trainer: pl.Trainer = instantiate(
-            cfg.trainer, callbacks=callbacks, logger=loggers, plugins=[AtomicCheckpointIO()], default_root_dir=out_dir,
+            cfg.trainer,
+            callbacks=callbacks,
+            logger=loggers,
+            plugins=[AtomicCheckpointIO()],
+            default_root_dir=out_dir,
             enable_progress_bar=bar,
         )
         if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
@@ -190,14 +207,23 @@ def train(cfg: DictConfig) -> dict[str, float]:
             check_state_dict_fits(str(cfg.ckpt_path), model)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         for name, indices in datamodule.skipped_samples().items():
-            log.warning("data.%s: %d bad sample(s) replaced during training (all DataLoader processes; dataset "
-                        "indices %s%s); each is named in a warning above", "train" if name == "train" else f"mix.{name}",
-                        len(indices), indices[:20], " ..." if len(indices) > 20 else "")
+            log.warning(
+                "data.%s: %d bad sample(s) replaced during training (all DataLoader processes; dataset "
+                "indices %s%s); each is named in a warning above",
+                "train" if name == "train" else f"mix.{name}",
+                len(indices),
+                indices[:20],
+                " ..." if len(indices) > 20 else "",
+            )
         best, last = written_checkpoints(trainer)
         log.info("checkpoints written: best %s, last %s (step %d)", best or "none", last or "none", trainer.global_step)
         if not best:
-            log.warning("no best checkpoint: no validation ran in %d steps (trainer.val_check_interval=%s); "
-                        "validating %s", trainer.global_step, cfg.trainer.get("val_check_interval"), last or "the final weights")
+            log.warning(
+                "no best checkpoint: no validation ran in %d steps (trainer.val_check_interval=%s); validating %s",
+                trainer.global_step,
+                cfg.trainer.get("val_check_interval"),
+                last or "the final weights",
+            )
         ckpt = best or last
         results = trainer.validate(model, datamodule=datamodule, ckpt_path=ckpt or None, verbose=False)
         metrics = {k: float(v) for k, v in (results[0] if results else {}).items()}
@@ -224,7 +250,9 @@ def config_from_checkpoint(
     return _stored(load_checkpoint(path), path, overrides, replace)
 
 
-def _stored(ckpt: dict[str, Any], path: str, overrides: DictConfig | None, replace: dict[str, Any] | None) -> DictConfig:
+def _stored(
+    ckpt: dict[str, Any], path: str, overrides: DictConfig | None, replace: dict[str, Any] | None
+) -> DictConfig:
     if "landmarks_config" not in ckpt:
         raise ValueError(f"ckpt: '{path}' has no 'landmarks_config' entry; was it written by landmarks?")
     cfg = OmegaConf.create(upgrade_stored_config(ckpt["landmarks_config"], f"ckpt '{path}'"))
@@ -292,8 +320,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     except ValueError as err:
         if isinstance(err, AnnotationError) or "layout" not in str(err):
             raise
-        raise ValueError(f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit "
-                         f"the data: {err}") from err
+        raise ValueError(
+            f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit the data: {err}"
+        ) from err
     plots = bool(cfg.get("plots", True))
     # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
     trainer_cfg = cfg.get("trainer") or {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1}
@@ -361,8 +390,11 @@ def _face_detector(kind: str, box_category: str | None) -> Any:
         raise ValueError(f"face_detector: expected 'auto', 'haar' or 'none', got {kind!r}")
     if kind == "none" or box_category != HaarFaceDetector.category:
         if kind == "haar":
-            log.warning("face_detector=haar ignored: the model's boxes hold %s, not %s (Task.box_category)",
-                        repr(box_category) if box_category else "no declared category", repr(HaarFaceDetector.category))
+            log.warning(
+                "face_detector=haar ignored: the model's boxes hold %s, not %s (Task.box_category)",
+                repr(box_category) if box_category else "no declared category",
+                repr(HaarFaceDetector.category),
+            )
         return None
     ok, why = haar_available()
     if kind == "auto" and not ok:
@@ -387,11 +419,20 @@ def export(cfg: DictConfig) -> dict[str, str]:
     quantize = str(cfg.get("quantize") or "none")
     calibration = None
     if quantize == "int8":
+
         def calibration() -> Any:
             return calibration_crops(build_data(full, model), int(cfg.get("calibration_images") or 64))
-    return export_model(model, out, opset=int(cfg.get("opset") or 17), flip_test=bool(cfg.get("flip_test", False)),
-                        quantize=quantize, metrics=checkpoint_metrics(load_checkpoint(ckpt), ckpt), checkpoint=ckpt,
-                        calibration=calibration)
+
+    return export_model(
+        model,
+        out,
+        opset=int(cfg.get("opset") or 17),
+        flip_test=bool(cfg.get("flip_test", False)),
+        quantize=quantize,
+        metrics=checkpoint_metrics(load_checkpoint(ckpt), ckpt),
+        checkpoint=ckpt,
+        calibration=calibration,
+    )
 
 
 def _write_json(path: str, data: Any) -> None:
@@ -426,7 +467,11 @@ def demo(cfg: DictConfig) -> dict[str, Any]:
     if os.path.isdir(real):
         dets = os.path.join(real, "test_coco_det_AP_H_56.json")
         written["realdata"] = run_inference(
-            predictor, real, os.path.join(out_dir, "realdata"), det_file=dets if os.path.isfile(dets) else None, det_score_thr=0.5
+            predictor,
+            real,
+            os.path.join(out_dir, "realdata"),
+            det_file=dets if os.path.isfile(dets) else None,
+            det_score_thr=0.5,
         )
     else:
         log.warning("demo: %s not found; skipping predictions on real photographs", real)

@@ -23,7 +23,9 @@ class WarmupCosine(LambdaLR):
         min_ratio: final learning rate as a fraction of the base rate.
     """
 
-    def __init__(self, optimizer: Optimizer, total_steps: int, warmup_steps: float = 0.05, min_ratio: float = 0.01) -> None:
+    def __init__(
+        self, optimizer: Optimizer, total_steps: int, warmup_steps: float = 0.05, min_ratio: float = 0.01
+    ) -> None:
         self.total_steps = max(int(total_steps), 1)
         self.warmup_steps = int(warmup_steps * self.total_steps) if warmup_steps < 1 else int(warmup_steps)
         self.min_ratio = min_ratio

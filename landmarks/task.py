@@ -23,7 +23,8 @@ from __future__ import annotations
 
 import abc
 import inspect
-from typing import Any, Callable, Mapping, Sequence, Union
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -34,7 +35,7 @@ from landmarks.types import Prediction
 
 HeadFactory = Callable[..., nn.Module]
 MetricFactory = Callable[..., Metric]
-MetricsConfig = Union[Mapping[str, Union[Metric, MetricFactory]], Sequence[Union[Metric, MetricFactory]], None]
+MetricsConfig = Mapping[str, Metric | MetricFactory] | Sequence[Metric | MetricFactory] | None
 
 
 def build_metrics(metrics: MetricsConfig, task: str, **context: Any) -> nn.ModuleDict:
@@ -59,8 +60,10 @@ def build_metrics(metrics: MetricsConfig, task: str, **context: Any) -> nn.Modul
     for key, item in items:
         metric = item if isinstance(item, Metric) else item(**_accepted(item, context))
         if not isinstance(metric, Metric):
-            raise TypeError(f"task '{task}': metric {key or item!r} built a {type(metric).__name__}, "
-                            "expected a torchmetrics.Metric (landmarks.metrics)")
+            raise TypeError(
+                f"task '{task}': metric {key or item!r} built a {type(metric).__name__}, "
+                "expected a torchmetrics.Metric (landmarks.metrics)"
+            )
         name = str(key if key is not None else getattr(metric, "name", type(metric).__name__.lower()))
         if name in out:
             raise ValueError(f"task '{task}': two metrics named '{name}'; give them as a mapping with distinct names")
@@ -96,8 +99,14 @@ class Task(nn.Module, abc.ABC):
 
     box_category: str | None = None
 
-    def __init__(self, name: str, monitor: str, monitor_mode: str = "max", loss_weight: float = 1.0,
-                 metrics: MetricsConfig = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        monitor: str,
+        monitor_mode: str = "max",
+        loss_weight: float = 1.0,
+        metrics: MetricsConfig = None,
+    ) -> None:
         super().__init__()
         if monitor_mode not in ("max", "min"):
             raise ValueError(f"task '{name}': monitor_mode must be 'max' or 'min', got '{monitor_mode}'")
@@ -172,11 +181,20 @@ class Task(nn.Module, abc.ABC):
         kp = np.asarray(prediction.keypoints[i], np.float64)
         sc = np.asarray(prediction.scores[i], np.float64)
         extras = {k: np.asarray(v[i]).tolist() for k, v in prediction.extras.items() if k != "heatmaps"}
-        return {"keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
-                "keypoint_scores": sc.round(4).tolist(), **extras}
+        return {
+            "keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
+            "keypoint_scores": sc.round(4).tolist(),
+            **extras,
+        }
 
-    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
-             kpt_thr: float = 0.3) -> np.ndarray:
+    def draw(
+        self,
+        image: np.ndarray,
+        prediction: Prediction,
+        i: int,
+        box: Sequence[float] | None = None,
+        kpt_thr: float = 0.3,
+    ) -> np.ndarray:
         """``image`` (``(H, W, 3)`` uint8 RGB, the frame of ``prediction``) with instance ``i`` drawn.
 
         Args:
@@ -225,10 +243,21 @@ class KeypointTask(Task):
 
     target_key: str = "heatmaps"
 
-    def __init__(self, spec: Any, codec: Any, head: HeadFactory, loss: nn.Module, name: str, monitor: str,
-                 monitor_mode: str = "max", loss_weight: float = 1.0, metrics: MetricsConfig = None) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight,
-                         metrics=metrics)
+    def __init__(
+        self,
+        spec: Any,
+        codec: Any,
+        head: HeadFactory,
+        loss: nn.Module,
+        name: str,
+        monitor: str,
+        monitor_mode: str = "max",
+        loss_weight: float = 1.0,
+        metrics: MetricsConfig = None,
+    ) -> None:
+        super().__init__(
+            name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
+        )
         self.spec = spec
         self._codec = codec
         self._head_factory = head
@@ -240,8 +269,9 @@ class KeypointTask(Task):
         return {}
 
     def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides,
-                                       num_keypoints=self.spec.num_keypoints, **self.head_kwargs())
+        self.head = self._head_factory(
+            in_channels=channels, in_strides=strides, num_keypoints=self.spec.num_keypoints, **self.head_kwargs()
+        )
 
     @property
     def codec(self) -> Any:
@@ -282,12 +312,24 @@ class KeypointTask(Task):
 
         kpts_input, scores = self._decode_input(out.detach().float())
         meta = batch["meta"]
-        kpts = unwarp_points(np.asarray(kpts_input), _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]),
-                             self._codec.input_size, udp=getattr(self._codec, "udp", False))
+        kpts = unwarp_points(
+            np.asarray(kpts_input),
+            _np(meta["center"]),
+            _np(meta["scale"]),
+            _np(meta["rot"]),
+            self._codec.input_size,
+            udp=getattr(self._codec, "udp", False),
+        )
         return Prediction(keypoints=kpts.astype(np.float32), scores=np.asarray(scores, dtype=np.float32))
 
-    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
-             kpt_thr: float = 0.3) -> np.ndarray:
+    def draw(
+        self,
+        image: np.ndarray,
+        prediction: Prediction,
+        i: int,
+        box: Sequence[float] | None = None,
+        kpt_thr: float = 0.3,
+    ) -> np.ndarray:
         """The layout's skeleton of instance ``i`` (:func:`landmarks.viz.draw_keypoints`)."""
         from landmarks import viz
 

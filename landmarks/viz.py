@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 import cv2
 import numpy as np
@@ -123,8 +123,9 @@ def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str |
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
         top = max(p1[1] - th - base - 2, 0)
         cv2.rectangle(out, (p1[0], top), (p1[0] + tw + 2, top + th + base + 2), BOX_COLOR, -1)
-        cv2.putText(out, label, (p1[0] + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale,
-                    (255, 255, 255), 1, cv2.LINE_AA)
+        cv2.putText(
+            out, label, (p1[0] + 1, top + th + 1), cv2.FONT_HERSHEY_SIMPLEX, scale, (255, 255, 255), 1, cv2.LINE_AA
+        )
     return out
 
 
@@ -163,9 +164,7 @@ def draw_head_pose(
     return out
 
 
-def overlay_heatmaps(
-    image: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.5, normalize: bool = True
-) -> np.ndarray:
+def overlay_heatmaps(image: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.5, normalize: bool = True) -> np.ndarray:
     """Blend the per-pixel maximum of ``K`` heatmaps over the image, JET colour map.
 
     Args:
@@ -216,7 +215,7 @@ def image_grid(images: Sequence[np.ndarray], cols: int) -> np.ndarray:
     grid = np.zeros((rows * cell_h, cols * cell_w, 3), dtype=np.uint8)
     for n, img in enumerate(images):
         r, c = divmod(n, cols)
-        grid[r * cell_h:r * cell_h + img.shape[0], c * cell_w:c * cell_w + img.shape[1]] = img
+        grid[r * cell_h : r * cell_h + img.shape[0], c * cell_w : c * cell_w + img.shape[1]] = img
     return grid
 
 
@@ -268,7 +267,9 @@ def plot_curves(
     return path
 
 
-def plot_ced(nmes: Mapping[str, np.ndarray], path: str, thr: float = 0.1, title: str = "Cumulative error distribution") -> str:
+def plot_ced(
+    nmes: Mapping[str, np.ndarray], path: str, thr: float = 0.1, title: str = "Cumulative error distribution"
+) -> str:
     """CED of per-face NMEs (:func:`landmarks.metrics.face.ced`): NME 0..``thr`` on x, fraction of faces on y.
 
     Args:
@@ -291,7 +292,10 @@ def plot_ced(nmes: Mapping[str, np.ndarray], path: str, thr: float = 0.1, title:
         xs, ys = ced(e, thr)
         fr, auc = fr_auc(e, thr)
         mean = float(np.mean(e[np.isfinite(e)])) if np.isfinite(e).any() else float("inf")
-        series[f"{label}: NME {100 * mean:.2f}%, FR@{thr:g} {100 * fr:.1f}%, AUC@{thr:g} {auc:.3f} (n={e.size})"] = (xs, ys)
+        series[f"{label}: NME {100 * mean:.2f}%, FR@{thr:g} {100 * fr:.1f}%, AUC@{thr:g} {auc:.3f} (n={e.size})"] = (
+            xs,
+            ys,
+        )
     if not series:
         raise ValueError(f"plot_ced({path}): no finite or inf NME value in {sorted(nmes)}")
     return plot_curves(series, path, "NME", "fraction of faces", title, xlim=(0.0, thr), ylim=(0.0, 1.0))
@@ -321,8 +325,15 @@ def plot_error_cdf(
             series[f"{label}: mean {e.mean():.2f} {unit} (n={e.size})"] = (xs, (e[None, :] <= xs[:, None]).mean(axis=1))
     if not series:
         raise ValueError(f"plot_error_cdf({path}): no error value in {sorted(errors)}")
-    return plot_curves(series, path, f"absolute error ({unit})", "fraction of samples", title,
-                       xlim=(0.0, float(max_error)), ylim=(0.0, 1.0))
+    return plot_curves(
+        series,
+        path,
+        f"absolute error ({unit})",
+        "fraction of samples",
+        title,
+        xlim=(0.0, float(max_error)),
+        ylim=(0.0, 1.0),
+    )
 
 
 def save_image(path: str, image: np.ndarray) -> str:

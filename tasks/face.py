@@ -23,10 +23,10 @@ from typing import Any
 
 from torch import nn
 
+from landmarks.heatmap_task import HeatmapKeypointTask
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.face_nme import FaceNME
 from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
-from landmarks.heatmap_task import HeatmapKeypointTask
 
 
 class FaceTask(KeypointTask):
@@ -55,8 +55,17 @@ class FaceTask(KeypointTask):
         loss_weight: float = 1.0,
         metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(spec=spec, codec=codec, head=head, loss=loss, name=name, monitor=monitor,
-                         monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics)
+        super().__init__(
+            spec=spec,
+            codec=codec,
+            head=head,
+            loss=loss,
+            name=name,
+            monitor=monitor,
+            monitor_mode=monitor_mode,
+            loss_weight=loss_weight,
+            metrics=metrics,
+        )
 
     def default_metrics(self) -> MetricsConfig:
         return {"nme": FaceNME()}

@@ -30,17 +30,18 @@ To add a sibling read-out, add a mode to :data:`DECODES` and a branch in :meth:`
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
-from landmarks.layouts.spec import KeypointSpec
 from landmarks.codecs.limbs import limb_heatmaps
+from landmarks.heatmap_task import HeatmapKeypointTask
+from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.task import HeadFactory, MetricsConfig
-from landmarks.heatmap_task import HeatmapKeypointTask
 
 DECODES = ("argmax_dark", "integral")
 
@@ -82,15 +83,25 @@ class HandTask(HeatmapKeypointTask):
         limb_sigma: float | None = None,
         metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(spec=spec, codec=codec, head=head, loss=loss, name=name, monitor=monitor,
-                         monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics)
+        super().__init__(
+            spec=spec,
+            codec=codec,
+            head=head,
+            loss=loss,
+            name=name,
+            monitor=monitor,
+            monitor_mode=monitor_mode,
+            loss_weight=loss_weight,
+            metrics=metrics,
+        )
         if decode not in DECODES:
             raise ValueError(f"task '{name}': decode must be one of {DECODES}, got {decode!r}")
         if coord_loss_weight < 0:
             raise ValueError(f"task '{name}': coord_loss_weight must be >= 0, got {coord_loss_weight}")
         if limb_loss_weight < 0 or (limb_sigma is not None and limb_sigma <= 0):
-            raise ValueError(f"task '{name}': need limb_loss_weight >= 0 and limb_sigma > 0, "
-                             f"got {limb_loss_weight}, {limb_sigma}")
+            raise ValueError(
+                f"task '{name}': need limb_loss_weight >= 0 and limb_sigma > 0, got {limb_loss_weight}, {limb_sigma}"
+            )
         if limb_loss_weight > 0 and not spec.skeleton:
             raise ValueError(f"task '{name}': limb_loss_weight > 0 needs a skeleton in the keypoint layout")
         needs_integral = decode == "integral" or coord_loss_weight > 0 or limb_loss_weight > 0
@@ -104,8 +115,9 @@ class HandTask(HeatmapKeypointTask):
         self.coord_loss_weight = float(coord_loss_weight)
         self.limb_loss_weight = float(limb_loss_weight)
         self.limb_sigma = float(limb_sigma) if limb_sigma is not None else float(getattr(codec, "sigma", 2.0))
-        self.register_buffer("limb_pairs", torch.as_tensor(np.asarray(spec.skeleton, dtype=np.int64).reshape(-1, 2)),
-                             persistent=False)
+        self.register_buffer(
+            "limb_pairs", torch.as_tensor(np.asarray(spec.skeleton, dtype=np.int64).reshape(-1, 2)), persistent=False
+        )
 
     def default_metrics(self) -> MetricsConfig:
         return {"pck": PCKMetric(thr=0.2, auc_max_thr=30.0, auc_num_thrs=20)}
@@ -117,8 +129,12 @@ class HandTask(HeatmapKeypointTask):
         return len(self.limb_pairs) if self.limb_loss_weight > 0 else 0
 
     def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides,
-                                       num_keypoints=self.spec.num_keypoints + self.num_limbs, **self.head_kwargs())
+        self.head = self._head_factory(
+            in_channels=channels,
+            in_strides=strides,
+            num_keypoints=self.spec.num_keypoints + self.num_limbs,
+            **self.head_kwargs(),
+        )
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
         """Head output; the limb channels are kept in training only."""

@@ -32,7 +32,8 @@ undone), as ``Prediction.extras["euler"]`` ``(B, 3)``; they are written as ``eul
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -40,7 +41,11 @@ from torch import nn
 
 from landmarks.codecs.head_pose import EulerCodec
 from landmarks.geometry import (
-    euler_to_matrix, matrix_to_euler, matrix_to_rotation_6d, rotate_roll, rotation_6d_to_matrix,
+    euler_to_matrix,
+    matrix_to_euler,
+    matrix_to_rotation_6d,
+    rotate_roll,
+    rotation_6d_to_matrix,
 )
 from landmarks.metrics.head_pose_mae import PoseMAE
 from landmarks.task import HeadFactory, MetricsConfig, Task
@@ -71,8 +76,9 @@ class HeadPoseTask(Task):
         loss_weight: float = 1.0,
         metrics: MetricsConfig = None,
     ) -> None:
-        super().__init__(name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight,
-                         metrics=metrics)
+        super().__init__(
+            name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
+        )
         self._codec = codec
         self._head_factory = head
         self.criterion = loss
@@ -135,23 +141,36 @@ class HeadPoseTask(Task):
             y, p, r = rotate_roll(angles[turned, 0], angles[turned, 1], angles[turned, 2], -rot[turned])
             angles[turned] = np.stack([y, p, r], axis=-1)
         b = len(angles)
-        return Prediction(keypoints=np.zeros((b, 0, 2), np.float32), scores=np.zeros((b, 0), np.float32),
-                          extras={"euler": angles.astype(np.float32)})
+        return Prediction(
+            keypoints=np.zeros((b, 0, 2), np.float32),
+            scores=np.zeros((b, 0), np.float32),
+            extras={"euler": angles.astype(np.float32)},
+        )
 
     def to_json(self, prediction: Prediction, i: int) -> dict[str, Any]:
         """``keypoints: []`` and the angles: ``euler`` ``[yaw, pitch, roll]`` and each by name, degrees."""
         y, p, r = (round(float(a), 3) for a in np.asarray(prediction.extras["euler"][i]).reshape(3))
         return {"keypoints": [], "keypoint_scores": [], "euler": [y, p, r], "yaw": y, "pitch": p, "roll": r}
 
-    def draw(self, image: np.ndarray, prediction: Prediction, i: int, box: Sequence[float] | None = None,
-             kpt_thr: float = 0.3) -> np.ndarray:
+    def draw(
+        self,
+        image: np.ndarray,
+        prediction: Prediction,
+        i: int,
+        box: Sequence[float] | None = None,
+        kpt_thr: float = 0.3,
+    ) -> np.ndarray:
         """The head's axes at the centre of ``box`` (default: the image), half its longer side long."""
         from landmarks import viz
 
         h, w = image.shape[:2]
         x, y, bw, bh = (float(v) for v in (box if box is not None else (0, 0, w, h)))
-        return viz.draw_head_pose(image, np.asarray(prediction.extras["euler"][i], np.float64),
-                                  (x + bw / 2, y + bh / 2), size=0.5 * max(bw, bh))
+        return viz.draw_head_pose(
+            image,
+            np.asarray(prediction.extras["euler"][i], np.float64),
+            (x + bw / 2, y + bh / 2),
+            size=0.5 * max(bw, bh),
+        )
 
 
 _FLIP_6D = (1.0, -1.0, -1.0, -1.0, 1.0, 1.0)

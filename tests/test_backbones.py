@@ -75,7 +75,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> list[tuple]:
     return calls
 
 
-def test_pretrained_without_offline_flag_fails_at_once_when_the_hub_is_unreachable(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_pretrained_without_offline_flag_fails_at_once_when_the_hub_is_unreachable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     import time
 
     from landmarks import backbones

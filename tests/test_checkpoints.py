@@ -59,9 +59,18 @@ class Worsening(pl.LightningModule):
 def _fit(tmp_path: Path, max_steps: int) -> tuple[pl.Trainer, Path]:
     cfg = compose_train(f"output_dir={tmp_path}", "monitor=val/score", "monitor_mode=max")
     callbacks = [instantiate(cfg.callbacks.model_checkpoint), instantiate(cfg.callbacks.last_checkpoint)]
-    trainer = pl.Trainer(max_steps=max_steps, val_check_interval=2, check_val_every_n_epoch=None, limit_val_batches=1,
-                         callbacks=callbacks, logger=False, enable_progress_bar=False, enable_model_summary=False,
-                         plugins=[AtomicCheckpointIO()], num_sanity_val_steps=0)
+    trainer = pl.Trainer(
+        max_steps=max_steps,
+        val_check_interval=2,
+        check_val_every_n_epoch=None,
+        limit_val_batches=1,
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        plugins=[AtomicCheckpointIO()],
+        num_sanity_val_steps=0,
+    )
     data = DataLoader(TensorDataset(torch.randn(16, 2)), batch_size=2)
     trainer.fit(Worsening(), train_dataloaders=data, val_dataloaders=data)
     return trainer, tmp_path / "checkpoints"
@@ -90,9 +99,17 @@ def test_last_follows_every_validation(tmp_path: Path) -> None:
 
     cfg = compose_train(f"output_dir={tmp_path}", "monitor=val/score", "monitor_mode=max")
     callbacks = [instantiate(cfg.callbacks.model_checkpoint), instantiate(cfg.callbacks.last_checkpoint), Spy()]
-    trainer = pl.Trainer(max_steps=6, val_check_interval=2, check_val_every_n_epoch=None, limit_val_batches=1,
-                         callbacks=callbacks, logger=False, enable_progress_bar=False, enable_model_summary=False,
-                         num_sanity_val_steps=0)
+    trainer = pl.Trainer(
+        max_steps=6,
+        val_check_interval=2,
+        check_val_every_n_epoch=None,
+        limit_val_batches=1,
+        callbacks=callbacks,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+    )
     data = DataLoader(TensorDataset(torch.randn(16, 2)), batch_size=2)
     trainer.fit(Worsening(), train_dataloaders=data, val_dataloaders=data)
     assert sorted(set(steps)) == [2, 4]  # the file seen before each step: written at each validation
@@ -119,9 +136,20 @@ def test_stale_temporaries_are_removed_and_named(tmp_path: Path, caplog: pytest.
     assert remove_stale_temporaries(str(tmp_path / "missing")) == []
 
 
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[32,32]", "data.num_workers=0", "data.batch_size=4",
-        "data.val_batch_size=8", "data.train.num_images=16", "data.val.num_images=8", "trainer.enable_progress_bar=false",
-        "model.flip_test=false", "~callbacks.prediction_panel"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[32,32]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "data.train.num_images=16",
+    "data.val.num_images=8",
+    "trainer.enable_progress_bar=false",
+    "model.flip_test=false",
+    "~callbacks.prediction_panel",
+]
 
 
 @pytest.mark.slow
@@ -141,7 +169,9 @@ def test_run_shorter_than_the_validation_interval_keeps_and_evaluates_last(
     messages = [r.getMessage() for r in caplog.records]
     assert any(".tmp-k1ll3d.ckpt" in m for m in messages)
     assert f"checkpoints written: best none, last {folder / 'last.ckpt'} (step 2)" in messages
-    assert any("no best checkpoint: no validation ran in 2 steps (trainer.val_check_interval=600)" in m for m in messages)
+    assert any(
+        "no best checkpoint: no validation ran in 2 steps (trainer.val_check_interval=600)" in m for m in messages
+    )
 
 
 def test_training_source_smaller_than_one_batch_is_refused_at_start(tmp_path: Path) -> None:
@@ -162,6 +192,9 @@ def test_mixed_source_smaller_than_its_batch_names_its_key() -> None:
             return self.n
 
     datamodule = LandmarkDataModule(train=Sized(8), mix={"extra": Sized(3)}, batch_size=2, batch_sizes={"extra": 4})
-    with pytest.raises(ValueError, match=r"data\.mix\.extra: Sized has 3 samples, fewer than one batch "
-                                         r"\(data\.batch_sizes\.extra=4\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"data\.mix\.extra: Sized has 3 samples, fewer than one batch "
+        r"\(data\.batch_sizes\.extra=4\)",
+    ):
         datamodule.train_dataloader()

@@ -17,10 +17,21 @@ from hydra import compose, initialize_config_dir
 from landmarks import config_check, run
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
-        "data.batch_size=4", "data.val_batch_size=4", "data.train.num_images=8", "data.val.num_images=4",
-        "trainer.max_steps=1", "trainer.val_check_interval=1", "trainer.enable_progress_bar=false",
-        "model.flip_test=false"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=4",
+    "data.train.num_images=8",
+    "data.val.num_images=4",
+    "trainer.max_steps=1",
+    "trainer.val_check_interval=1",
+    "trainer.enable_progress_bar=false",
+    "model.flip_test=false",
+]
 
 
 def _train_cfg(out: Path, *overrides: str):  # noqa: ANN202 - DictConfig
@@ -42,16 +53,28 @@ def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- value types
-@pytest.mark.parametrize(("override", "message"), [
-    ("trainer.max_steps=abc", "config key 'trainer.max_steps': expected int (argument 'max_steps' of "
-                              "pytorch_lightning.Trainer), got 'abc' (str)"),
-    ("data.batch_size=1.5", "config key 'data.batch_size': expected int (argument 'batch_size' of "
-                            "landmarks.data.datamodule.LandmarkDataModule), got 1.5 (float)"),
-    ("backbone.pretrained=maybe", "config key 'backbone.pretrained': expected bool"),
-    ("seed=x", "config key 'seed': expected int, got 'x' (str)"),
-    ("input_size=[64,abc]", "config key 'tasks.body.codec.input_size': expected tuple[int, int]"),  # via ${input_size}
-    ("trainer.precision=bf16-mix", "expected one of 64, 32, 16, 'transformer-engine'"),
-])
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        (
+            "trainer.max_steps=abc",
+            "config key 'trainer.max_steps': expected int (argument 'max_steps' of "
+            "pytorch_lightning.Trainer), got 'abc' (str)",
+        ),
+        (
+            "data.batch_size=1.5",
+            "config key 'data.batch_size': expected int (argument 'batch_size' of "
+            "landmarks.data.datamodule.LandmarkDataModule), got 1.5 (float)",
+        ),
+        ("backbone.pretrained=maybe", "config key 'backbone.pretrained': expected bool"),
+        ("seed=x", "config key 'seed': expected int, got 'x' (str)"),
+        (
+            "input_size=[64,abc]",
+            "config key 'tasks.body.codec.input_size': expected tuple[int, int]",
+        ),  # via ${input_size}
+        ("trainer.precision=bf16-mix", "expected one of 64, 32, 16, 'transformer-engine'"),
+    ],
+)
 def test_wrong_value_type_names_key_and_expected_type(tmp_path: Path, override: str, message: str) -> None:
     cfg = _train_cfg(tmp_path, override)
     with pytest.raises(TypeError) as info:
@@ -63,11 +86,12 @@ def test_wrong_value_type_names_key_and_expected_type(tmp_path: Path, override: 
 def test_type_rules_on_hand_picked_annotations() -> None:
     fits = config_check._fits
     assert fits(3, int) and not fits(True, int) and not fits("3", int) and fits(3, float) and not fits(3.0, int)
-    assert fits(None, typing.Optional[int]) and fits(2, int | None) and fits([1, 2], tuple[int, int])
+    optional_int = typing.Optional[int]  # noqa: UP045 - the typing spelling is what is tested
+    assert fits(None, optional_int) and fits(2, int | None) and fits([1, 2], tuple[int, int])
     assert not fits([1, "a"], typing.Sequence[int]) and not fits("ab", list[str]) and fits({"a": 1}, dict[str, int])
     assert fits("bf16-mixed", typing.Literal["bf16-mixed", 32]) and not fits("32", typing.Literal[32])
     assert fits("x", torch.nn.Module) is None and fits("x", typing.Any) is None  # cannot judge: passes
-    assert config_check._describe(typing.Optional[typing.Union[int, float]]) == "int or float or null"
+    assert config_check._describe(typing.Optional[int | float]) == "int or float or null"  # noqa: UP045
 
 
 # --------------------------------------------------------------------------- checkpoints that do not fit
@@ -91,7 +115,9 @@ def test_load_model_names_the_first_parameter_whose_shape_differs(tmp_path: Path
     with pytest.raises(ValueError) as info:
         run.load_model(str(path))
     assert f"ckpt: '{path}' does not fit the model of task(s) 'body' (layout 'coco17', K=17)" in str(info.value)
-    assert f"parameter '{name}' has shape {(3, *shape[1:])} in the checkpoint but {shape} in the model" in str(info.value)
+    assert f"parameter '{name}' has shape {(3, *shape[1:])} in the checkpoint but {shape} in the model" in str(
+        info.value
+    )
 
 
 # --------------------------------------------------------------------------- evaluate with another data config
@@ -102,15 +128,24 @@ def _evaluate_cfg(ckpt: Path, out: Path, *overrides: str):  # noqa: ANN202 - Dic
 
 def test_evaluate_replaces_the_checkpoints_data_node(ckpts: dict[str, Path], realdata: Path, tmp_path: Path) -> None:
     coco = realdata / "coco"
-    cfg = _evaluate_cfg(ckpts["body"], tmp_path, "data=coco", f"data.root={coco}", f"data.val.ann_file={coco}/test_coco.json",
-                        f"data.val.image_root={coco}", "data.num_workers=0")
+    cfg = _evaluate_cfg(
+        ckpts["body"],
+        tmp_path,
+        "data=coco",
+        f"data.root={coco}",
+        f"data.val.ann_file={coco}/test_coco.json",
+        f"data.val.image_root={coco}",
+        "data.num_workers=0",
+    )
     full = run.config_from_checkpoint(str(ckpts["body"]), replace={"data": dict(cfg.data)})
     assert "num_images" not in full.data.val and full.data.val.ann_file == f"{coco}/test_coco.json"  # nothing leaked
     metrics = run.evaluate(cfg)  # was: unexpected keyword argument 'num_images'
     assert "val/ap" in metrics and (tmp_path / "eval_metrics.json").is_file()
 
 
-def test_evaluate_with_data_of_another_layout_names_both_and_the_checkpoint(ckpts: dict[str, Path], tmp_path: Path) -> None:
+def test_evaluate_with_data_of_another_layout_names_both_and_the_checkpoint(
+    ckpts: dict[str, Path], tmp_path: Path
+) -> None:
     cfg = _evaluate_cfg(ckpts["face"], tmp_path, "data=synthetic_body", "data.val.num_images=2", "data.num_workers=0")
     with pytest.raises(ValueError) as info:
         run.evaluate(cfg)
@@ -124,7 +159,9 @@ def test_evaluate_hydra_dir_is_out_or_the_checkpoint_folder(tmp_path: Path) -> N
 
     runpy.run_path(str(CONF.parent / "scripts" / "evaluate.py"))  # registers the eval_out resolver
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        given = compose("evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True)
+        given = compose(
+            "evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True
+        )
         default = compose("evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
     assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a"
 

@@ -34,9 +34,20 @@ from landmarks.metrics.sigmas import estimate_sigmas
 REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 DOC = REPO / "docs" / "custom_dataset.md"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0", "data.batch_size=4",
-        "data.val_batch_size=8", "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.log_every_n_steps=1",
-        "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+]
 
 
 # --------------------------------------------------------------------------- the walkthrough
@@ -152,22 +163,27 @@ def test_layout_by_names_and_indices(tmp_path: Path) -> None:
     assert spec.name == "tool7" and spec.num_keypoints == 7 and spec.source.endswith("layout.yaml")
     assert spec.flip_pairs == ((1, 2), (4, 5)) and spec.skeleton == ((0, 3), (3, 6))
     assert list(spec.flip_indices) == [0, 2, 1, 3, 5, 4, 6]
-    mapping = LAYOUT.replace("sigmas: [0.02, 0.03, 0.03, 0.06, 0.04, 0.04, 0.035]",
-                             "sigmas: {tip: 0.02, left_barb: 0.03, right_barb: 0.03, neck: 0.06, left_fin: 0.04, "
-                             "right_fin: 0.04, tail: 0.035}")
+    mapping = LAYOUT.replace(
+        "sigmas: [0.02, 0.03, 0.03, 0.06, 0.04, 0.04, 0.035]",
+        "sigmas: {tip: 0.02, left_barb: 0.03, right_barb: 0.03, neck: 0.06, left_fin: 0.04, "
+        "right_fin: 0.04, tail: 0.035}",
+    )
     assert load_spec(_layout(tmp_path, mapping)).sigmas == spec.sigmas
 
 
-@pytest.mark.parametrize(("old", "new", "field", "expected"), [
-    ("[4, 5]]", "[4, 9]]", "'flip_pairs[1]'", "an index in [0, 7)"),
-    ("[tip, neck]", "[tipp, neck]", "'skeleton[0]'", "did you mean 'tip'?"),
-    ("[4, 5]]", "[4, left_barb]]", "'flip_pairs[1]'", "at most one flip pair"),
-    ("tail]", "tip]", "'keypoints[6]'", "unique keypoint names"),
-    ("0.04, 0.035]", "0.04]", "'sigmas'", "K = 7 values"),
-    ("0.04, 0.035]", "0.04, null]", "'sigmas[6] (tail)'", "a positive number"),
-    ("0.02,", "-0.02,", "'sigmas[0] (tip)'", "a positive number"),
-    ("sigmas:", "sigma:", "'sigma'", "did you mean 'sigmas'?"),
-])
+@pytest.mark.parametrize(
+    ("old", "new", "field", "expected"),
+    [
+        ("[4, 5]]", "[4, 9]]", "'flip_pairs[1]'", "an index in [0, 7)"),
+        ("[tip, neck]", "[tipp, neck]", "'skeleton[0]'", "did you mean 'tip'?"),
+        ("[4, 5]]", "[4, left_barb]]", "'flip_pairs[1]'", "at most one flip pair"),
+        ("tail]", "tip]", "'keypoints[6]'", "unique keypoint names"),
+        ("0.04, 0.035]", "0.04]", "'sigmas'", "K = 7 values"),
+        ("0.04, 0.035]", "0.04, null]", "'sigmas[6] (tail)'", "a positive number"),
+        ("0.02,", "-0.02,", "'sigmas[0] (tip)'", "a positive number"),
+        ("sigmas:", "sigma:", "'sigma'", "did you mean 'sigmas'?"),
+    ],
+)
 def test_layout_errors_name_file_field_and_expectation(
     tmp_path: Path, old: str, new: str, field: str, expected: str
 ) -> None:
@@ -176,8 +192,9 @@ def test_layout_errors_name_file_field_and_expectation(
 
 
 def test_sigma_mapping_missing_a_name(tmp_path: Path) -> None:
-    text = LAYOUT.replace("sigmas: [0.02, 0.03, 0.03, 0.06, 0.04, 0.04, 0.035]",
-                          "sigmas: {tip: 0.02, left_barb: 0.03, right_barb: 0.03}")
+    text = LAYOUT.replace(
+        "sigmas: [0.02, 0.03, 0.03, 0.06, 0.04, 0.04, 0.035]", "sigmas: {tip: 0.02, left_barb: 0.03, right_barb: 0.03}"
+    )
     msg = _error(_layout(tmp_path, text))
     assert "field 'sigmas'" in msg and "a sigma for every keypoint name" in msg and "neck, left_fin" in msg
 
@@ -203,10 +220,23 @@ def _coco_json(tmp_path: Path, k: int) -> Path:
 
     cv2.imwrite(str(tmp_path / "1.jpg"), np.full((48, 64, 3), 90, np.uint8))
     kpts = [v for j in range(k) for v in (10.0 + 3 * j, 20.0, 2)]
-    doc = {"images": [{"id": 1, "file_name": "1.jpg", "width": 64, "height": 48}],
-           "annotations": [{"id": i, "image_id": 1, "category_id": 1, "bbox": [5.0, 5.0, 40.0, 30.0], "area": 900.0,
-                            "keypoints": kpts, "num_keypoints": k, "iscrowd": 0} for i in (1, 2)],
-           "categories": [{"id": 1, "name": "thing", "keypoints": [f"p{j}" for j in range(k)]}]}
+    doc = {
+        "images": [{"id": 1, "file_name": "1.jpg", "width": 64, "height": 48}],
+        "annotations": [
+            {
+                "id": i,
+                "image_id": 1,
+                "category_id": 1,
+                "bbox": [5.0, 5.0, 40.0, 30.0],
+                "area": 900.0,
+                "keypoints": kpts,
+                "num_keypoints": k,
+                "iscrowd": 0,
+            }
+            for i in (1, 2)
+        ],
+        "categories": [{"id": 1, "name": "thing", "keypoints": [f"p{j}" for j in range(k)]}],
+    }
     path = tmp_path / "train.json"
     path.write_text(json.dumps(doc))
     return path
@@ -237,8 +267,16 @@ def test_k_mismatch_through_the_config_is_a_start_up_error(tmp_path: Path) -> No
     written = make_custom_example(str(tmp_path / "tool7"), num_train=2, num_val=2, size=(64, 64), repeats=0)
     five = _layout(tmp_path, "name: star5\nkeypoints: [a, b, c, d, e]\nsigmas: [0.05, 0.05, 0.05, 0.05, 0.05]\n")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=["task=custom", f"data.root={tmp_path / 'tool7'}", f"spec_file={five}",
-                                          f"output_dir={tmp_path / 'out'}", *TINY])
+        cfg = compose(
+            "train",
+            overrides=[
+                "task=custom",
+                f"data.root={tmp_path / 'tool7'}",
+                f"spec_file={five}",
+                f"output_dir={tmp_path / 'out'}",
+                *TINY,
+            ],
+        )
     model = run.build_model(cfg)
     assert model.tasks["keypoints"].spec.num_keypoints == 5
     with pytest.raises(AnnotationError) as info:
@@ -253,31 +291,59 @@ def test_k_mismatch_through_the_config_is_a_start_up_error(tmp_path: Path) -> No
 def test_coco_ap_is_category_agnostic() -> None:
     rng = np.random.default_rng(0)
     kp = rng.uniform(10, 50, (3, 7, 2))
-    gt = {"images": [{"id": 1}, {"id": 2}, {"id": 3}], "categories": [{"id": 7, "name": "tool"}],
-          "annotations": [{"id": i + 1, "image_id": i + 1, "category_id": 7, "iscrowd": 0, "num_keypoints": 7,
-                           "keypoints": np.concatenate([kp[i], np.full((7, 1), 2.0)], 1).reshape(-1).tolist(),
-                           "bbox": [0.0, 0.0, 60.0, 60.0], "area": 3600.0} for i in range(3)]}
+    gt = {
+        "images": [{"id": 1}, {"id": 2}, {"id": 3}],
+        "categories": [{"id": 7, "name": "tool"}],
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": i + 1,
+                "category_id": 7,
+                "iscrowd": 0,
+                "num_keypoints": 7,
+                "keypoints": np.concatenate([kp[i], np.full((7, 1), 2.0)], 1).reshape(-1).tolist(),
+                "bbox": [0.0, 0.0, 60.0, 60.0],
+                "area": 3600.0,
+            }
+            for i in range(3)
+        ],
+    }
     ev = CocoKeypointEvaluator(TRUE_SIGMAS)
     ev.add_ground_truth(landmarks.metrics.coco_ap.one_category(gt))
     ev.add_predictions(np.arange(1, 4), kp, np.ones((3, 7)), np.ones(3), np.full(3, 3600.0))
     assert ev.compute()["ap"] == pytest.approx(1.0)
-    assert landmarks.metrics.coco_ap.one_category(gt)["annotations"][0]["category_id"] == 1 and gt["categories"][0]["id"] == 7
+    assert (
+        landmarks.metrics.coco_ap.one_category(gt)["annotations"][0]["category_id"] == 1
+        and gt["categories"][0]["id"] == 7
+    )
 
 
 # --------------------------------------------------------------------------- sigma estimation
 def _ann(ann_id: int, instance: int, points: list[tuple[float, float]], area: float = 100.0, **kw: Any) -> dict:
     kpts = [v for x, y in points for v in (x, y, 2)]
-    return {"id": ann_id, "image_id": 1, "instance_id": instance, "keypoints": kpts, "area": area,
-            "bbox": [0.0, 0.0, 10.0, 10.0], **kw}
+    return {
+        "id": ann_id,
+        "image_id": 1,
+        "instance_id": instance,
+        "keypoints": kpts,
+        "area": area,
+        "bbox": [0.0, 0.0, 10.0, 10.0],
+        **kw,
+    }
 
 
 def test_sigma_by_hand() -> None:
     # instance 1: keypoint 0 at (0, 0) and (3, 4): mean (1.5, 2), sum of squares 2 * 6.25 = 12.5, dof 1
     # instance 2: keypoint 0 at (1, 1), (1, 1), (4, 1): mean (2, 1), sum 1 + 1 + 4 = 6, dof 2
     # area 100 -> sigma_0^2 = (12.5 + 6) / 100 / 3; keypoint 1 never moves -> 0
-    anns = [_ann(1, 1, [(0, 0), (5, 5)]), _ann(2, 1, [(3, 4), (5, 5)]),
-            _ann(3, 2, [(1, 1), (5, 5)]), _ann(4, 2, [(1, 1), (5, 5)]), _ann(5, 2, [(4, 1), (5, 5)]),
-            _ann(6, 3, [(9, 9), (9, 9)])]  # annotated once: not used
+    anns = [
+        _ann(1, 1, [(0, 0), (5, 5)]),
+        _ann(2, 1, [(3, 4), (5, 5)]),
+        _ann(3, 2, [(1, 1), (5, 5)]),
+        _ann(4, 2, [(1, 1), (5, 5)]),
+        _ann(5, 2, [(4, 1), (5, 5)]),
+        _ann(6, 3, [(9, 9), (9, 9)]),
+    ]  # annotated once: not used
     est = estimate_sigmas({"annotations": anns}, 2)
     assert est.sigmas[0] == pytest.approx(math.sqrt(18.5 / 100 / 3)) and est.sigmas[1] == 0.0
     assert list(est.dof) == [3, 3] and est.num_groups == 2 and est.num_singletons == 1
@@ -288,9 +354,18 @@ def test_sigmas_recovered_from_known_annotation_noise() -> None:
     n = 400
     kp = rng.uniform(20, 200, (n, 7, 2))
     area = rng.uniform(40, 120, n) ** 2
-    data = {"annotations": [{"id": i + 1, "image_id": i + 1, "area": float(area[i]), "bbox": [0, 0, 1, 1],
-                             "keypoints": np.concatenate([kp[i], np.full((7, 1), 2.0)], 1).reshape(-1).tolist()}
-                            for i in range(n)]}
+    data = {
+        "annotations": [
+            {
+                "id": i + 1,
+                "image_id": i + 1,
+                "area": float(area[i]),
+                "bbox": [0, 0, 1, 1],
+                "keypoints": np.concatenate([kp[i], np.full((7, 1), 2.0)], 1).reshape(-1).tolist(),
+            }
+            for i in range(n)
+        ]
+    }
     noisy = repeated(data, 3, rng)  # per-axis std TRUE_SIGMAS * sqrt(area) / sqrt(2)
     est = estimate_sigmas(noisy, 7)
     assert est.num_groups == n and list(est.dof) == [2 * n] * 7
@@ -298,8 +373,12 @@ def test_sigmas_recovered_from_known_annotation_noise() -> None:
 
 
 def test_iou_grouping_equals_id_grouping() -> None:
-    anns = [_ann(1, 1, [(0, 0)], bbox=[0, 0, 10, 10]), _ann(2, 1, [(2, 0)], bbox=[1, 0, 10, 10]),
-            _ann(3, 2, [(50, 50)], bbox=[50, 50, 10, 10]), _ann(4, 2, [(50, 53)], bbox=[50, 51, 10, 10])]
+    anns = [
+        _ann(1, 1, [(0, 0)], bbox=[0, 0, 10, 10]),
+        _ann(2, 1, [(2, 0)], bbox=[1, 0, 10, 10]),
+        _ann(3, 2, [(50, 50)], bbox=[50, 50, 10, 10]),
+        _ann(4, 2, [(50, 53)], bbox=[50, 51, 10, 10]),
+    ]
     by_id, by_iou = estimate_sigmas({"annotations": anns}, 1), estimate_sigmas({"annotations": anns}, 1, "iou")
     assert by_iou.num_groups == 2 and by_iou.sigmas[0] == pytest.approx(by_id.sigmas[0])
 

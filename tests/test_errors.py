@@ -25,9 +25,17 @@ from landmarks.module import LandmarkModule
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
 K = 17
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
-        "trainer.max_steps=1", "trainer.val_check_interval=1", "trainer.enable_progress_bar=false",
-        "model.flip_test=false"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "trainer.max_steps=1",
+    "trainer.val_check_interval=1",
+    "trainer.enable_progress_bar=false",
+    "model.flip_test=false",
+]
 
 
 def compose_train(out: Path, *overrides: str) -> DictConfig:
@@ -42,11 +50,14 @@ def test_unknown_key_is_refused_by_hydra_with_its_name(tmp_path: Path) -> None:
             compose_train(tmp_path, f"{key}=3")
 
 
-@pytest.mark.parametrize(("override", "key", "target", "closest"), [
-    ("+data.batch_sizee=3", "data.batch_sizee", "LandmarkDataModule", "batch_size"),
-    ("+trainer.max_stepz=3", "trainer.max_stepz", "pytorch_lightning.Trainer", "max_steps"),
-    ("+tasks.body.codec.sigmaa=3", "tasks.body.codec.sigmaa", "MSRAHeatmap", "sigma"),
-])
+@pytest.mark.parametrize(
+    ("override", "key", "target", "closest"),
+    [
+        ("+data.batch_sizee=3", "data.batch_sizee", "LandmarkDataModule", "batch_size"),
+        ("+trainer.max_stepz=3", "trainer.max_stepz", "pytorch_lightning.Trainer", "max_steps"),
+        ("+tasks.body.codec.sigmaa=3", "tasks.body.codec.sigmaa", "MSRAHeatmap", "sigma"),
+    ],
+)
 def test_added_unknown_key_names_key_target_and_expected(
     tmp_path: Path, override: str, key: str, target: str, closest: str
 ) -> None:
@@ -74,8 +85,17 @@ def _kpts(n: int = K) -> list[float]:
 
 
 def _ann(ann_id: int, image_id: int = 1, **kw: Any) -> dict:
-    return {"id": ann_id, "image_id": image_id, "bbox": [5.0, 5.0, 40.0, 30.0], "keypoints": _kpts(),
-            "num_keypoints": K, "iscrowd": 0, "area": 1200.0, "category_id": 1, **kw}
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "bbox": [5.0, 5.0, 40.0, 30.0],
+        "keypoints": _kpts(),
+        "num_keypoints": K,
+        "iscrowd": 0,
+        "area": 1200.0,
+        "category_id": 1,
+        **kw,
+    }
 
 
 def write_coco(root: Path, train: list[dict], val: list[dict] | None = None, n_images: int = 3) -> Path:
@@ -162,22 +182,37 @@ def test_empty_dataset(tmp_path: Path, model: LandmarkModule) -> None:
 def test_skip_trains_on_the_good_samples_and_logs_each_bad_one(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    ann_file = write_coco(tmp_path, [
-        _ann(1), _ann(2, image_id=3),                  # good
-        _ann(3, image_id=2),                           # corrupt image (found when loaded)
-        _ann(4, keypoints=_kpts(16)),                  # wrong keypoint count
-        _ann(5, bbox=[100.0, 60.0, 20.0, 20.0]),       # box outside the image
-        _ann(6, image_id=4),                           # image id not in 'images'
-    ])
+    ann_file = write_coco(
+        tmp_path,
+        [
+            _ann(1),
+            _ann(2, image_id=3),  # good
+            _ann(3, image_id=2),  # corrupt image (found when loaded)
+            _ann(4, keypoints=_kpts(16)),  # wrong keypoint count
+            _ann(5, bbox=[100.0, 60.0, 20.0, 20.0]),  # box outside the image
+            _ann(6, image_id=4),  # image id not in 'images'
+        ],
+    )
     (tmp_path / "train2017" / "002.jpg").write_bytes(b"garbage")
-    cfg = compose_train(tmp_path / "out", "data=coco", f"data.root={tmp_path}", "data.on_bad_sample=skip",
-                        "data.batch_size=3", "data.val_batch_size=2", "data.augment.half_body_prob=0")
+    cfg = compose_train(
+        tmp_path / "out",
+        "data=coco",
+        f"data.root={tmp_path}",
+        "data.on_bad_sample=skip",
+        "data.batch_size=3",
+        "data.val_batch_size=2",
+        "data.augment.half_body_prob=0",
+    )
     with caplog.at_level(logging.WARNING, logger="landmarks.data"):
         metrics = run.train(cfg)
     assert metrics["global_step"] == 1
     warnings = [r.getMessage() for r in caplog.records if r.name == "landmarks.data"]
-    expected = {"annotation id 4": "'keypoints'", "annotation id 5": "'bbox'", "annotation id 6": "'image_id'",
-                "002.jpg": "'images[].file_name'"}
+    expected = {
+        "annotation id 4": "'keypoints'",
+        "annotation id 5": "'bbox'",
+        "annotation id 6": "'image_id'",
+        "002.jpg": "'images[].file_name'",
+    }
     for where, field in expected.items():
         hits = [w for w in warnings if where in w and field in w]
         assert len(hits) == 1, f"expected one warning naming {where} and {field}; got {warnings}"

@@ -30,8 +30,14 @@ from landmarks.runtime import Runtime  # noqa: E402
 CONF = Path(__file__).resolve().parents[1] / "conf"
 CASES = {  # case -> (task file, extra overrides)
     "body": ("body", []),
-    "body_udp_quarter": ("body", ["tasks.body.codec._target_=landmarks.codecs.heatmap.UDPHeatmap",
-                                  "~tasks.body.codec.unbiased", "tasks.body.codec.refine=quarter"]),
+    "body_udp_quarter": (
+        "body",
+        [
+            "tasks.body.codec._target_=landmarks.codecs.heatmap.UDPHeatmap",
+            "~tasks.body.codec.unbiased",
+            "tasks.body.codec.refine=quarter",
+        ],
+    ),
     "hand": ("hand", []),
     "hand_integral": ("hand", ["tasks.hand.decode=integral"]),
     "face": ("face", []),
@@ -41,8 +47,10 @@ CASES = {  # case -> (task file, extra overrides)
     "face_head_pose": ("face_head_pose", []),
     "custom": ("custom", []),
 }
-PHOTOS = [("coco/000000196141.jpg", [[30, 40, 200, 300], [250, 60, 180, 260]]),
-          ("aflw/face_alignment_aflw-test.jpg", [[10, 20, 120, 140], [40, 30, 90, 110]])]
+PHOTOS = [
+    ("coco/000000196141.jpg", [[30, 40, 200, 300], [250, 60, 180, 260]]),
+    ("aflw/face_alignment_aflw-test.jpg", [[10, 20, 120, 140], [40, 30, 90, 110]]),
+]
 
 
 def build_tiny(case: str, tmp: Path) -> Any:
@@ -50,13 +58,24 @@ def build_tiny(case: str, tmp: Path) -> Any:
     task_file, extra = CASES[case]
     if task_file == "custom":
         layout = tmp / "layout.yaml"
-        layout.write_text("keypoints: [tip, left_jaw, right_jaw, hinge, tail]\nflip_pairs: [[left_jaw, right_jaw]]\n"
-                          "skeleton: [[tip, hinge], [hinge, tail], [left_jaw, hinge], [right_jaw, hinge]]\n"
-                          "sigmas: [0.05, 0.05, 0.05, 0.08, 0.1]\n")
+        layout.write_text(
+            "keypoints: [tip, left_jaw, right_jaw, hinge, tail]\nflip_pairs: [[left_jaw, right_jaw]]\n"
+            "skeleton: [[tip, hinge], [hinge, tail], [left_jaw, hinge], [right_jaw, hinge]]\n"
+            "sigmas: [0.05, 0.05, 0.05, 0.08, 0.1]\n"
+        )
         extra = [*extra, f"spec_file={layout}", f"data.root={tmp}"]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[f"task={task_file}", "backbone=resnet18", "input_size=[64,64]",
-                                          "output_dir=/tmp/unused", "logger=csv", *extra])
+        cfg = compose(
+            "train",
+            overrides=[
+                f"task={task_file}",
+                "backbone=resnet18",
+                "input_size=[64,64]",
+                "output_dir=/tmp/unused",
+                "logger=csv",
+                *extra,
+            ],
+        )
     torch.manual_seed(0)
     return run.build_model(cfg).eval()
 
@@ -72,8 +91,10 @@ def photo(realdata: Path, rel: str) -> np.ndarray:
 def torch_predictions(model: Any, runtime: Runtime, image: np.ndarray, boxes: np.ndarray) -> dict[str, Any]:
     """Task.predict on the runtime's own crops (so only the graph and the unwarp are compared)."""
     crops, centers, scales = runtime.crop(image, boxes)
-    batch = {"image": torch.from_numpy(crops.astype(np.uint8)),
-             "meta": {"center": centers, "scale": scales, "rot": np.zeros(len(boxes), np.float32)}}
+    batch = {
+        "image": torch.from_numpy(crops.astype(np.uint8)),
+        "meta": {"center": centers, "scale": scales, "rot": np.zeros(len(boxes), np.float32)},
+    }
     with torch.no_grad():
         return model.predict_batch(batch)
 
@@ -128,8 +149,9 @@ def test_dynamic_batch_and_batch_consistency(tmp_path: Path, realdata: Path) -> 
     model = build_tiny("body", tmp_path)
     runtime = Runtime(export_model(model, str(tmp_path / "export"))["onnx"], batch_size=8)
     image = photo(realdata, PHOTOS[0][0])
-    boxes = np.array([[30, 40, 200, 300], [250, 60, 180, 260], [0, 0, 100, 100], [100, 100, 50, 80],
-                      [5, 5, 300, 200]], np.float32)
+    boxes = np.array(
+        [[30, 40, 200, 300], [250, 60, 180, 260], [0, 0, 100, 100], [100, 100, 50, 80], [5, 5, 300, 200]], np.float32
+    )
     together = runtime.predict(image, boxes)["body"]
     for i, box in enumerate(boxes):
         alone = runtime.predict(image, box[None])["body"]
@@ -145,6 +167,7 @@ def test_flip_test_inside_the_graph_matches_pytorch_flip_test(tmp_path: Path, re
 
 def test_a_task_without_an_exportable_decode_names_task_and_operation(tmp_path: Path) -> None:
     model = build_tiny("body", tmp_path)
+
     class Strange:  # a codec the exporter does not know
         input_size = (64, 64)
 

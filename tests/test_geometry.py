@@ -40,13 +40,19 @@ def _rz(a: float) -> np.ndarray:
 def _hopenet_draw_axis(yaw: float, pitch: float, roll: float, tdx: float, tdy: float, size: float) -> np.ndarray:
     """End points of Hopenet's ``utils.draw_axis`` (deep-head-pose / 6DRepNet), rewritten."""
     p, y, r = math.radians(pitch), -math.radians(yaw), math.radians(roll)
-    return np.array([
-        [size * math.cos(y) * math.cos(r) + tdx,
-         size * (math.cos(p) * math.sin(r) + math.cos(r) * math.sin(p) * math.sin(y)) + tdy],
-        [-size * math.cos(y) * math.sin(r) + tdx,
-         size * (math.cos(p) * math.cos(r) - math.sin(p) * math.sin(y) * math.sin(r)) + tdy],
-        [size * math.sin(y) + tdx, -size * math.cos(y) * math.sin(p) + tdy],
-    ])
+    return np.array(
+        [
+            [
+                size * math.cos(y) * math.cos(r) + tdx,
+                size * (math.cos(p) * math.sin(r) + math.cos(r) * math.sin(p) * math.sin(y)) + tdy,
+            ],
+            [
+                -size * math.cos(y) * math.sin(r) + tdx,
+                size * (math.cos(p) * math.cos(r) - math.sin(p) * math.sin(y) * math.sin(r)) + tdy,
+            ],
+            [size * math.sin(y) + tdx, -size * math.cos(y) * math.sin(p) + tdy],
+        ]
+    )
 
 
 def _random_angles(n: int, seed: int = 0, max_yaw: float = 85.0) -> np.ndarray:

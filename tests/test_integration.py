@@ -16,8 +16,9 @@ import shutil
 import struct
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import cv2
 import pytest
@@ -33,9 +34,18 @@ REPO = Path(__file__).resolve().parents[1]
 CONF = REPO / "conf"
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 TINY = [
-    "threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0", "data.batch_size=4",
-    "data.val_batch_size=8", "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false",
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
 ]
 SOURCE_SIZES = {"train": 16, "val": 8}
 
@@ -135,8 +145,10 @@ def test_infer_on_a_folder_writes_coco_results_and_overlays(
         cv2.ellipse(image, (40, 48), (15, 35), 0, 0, 360, (200, 160, 120), -1)
         cv2.imwrite(str(images / f"{i + 1:06d}.jpg"), image)
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        infer_cfg = compose("infer", overrides=[f"ckpt={out / 'checkpoints' / 'last.ckpt'}", f"source={images}",
-                                                f"out={tmp_path / 'pred'}"])
+        infer_cfg = compose(
+            "infer",
+            overrides=[f"ckpt={out / 'checkpoints' / 'last.ckpt'}", f"source={images}", f"out={tmp_path / 'pred'}"],
+        )
     path = run.infer(infer_cfg)
     assert path == str(tmp_path / "pred" / "predictions.json")
     results = json.loads(Path(path).read_text())
@@ -152,16 +164,28 @@ def test_infer_on_a_folder_writes_coco_results_and_overlays(
 
 # --------------------------------------------------------------------------- processes: sweep + wandb, DDP
 def _script(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
     return proc
 
 
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
-    env.update(HF_HUB_OFFLINE="1", PYTHONUNBUFFERED="1", WANDB_CONFIG_DIR=str(tmp / ".wandb_config"),
-               WANDB_CACHE_DIR=str(tmp / ".wandb_cache"), WANDB_DATA_DIR=str(tmp / ".wandb_data"), **extra)
+    env.update(
+        HF_HUB_OFFLINE="1",
+        PYTHONUNBUFFERED="1",
+        WANDB_CONFIG_DIR=str(tmp / ".wandb_config"),
+        WANDB_CACHE_DIR=str(tmp / ".wandb_cache"),
+        WANDB_DATA_DIR=str(tmp / ".wandb_data"),
+        **extra,
+    )
     return env
 
 
@@ -172,8 +196,14 @@ SCRIPT_TINY = [*TINY, "data.val.num_images=8"]
 def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """``scripts/train.py -m optimizer.lr=1e-3,2e-3`` with the wandb logger, offline."""
     tmp = tmp_path_factory.mktemp("sweep")
-    args = ["-m", "optimizer.lr=1e-3,2e-3", "logger=wandb", *[o for o in SCRIPT_TINY if o != "logger=csv"],
-            "data.train.num_images=16", f"hydra.sweep.dir={tmp / 'multirun'}"]
+    args = [
+        "-m",
+        "optimizer.lr=1e-3,2e-3",
+        "logger=wandb",
+        *[o for o in SCRIPT_TINY if o != "logger=csv"],
+        "data.train.num_images=16",
+        f"hydra.sweep.dir={tmp / 'multirun'}",
+    ]
     _script(args, _env(tmp, WANDB_MODE="offline"), timeout=600)
     return tmp / "multirun"
 
@@ -199,8 +229,8 @@ def _wandb_records(path: Path) -> Iterator[Any]:
         if block - pos % block < 7:  # block trailer: padding
             pos += block - pos % block
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos:pos + 7])
-        chunk, pos = data[pos + 7:pos + 7 + length], pos + 7 + length
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        chunk, pos = data[pos + 7 : pos + 7 + length], pos + 7 + length
         pending = chunk if kind in (1, 2) else pending + chunk  # FULL / FIRST start a record
         if kind in (1, 4) and pending:  # FULL / LAST end it
             record = wandb_internal_pb2.Record()
@@ -220,11 +250,19 @@ def test_multirun_jobs_are_separate_offline_wandb_runs_grouped_by_task(sweep: Pa
         (info,) = [r.run for r in records if r.WhichOneof("record_type") == "run"]
         assert info.run_group == "body" and info.job_type == "train" and info.project == "landmarks"
         run_ids.add(info.run_id)
-        config = {u.key: json.loads(u.value_json) for r in records if r.WhichOneof("record_type") == "config"
-                  for u in r.config.update}
+        config = {
+            u.key: json.loads(u.value_json)
+            for r in records
+            if r.WhichOneof("record_type") == "config"
+            for u in r.config.update
+        }
         assert config["optimizer"]["lr"] == lr and config["task_name"] == "body"
-        history = {i.key or "/".join(i.nested_key) for r in records if r.WhichOneof("record_type") == "history"
-                   for i in r.history.item}
+        history = {
+            i.key or "/".join(i.nested_key)
+            for r in records
+            if r.WhichOneof("record_type") == "history"
+            for i in r.history.item
+        }
         assert "train/loss" in history and "val/pck" in history
     assert len(run_ids) == 2
 

@@ -40,12 +40,28 @@ from landmarks.resume import SeededShuffle
 from landmarks.schedulers import WarmupCosine
 
 CONF = Path(__file__).resolve().parents[1] / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[32,32]", "data.num_workers=0", "data.batch_size=4",
-        "data.val_batch_size=8", "data.train.num_images=16", "data.val.num_images=8", "trainer.val_check_interval=3",
-        "trainer.log_every_n_steps=1", "trainer.enable_progress_bar=false", "model.flip_test=false",
-        "+callbacks.probe._target_=test_resume.RngProbe", "+callbacks.probe.out_dir=${output_dir}"]
-STOP_AT_FIRST_VALIDATION = ["+callbacks.stop._target_=pytorch_lightning.callbacks.EarlyStopping",
-                            "+callbacks.stop.monitor=val/body/loss", "+callbacks.stop.stopping_threshold=1e30"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[32,32]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "data.train.num_images=16",
+    "data.val.num_images=8",
+    "trainer.val_check_interval=3",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "model.flip_test=false",
+    "+callbacks.probe._target_=test_resume.RngProbe",
+    "+callbacks.probe.out_dir=${output_dir}",
+]
+STOP_AT_FIRST_VALIDATION = [
+    "+callbacks.stop._target_=pytorch_lightning.callbacks.EarlyStopping",
+    "+callbacks.stop.monitor=val/body/loss",
+    "+callbacks.stop.stopping_threshold=1e30",
+]
 
 
 class RngProbe(pl.Callback):
@@ -75,7 +91,10 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     plan["extended"] = ["trainer.max_steps=12", f"ckpt_path={root / 'stopped0' / 'checkpoints' / 'last.ckpt'}"]
     # at the end of epoch 0: validation every 4 steps (validation never changes training here)
     plan["stopped_epoch_end"] = ["trainer.max_steps=6", "trainer.val_check_interval=4", *STOP_AT_FIRST_VALIDATION]
-    plan["resumed_epoch_end"] = ["trainer.max_steps=6", f"ckpt_path={root / 'stopped_epoch_end' / 'checkpoints' / 'last.ckpt'}"]
+    plan["resumed_epoch_end"] = [
+        "trainer.max_steps=6",
+        f"ckpt_path={root / 'stopped_epoch_end' / 'checkpoints' / 'last.ckpt'}",
+    ]
     for name, overrides in plan.items():
         run.train(compose_train(root / name, *overrides))
     return {name: root / name for name in plan}
@@ -104,8 +123,10 @@ def _counters(ckpt: dict) -> tuple[int, int, int, int]:
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_mid_epoch_resume_reproduces_every_loss_and_draw_bit_for_bit(runs: dict[str, Path], workers: int) -> None:
-    full, stopped, resumed = _series(runs["full"], "train/loss"), *(
-        _series(runs[f"{n}{workers}"], "train/loss") for n in ("stopped", "resumed"))
+    full, stopped, resumed = (
+        _series(runs["full"], "train/loss"),
+        *(_series(runs[f"{n}{workers}"], "train/loss") for n in ("stopped", "resumed")),
+    )
     assert sorted(full) == list(range(6)) and sorted(stopped) == [0, 1, 2] and sorted(resumed) == [3, 4, 5]
     assert {**stopped, **resumed} == full  # exact: same floats, not close ones
     assert {**_draws(runs[f"stopped{workers}"]), **_draws(runs[f"resumed{workers}"])} == _draws(runs["full"])
@@ -138,8 +159,9 @@ def test_resume_at_the_end_of_an_epoch_is_exact_too(runs: dict[str, Path]) -> No
     full = _series(runs["full"], "train/loss")
     # values in logged order: after a resume at an epoch's last batch, Lightning labels the logged rows
     # with its _batches_that_stepped counter, one behind global_step (the draws below use global_step)
-    losses = [v for _, v in sorted(_series(stopped, "train/loss").items())] + \
-        [v for _, v in sorted(_series(resumed, "train/loss").items())]
+    losses = [v for _, v in sorted(_series(stopped, "train/loss").items())] + [
+        v for _, v in sorted(_series(resumed, "train/loss").items())
+    ]
     assert losses == [full[s] for s in range(6)]
     assert {**_draws(stopped), **_draws(resumed)} == _draws(runs["full"])
     for key, value in _ckpt(runs["full"])["state_dict"].items():
@@ -160,8 +182,12 @@ def test_resume_with_a_larger_budget_follows_the_new_schedule(runs: dict[str, Pa
     cfg = compose_train(runs["extended"], "trainer.max_steps=12")
     param = torch.nn.Parameter(torch.zeros(1))
     optimizer = torch.optim.AdamW([param], lr=float(cfg.optimizer.lr))
-    schedule = WarmupCosine(optimizer, total_steps=12, warmup_steps=float(cfg.scheduler.warmup_steps),
-                            min_ratio=float(cfg.scheduler.min_ratio))
+    schedule = WarmupCosine(
+        optimizer,
+        total_steps=12,
+        warmup_steps=float(cfg.scheduler.warmup_steps),
+        min_ratio=float(cfg.scheduler.min_ratio),
+    )
     expected = []
     for _ in range(12):
         expected.append(schedule.get_last_lr()[0])
@@ -183,8 +209,9 @@ def test_every_checkpoint_loads_as_data(runs: dict[str, Path]) -> None:
 
 
 @pytest.mark.slow
-def test_resumed_dataloader_is_resumable_without_warning(tmp_path: Path, runs: dict[str, Path],
-                                                         caplog: pytest.LogCaptureFixture) -> None:
+def test_resumed_dataloader_is_resumable_without_warning(
+    tmp_path: Path, runs: dict[str, Path], caplog: pytest.LogCaptureFixture
+) -> None:
     last = runs["stopped2"] / "checkpoints" / "last.ckpt"
     cfg = compose_train(tmp_path, "trainer.max_steps=4", "data.num_workers=2", f"ckpt_path={last}")
     with warnings.catch_warnings(record=True) as record, caplog.at_level(logging.INFO):

@@ -43,9 +43,8 @@ finally:
 
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
-    from tests.test_export_parity import build_tiny
-
     from landmarks.export import export_model
+    from tests.test_export_parity import build_tiny
 
     tmp = tmp_path_factory.mktemp("runtime")
     model = build_tiny("face_head_pose", tmp)
@@ -53,14 +52,31 @@ def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
 
 
 @pytest.mark.slow
-def test_runs_on_a_real_photo_with_torch_unimportable(exported: tuple[str, object], realdata: Path,
-                                                      tmp_path: Path) -> None:
+def test_runs_on_a_real_photo_with_torch_unimportable(
+    exported: tuple[str, object], realdata: Path, tmp_path: Path
+) -> None:
     onnx_path, _ = exported
     photo = realdata / "coco" / "000000196141.jpg"
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, "-c", BLOCKER, onnx_path, str(photo), "--out", str(tmp_path / "out"),
-                           "--boxes", "30,40,200,300", "250,60,180,260"],
-                          capture_output=True, text=True, env=env, timeout=120, cwd=str(tmp_path))
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            BLOCKER,
+            onnx_path,
+            str(photo),
+            "--out",
+            str(tmp_path / "out"),
+            "--boxes",
+            "30,40,200,300",
+            "250,60,180,260",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+        cwd=str(tmp_path),
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "BANNED_LOADED=\n" in proc.stdout, proc.stdout
     entries = json.loads((tmp_path / "out" / "predictions.json").read_text())
@@ -85,12 +101,21 @@ def test_entries_equal_the_tasks_to_json(exported: tuple[str, object], realdata:
     boxes = np.array([[30, 40, 200, 300]], np.float32)
     entries, overlay = frame_entries(runtime, image, boxes, box_source="det_file", file_name="x.jpg")
     crops, centers, scales = runtime.crop(image, boxes)
-    batch = {"image": torch.from_numpy(crops.astype(np.uint8)),
-             "meta": {"center": centers, "scale": scales, "rot": np.zeros(1, np.float32)}}
+    batch = {
+        "image": torch.from_numpy(crops.astype(np.uint8)),
+        "meta": {"center": centers, "scale": scales, "rot": np.zeros(1, np.float32)},
+    }
     with torch.no_grad():
         preds = model.predict_batch(batch)
-    expected = {**model.tasks["head_pose"].to_json(preds["head_pose"], 0), **model.tasks["face"].to_json(preds["face"], 0)}
-    assert len(entries) == 1 and entries[0]["box_source"] == "det_file" and entries[0]["bbox"] == [30.0, 40.0, 200.0, 300.0]
+    expected = {
+        **model.tasks["head_pose"].to_json(preds["head_pose"], 0),
+        **model.tasks["face"].to_json(preds["face"], 0),
+    }
+    assert (
+        len(entries) == 1
+        and entries[0]["box_source"] == "det_file"
+        and entries[0]["bbox"] == [30.0, 40.0, 200.0, 300.0]
+    )
     for key, value in expected.items():
         np.testing.assert_allclose(np.asarray(entries[0][key], float), np.asarray(value, float), atol=2e-3, err_msg=key)
     assert overlay.shape == image.shape and overlay.dtype == np.uint8 and (overlay != image).any()
@@ -108,10 +133,14 @@ def test_overlay_drawing_equals_viz(realdata: Path) -> None:
     rng = np.random.default_rng(0)
     kpts = rng.uniform(10, 110, size=(68, 2))
     scores = rng.uniform(0, 1, size=68)
-    assert np.array_equal(draw.draw_keypoints(image, kpts, scores, layout), viz.draw_keypoints(image, kpts, scores, spec))
+    assert np.array_equal(
+        draw.draw_keypoints(image, kpts, scores, layout), viz.draw_keypoints(image, kpts, scores, spec)
+    )
     for euler in ([10.0, -20.0, 5.0], [-60.0, 30.0, -40.0]):
-        assert np.array_equal(draw.draw_head_pose(image, np.array(euler), (80, 60), 40),
-                              viz.draw_head_pose(image, np.array(euler), (80, 60), size=40))
+        assert np.array_equal(
+            draw.draw_head_pose(image, np.array(euler), (80, 60), 40),
+            viz.draw_head_pose(image, np.array(euler), (80, 60), size=40),
+        )
 
 
 def test_missing_sidecar_names_the_expected_path(tmp_path: Path) -> None:

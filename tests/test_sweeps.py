@@ -25,16 +25,31 @@ from landmarks import cli, logs
 
 REPO = Path(__file__).resolve().parents[1]
 TINY = [
-    "threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.batch_size=4", "data.val_batch_size=8",
-    "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.log_every_n_steps=1",
-    "+trainer.enable_model_summary=false", "data.train.num_images=16", "data.val.num_images=8",
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "trainer.log_every_n_steps=1",
+    "+trainer.enable_model_summary=false",
+    "data.train.num_images=16",
+    "data.val.num_images=8",
 ]
 
 
 def _train(*args: str, timeout: int = 400) -> subprocess.CompletedProcess:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "train.py"), *args], cwd=REPO, env=env,
-                          capture_output=True, text=True, timeout=timeout)
+    proc = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     return proc
 
@@ -48,15 +63,21 @@ def test_objective_is_the_monitored_metric_and_direction_follows_monitor_mode() 
     # a diverged run ranks last in either direction
     assert cli.objective({"val/nme": float("nan")}, "val/nme", "min") == math.inf
     assert cli.objective({"val/pck": float("nan")}, "val/pck", "max") == -math.inf
-    with pytest.raises(KeyError, match=r"'val/ap' is not among the run's metrics \['global_step', 'val/nme', 'val/pck'\]"):
+    with pytest.raises(
+        KeyError, match=r"'val/ap' is not among the run's metrics \['global_step', 'val/nme', 'val/pck'\]"
+    ):
         cli.objective(metrics, "val/ap", "max")
     with pytest.raises(ValueError, match="monitor_mode: expected 'max' or 'min', got 'up'"):
         cli.sweep_direction("up")
 
 
 def test_check_missing_names_every_unset_key() -> None:
-    config = {"data": {"root": "???", "train": {"ann_file": "${data.root}/a.json"}}, "spec_file": "???",
-              "tasks": {"x": {"points": [1, "???"]}}, "seed": 1}
+    config = {
+        "data": {"root": "???", "train": {"ann_file": "${data.root}/a.json"}},
+        "spec_file": "???",
+        "tasks": {"x": {"points": [1, "???"]}},
+        "seed": 1,
+    }
     with pytest.raises(ValueError, match=r"'data.root', 'spec_file', 'tasks.x.points\[1\]' have no value"):
         cli.check_missing(config)
     cli.check_missing({"data": {"root": "/data"}})  # nothing missing: no error
@@ -71,7 +92,9 @@ def _start_method_in_loky_worker() -> tuple[str | None, str | None, str | None]:
 def test_loky_worker_gets_the_platform_start_method_back() -> None:
     from joblib import Parallel, delayed
 
-    (before, restored, after), = Parallel(n_jobs=2, backend="loky")(delayed(_start_method_in_loky_worker)() for _ in range(1))
+    ((before, restored, after),) = Parallel(n_jobs=2, backend="loky")(
+        delayed(_start_method_in_loky_worker)() for _ in range(1)
+    )
     standard = multiprocessing.get_all_start_methods()[0]
     assert before == "loky"  # what loky leaves: torch's DataLoader workers cannot start with it
     assert restored == after == standard
@@ -84,10 +107,10 @@ def test_known_warnings_filtered_others_kept(monkeypatch: pytest.MonkeyPatch) ->
         warnings.simplefilter("always")
         monkeypatch.setattr(logs, "_installed", False)
         logs.quiet_known_warnings()
-        warnings.warn("Got processor for keypoints, but no transform to process it.", UserWarning)
-        warnings.warn("'set_vital' is deprecated, please do not call", UserWarning)
-        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning)
-        warnings.warn("something this project should hear about", UserWarning)
+        warnings.warn("Got processor for keypoints, but no transform to process it.", UserWarning, stacklevel=2)
+        warnings.warn("'set_vital' is deprecated, please do not call", UserWarning, stacklevel=2)
+        warnings.warn("`isinstance(treespec, LeafSpec)` is deprecated, use ...", FutureWarning, stacklevel=2)
+        warnings.warn("something this project should hear about", UserWarning, stacklevel=2)
     assert [str(w.message) for w in seen] == ["something this project should hear about"]
 
 
@@ -114,9 +137,11 @@ def test_progress_bar_on_terminal_log_lines_otherwise() -> None:
 
 
 def test_help_answers_before_heavy_imports() -> None:
-    code = ("import runpy, sys; sys.argv = ['train.py', '--help']\n"
-            "try:\n    runpy.run_path('scripts/train.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
-            "print('HEAVY', sorted(m for m in ('torch', 'pytorch_lightning', 'timm') if m in sys.modules))")
+    code = (
+        "import runpy, sys; sys.argv = ['train.py', '--help']\n"
+        "try:\n    runpy.run_path('scripts/train.py', run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "print('HEAVY', sorted(m for m in ('torch', 'pytorch_lightning', 'timm') if m in sys.modules))"
+    )
     start = time.perf_counter()
     out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     elapsed = time.perf_counter() - start
@@ -129,9 +154,18 @@ def test_help_answers_before_heavy_imports() -> None:
 @pytest.mark.slow
 def test_optuna_study_through_joblib_with_data_workers(tmp_path: Path) -> None:
     """2 optuna trials launched by joblib side by side, each with 2 DataLoader workers."""
-    _train("-m", "hydra/sweeper=landmarks_optuna", "hydra/launcher=joblib_local", f"hydra.sweep.dir={tmp_path}",
-           "hydra.sweeper.n_trials=2", "hydra.sweeper.n_jobs=2", "hydra.launcher.n_jobs=2",
-           "hydra.sweeper.params={optimizer.lr: 'tag(log, interval(1e-4, 3e-3))'}", "data.num_workers=2", *TINY)
+    _train(
+        "-m",
+        "hydra/sweeper=landmarks_optuna",
+        "hydra/launcher=joblib_local",
+        f"hydra.sweep.dir={tmp_path}",
+        "hydra.sweeper.n_trials=2",
+        "hydra.sweeper.n_jobs=2",
+        "hydra.launcher.n_jobs=2",
+        "hydra.sweeper.params={optimizer.lr: 'tag(log, interval(1e-4, 3e-3))'}",
+        "data.num_workers=2",
+        *TINY,
+    )
     values = []
     for job in ("0", "1"):
         metrics = json.loads((tmp_path / job / "metrics.json").read_text())
@@ -144,8 +178,14 @@ def test_optuna_study_through_joblib_with_data_workers(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_submitit_local_job(tmp_path: Path) -> None:
-    _train("-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", f"hydra.sweep.dir={tmp_path}",
-           "data.num_workers=0", *TINY)
+    _train(
+        "-m",
+        "hydra/launcher=submitit_local",
+        "hydra.launcher.timeout_min=5",
+        f"hydra.sweep.dir={tmp_path}",
+        "data.num_workers=0",
+        *TINY,
+    )
     metrics = json.loads((tmp_path / "0" / "metrics.json").read_text())
     (result,) = (tmp_path / ".submitit").glob("*/*_0_result.pkl")
     status, job_return = pickle.loads(result.read_bytes())

@@ -16,16 +16,34 @@ SPEC = coco17()
 
 def _pose() -> np.ndarray:
     """A standing COCO person in a 200 x 160 (H x W) image, image px."""
-    return np.array([
-        [80, 30], [85, 25], [75, 25], [90, 28], [70, 28], [100, 55], [60, 55], [110, 85], [50, 85],
-        [115, 110], [45, 110], [95, 115], [65, 115], [97, 150], [63, 150], [98, 185], [62, 185],
-    ], dtype=np.float32)
+    return np.array(
+        [
+            [80, 30],
+            [85, 25],
+            [75, 25],
+            [90, 28],
+            [70, 28],
+            [100, 55],
+            [60, 55],
+            [110, 85],
+            [50, 85],
+            [115, 110],
+            [45, 110],
+            [95, 115],
+            [65, 115],
+            [97, 150],
+            [63, 150],
+            [98, 185],
+            [62, 185],
+        ],
+        dtype=np.float32,
+    )
 
 
 def _hue_at(image: np.ndarray, xy: np.ndarray, color: tuple[int, int, int]) -> bool:
     """The strongest pixel in the 3x3 window at ``xy`` is ``color`` scaled (anti-aliasing dims it)."""
     x, y = np.round(xy).astype(int)
-    window = image[y - 1:y + 2, x - 1:x + 2].reshape(-1, 3).astype(float)
+    window = image[y - 1 : y + 2, x - 1 : x + 2].reshape(-1, 3).astype(float)
     pixel = window[window.sum(axis=1).argmax()]
     ref = np.asarray(color, float)
     cosine = pixel @ ref / (np.linalg.norm(pixel) * np.linalg.norm(ref) + 1e-9)
@@ -98,7 +116,10 @@ def test_image_grid_pads_to_largest() -> None:
 def test_plot_curves_and_save_image(tmp_path: Path) -> None:
     path = viz.plot_curves(
         {"resnet18": ([0.0, 0.1, 0.2], [0.0, 0.6, 0.9]), "mobilenet": ([0.0, 0.1, 0.2], [0.0, 0.5, 0.8])},
-        str(tmp_path / "plots" / "pck.png"), xlabel="threshold", ylabel="PCK", title="PCK curve",
+        str(tmp_path / "plots" / "pck.png"),
+        xlabel="threshold",
+        ylabel="PCK",
+        title="PCK curve",
     )
     png = Path(path)
     assert png.is_file() and png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 1000

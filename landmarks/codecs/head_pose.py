@@ -20,7 +20,8 @@ Decoding lives with the representation: :meth:`AngleBinCodec.decode` for Hopenet
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 

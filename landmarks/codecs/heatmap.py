@@ -49,9 +49,7 @@ def flip_heatmaps(heatmaps: torch.Tensor, flip_indices: np.ndarray, shift: bool)
     """
     idx = torch.as_tensor(np.asarray(flip_indices, dtype=np.int64), device=heatmaps.device)
     if idx.numel() != heatmaps.shape[1]:
-        raise ValueError(
-            f"flip_heatmaps: flip_indices has {idx.numel()} entries, heatmaps have K={heatmaps.shape[1]}"
-        )
+        raise ValueError(f"flip_heatmaps: flip_indices has {idx.numel()} entries, heatmaps have K={heatmaps.shape[1]}")
     out = heatmaps.flip(-1)[:, idx]
     if shift:
         out = torch.cat([out[..., :1], out[..., :-1]], dim=-1)
@@ -175,7 +173,7 @@ class GaussianHeatmapCodec:
             if not use[k]:
                 continue
             cx, cy = (int(np.floor(v + 0.5)) for v in mu[k])
-            px, py = (mu[k] if self.unbiased else (float(cx), float(cy)))
+            px, py = mu[k] if self.unbiased else (float(cx), float(cy))
             x0, x1 = max(0, cx - r), min(w - 1, cx + r)
             y0, y1 = max(0, cy - r), min(h - 1, cy + r)
             if x0 > x1 or y0 > y1:

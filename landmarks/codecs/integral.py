@@ -110,8 +110,9 @@ class IntegralHeatmap:
             raise ValueError(f"IntegralHeatmap: beta must be > 0, got {beta}")
         for attr in ("encode", "decode", "flip_back", "to_input_px", "input_size", "heatmap_size"):
             if not hasattr(heatmap, attr):
-                raise TypeError(f"IntegralHeatmap: 'heatmap' must be a heatmap codec with '{attr}', "
-                                f"got {type(heatmap).__name__}")
+                raise TypeError(
+                    f"IntegralHeatmap: 'heatmap' must be a heatmap codec with '{attr}', got {type(heatmap).__name__}"
+                )
         self.heatmap = heatmap
         self.beta = float(beta)
         origin = np.asarray(heatmap.to_input_px(np.zeros(2)), dtype=np.float64)
@@ -184,8 +185,10 @@ class IntegralHeatmap:
 
     def _affine(self, like: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """``(unit, origin)`` of input px = origin + unit * heatmap px, as tensors like ``like``."""
-        return (torch.as_tensor(self._unit, dtype=like.dtype, device=like.device),
-                torch.as_tensor(self._origin, dtype=like.dtype, device=like.device))
+        return (
+            torch.as_tensor(self._unit, dtype=like.dtype, device=like.device),
+            torch.as_tensor(self._origin, dtype=like.dtype, device=like.device),
+        )
 
     def decode(self, heatmaps: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
         """Soft-argmax keypoints for evaluation.

@@ -15,7 +15,7 @@ the data pipeline and the codecs are unchanged.
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 
@@ -45,8 +45,11 @@ def limb_heatmaps(
     w, h = int(size[0]), int(size[1])
     pts = points.float()
     a, b = pts[:, pairs[:, 0]], pts[:, pairs[:, 1]]  # (B, L, 2)
-    ys, xs = torch.meshgrid(torch.arange(h, dtype=pts.dtype, device=pts.device),
-                            torch.arange(w, dtype=pts.dtype, device=pts.device), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(h, dtype=pts.dtype, device=pts.device),
+        torch.arange(w, dtype=pts.dtype, device=pts.device),
+        indexing="ij",
+    )
     grid = torch.stack([xs, ys], dim=-1).reshape(1, 1, h * w, 2)
     ab = (b - a)[:, :, None]  # (B, L, 1, 2)
     ap = grid - a[:, :, None]  # (B, L, hw, 2)

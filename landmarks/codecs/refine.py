@@ -75,9 +75,7 @@ def refine_quarter(heatmaps: torch.Tensor, coords: torch.Tensor) -> torch.Tensor
     diff_y = _neighbours(maps, c, 0, 1) - _neighbours(maps, c, 0, -1)
     inner_x = (x >= 1) & (x <= w - 2)
     inner_y = (y >= 1) & (y <= h - 2)
-    off = torch.stack(
-        [torch.sign(diff_x) * inner_x, torch.sign(diff_y) * inner_y], dim=-1
-    ).to(coords.dtype)
+    off = torch.stack([torch.sign(diff_x) * inner_x, torch.sign(diff_y) * inner_y], dim=-1).to(coords.dtype)
     return (c + 0.25 * off).reshape(b, k, 2)
 
 
@@ -120,9 +118,7 @@ def gaussian_blur(heatmaps: torch.Tensor, sigma: float) -> torch.Tensor:
     return x * ratio
 
 
-def refine_dark(
-    heatmaps: torch.Tensor, coords: torch.Tensor, sigma: float, blur: bool = True
-) -> torch.Tensor:
+def refine_dark(heatmaps: torch.Tensor, coords: torch.Tensor, sigma: float, blur: bool = True) -> torch.Tensor:
     """DARK second-order Taylor refinement of integer maxima.
 
     With ``L = log(max(blur(heatmap), 1e-10))``, the gradient ``g = (Lx, Ly)`` and Hessian

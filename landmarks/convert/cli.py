@@ -22,9 +22,9 @@ from typing import Any
 import numpy as np
 
 from landmarks.convert.cvat import read_cvat, write_cvat
+from landmarks.convert.dlc import read_dlc
 from landmarks.convert.labelme import read_labelme
 from landmarks.convert.labelstudio import labeling_config, read_labelstudio, write_labelstudio
-from landmarks.convert.dlc import read_dlc
 from landmarks.convert.records import Image, Imported, Instance
 from landmarks.convert.skeletons import convert_keypoints, joint_map, load_layout
 from landmarks.convert.write import write_dataset, write_files
@@ -32,8 +32,22 @@ from landmarks.data.formats.errors import AnnotationError
 
 LOGGER = logging.getLogger("landmarks")
 TOOLS = ("cvat", "labelstudio", "labelme", "dlc", "sleap", "coco")
-KEYS = {"from", "to", "src", "out", "images", "labels", "config", "label", "layout", "target", "derive", "val_every",
-        "kpt_thr", "image_prefix"}
+KEYS = {
+    "from",
+    "to",
+    "src",
+    "out",
+    "images",
+    "labels",
+    "config",
+    "label",
+    "layout",
+    "target",
+    "derive",
+    "val_every",
+    "kpt_thr",
+    "image_prefix",
+}
 
 
 def parse(argv: list[str]) -> dict[str, str]:
@@ -94,9 +108,18 @@ def retarget(imported: Imported, target: str, derive: bool) -> tuple[Imported, l
     new, flags = convert_keypoints(kp, imported.names, spec.names, derive)
     instances = [Instance(i.image, k, i.record, i.group, i.track_id) for i, k in zip(imported.instances, new)]
     names = list(spec.names)
-    return Imported(imported.source, imported.tool, names, [(names[a], names[b]) for a, b in spec.skeleton],
-                    imported.images, instances, [(names[a], names[b]) for a, b in spec.flip_pairs], spec.name,
-                    list(spec.sigmas) if spec.sigmas else None, imported.notes), flags
+    return Imported(
+        imported.source,
+        imported.tool,
+        names,
+        [(names[a], names[b]) for a, b in spec.skeleton],
+        imported.images,
+        instances,
+        [(names[a], names[b]) for a, b in spec.flip_pairs],
+        spec.name,
+        list(spec.sigmas) if spec.sigmas else None,
+        imported.notes,
+    ), flags
 
 
 def read_coco(path: str, layout: str, images: str | None) -> Imported:
@@ -106,19 +129,41 @@ def read_coco(path: str, layout: str, images: str | None) -> Imported:
         doc = json.load(f)
     base = images or os.path.dirname(os.path.dirname(os.path.abspath(path)))
     ids = {im["id"]: n for n, im in enumerate(doc.get("images", []))}
-    imgs = [Image(os.path.join(base, im["file_name"]), int(im["width"]), int(im["height"]), f"image id {im['id']}")
-            for im in doc.get("images", [])]
+    imgs = [
+        Image(os.path.join(base, im["file_name"]), int(im["width"]), int(im["height"]), f"image id {im['id']}")
+        for im in doc.get("images", [])
+    ]
     instances = []
     for a in doc.get("annotations", []):
         kp = np.asarray(a.get("keypoints", []), dtype=np.float64)
         if kp.size != 3 * spec.num_keypoints:
-            raise AnnotationError(path, "keypoints", f"3*K = {3 * spec.num_keypoints} values (layout {spec.name})",
-                                  f"{kp.size}", f"annotation id {a.get('id')}")
-        instances.append(Instance(ids[a["image_id"]], kp.reshape(-1, 3), f"annotation id {a.get('id')}",
-                                  str(a["instance_id"]) if "instance_id" in a else None, a.get("track_id")))
-    return Imported(path, "coco", list(spec.names), [(spec.names[a], spec.names[b]) for a, b in spec.skeleton], imgs,
-                    instances, [(spec.names[a], spec.names[b]) for a, b in spec.flip_pairs], spec.name,
-                    list(spec.sigmas) if spec.sigmas else None)
+            raise AnnotationError(
+                path,
+                "keypoints",
+                f"3*K = {3 * spec.num_keypoints} values (layout {spec.name})",
+                f"{kp.size}",
+                f"annotation id {a.get('id')}",
+            )
+        instances.append(
+            Instance(
+                ids[a["image_id"]],
+                kp.reshape(-1, 3),
+                f"annotation id {a.get('id')}",
+                str(a["instance_id"]) if "instance_id" in a else None,
+                a.get("track_id"),
+            )
+        )
+    return Imported(
+        path,
+        "coco",
+        list(spec.names),
+        [(spec.names[a], spec.names[b]) for a, b in spec.skeleton],
+        imgs,
+        instances,
+        [(spec.names[a], spec.names[b]) for a, b in spec.flip_pairs],
+        spec.name,
+        list(spec.sigmas) if spec.sigmas else None,
+    )
 
 
 def do_export(args: dict[str, str]) -> dict[str, str]:
@@ -132,24 +177,35 @@ def do_export(args: dict[str, str]) -> dict[str, str]:
     sizes: dict[str, tuple[int, int]] = {}
     for n, e in enumerate(entries):
         if len(e.get("keypoints", [])) != 3 * spec.num_keypoints:
-            raise AnnotationError(args["src"], "keypoints", f"3*K = {3 * spec.num_keypoints} values (layout {spec.name})",
-                                  len(e.get("keypoints", [])), f"entry {n}")
+            raise AnnotationError(
+                args["src"],
+                "keypoints",
+                f"3*K = {3 * spec.num_keypoints} values (layout {spec.name})",
+                len(e.get("keypoints", [])),
+                f"entry {n}",
+            )
         name = str(e["file_name"])
         if name not in sizes:
             try:
                 with PILImage.open(os.path.join(images, name)) as im:
                     sizes[name] = (im.width, im.height)
             except OSError as err:
-                raise AnnotationError(args["src"], "file_name", f"an image under images={images}", str(err), f"entry {n}") from None
+                raise AnnotationError(
+                    args["src"], "file_name", f"an image under images={images}", str(err), f"entry {n}"
+                ) from None
     thr = float(args.get("kpt_thr", 0.3))
     names = list(spec.names)
     if args["to"] == "cvat":
-        text = write_cvat(entries, names, [(names[a], names[b]) for a, b in spec.skeleton], sizes,
-                          args.get("label") or spec.name, thr)
+        text = write_cvat(
+            entries, names, [(names[a], names[b]) for a, b in spec.skeleton], sizes, args.get("label") or spec.name, thr
+        )
         files = {"annotations.xml": text.encode()}
     elif args["to"] == "labelstudio":
         tasks = write_labelstudio(entries, names, sizes, args.get("image_prefix", "/data/local-files/?d="), thr)
-        files = {"tasks.json": json.dumps(tasks, indent=1).encode(), "labeling_config.xml": labeling_config(names).encode()}
+        files = {
+            "tasks.json": json.dumps(tasks, indent=1).encode(),
+            "labeling_config.xml": labeling_config(names).encode(),
+        }
     else:
         raise SystemExit(f"convert: to= expects cvat or labelstudio, got {args['to']!r}")
     return write_files(args["out"], files)

@@ -48,10 +48,17 @@ def read_cvat(path: str, images: str | None = None, label: str | None = None) ->
     if root.tag != "annotations":
         raise AnnotationError(path, "<root>", "CVAT XML with an <annotations> root", f"<{root.tag}>")
     if root.find("track") is not None:
-        raise AnnotationError(path, "track", "a CVAT *for images* export (<image> elements)",
-                              "a CVAT for video export (<track>); export the task as 'CVAT for images 1.1'")
-    base = images or (os.path.join(os.path.dirname(path), "images")
-                      if os.path.isdir(os.path.join(os.path.dirname(path), "images")) else os.path.dirname(path))
+        raise AnnotationError(
+            path,
+            "track",
+            "a CVAT *for images* export (<image> elements)",
+            "a CVAT for video export (<track>); export the task as 'CVAT for images 1.1'",
+        )
+    base = images or (
+        os.path.join(os.path.dirname(path), "images")
+        if os.path.isdir(os.path.join(os.path.dirname(path), "images"))
+        else os.path.dirname(path)
+    )
     labels = [lab for lab in root.iter("label") if lab.findtext("name")]
     skeletons = [lab for lab in labels if (lab.findtext("type") or "") == "skeleton"]
     if label:
@@ -59,15 +66,24 @@ def read_cvat(path: str, images: str | None = None, label: str | None = None) ->
         if not skeletons:
             raise AnnotationError(path, "meta/labels", f"a skeleton label named '{label}'", "none")
     if len(skeletons) > 1:
-        raise AnnotationError(path, "meta/labels", "one skeleton label (choose one with label=NAME)",
-                              ", ".join(s.findtext("name") or "" for s in skeletons))
+        raise AnnotationError(
+            path,
+            "meta/labels",
+            "one skeleton label (choose one with label=NAME)",
+            ", ".join(s.findtext("name") or "" for s in skeletons),
+        )
     if skeletons:
         skel = skeletons[0].findtext("name") or ""
-        names, edges = _skeleton_definition(path, skeletons[0], [lab for lab in labels if lab.findtext("parent") == skel])
+        names, edges = _skeleton_definition(
+            path, skeletons[0], [lab for lab in labels if lab.findtext("parent") == skel]
+        )
     else:
         skel = ""
-        names = check_names(path, "meta/labels", [lab.findtext("name") or "" for lab in labels
-                                                  if (lab.findtext("type") or "points") in ("points", "any")])
+        names = check_names(
+            path,
+            "meta/labels",
+            [lab.findtext("name") or "" for lab in labels if (lab.findtext("type") or "points") in ("points", "any")],
+        )
         edges = []
     index = {n: i for i, n in enumerate(names)}
     out_images: list[Image] = []
@@ -85,11 +101,17 @@ def read_cvat(path: str, images: str | None = None, label: str | None = None) ->
             for pt in shape.findall("points"):
                 name = pt.get("label") or ""
                 if name not in index:
-                    raise AnnotationError(path, "points.label", f"a point defined in meta/labels ({', '.join(names)})",
-                                          f"'{name}'", rec)
+                    raise AnnotationError(
+                        path, "points.label", f"a point defined in meta/labels ({', '.join(names)})", f"'{name}'", rec
+                    )
                 if name in seen:
-                    raise AnnotationError(path, "points.label", "each point once per skeleton (one instance per image "
-                                          "without a skeleton label)", f"'{name}' twice", rec)
+                    raise AnnotationError(
+                        path,
+                        "points.label",
+                        "each point once per skeleton (one instance per image without a skeleton label)",
+                        f"'{name}' twice",
+                        rec,
+                    )
                 seen.add(name)
                 if pt.get("outside", "0") == "1":
                     continue
@@ -106,7 +128,9 @@ def read_cvat(path: str, images: str | None = None, label: str | None = None) ->
     return Imported(path, "cvat", names, edges, out_images, instances, name=skel or "cvat_points")
 
 
-def _skeleton_definition(path: str, label: ET.Element, sublabels: list[ET.Element]) -> tuple[list[str], list[tuple[str, str]]]:
+def _skeleton_definition(
+    path: str, label: ET.Element, sublabels: list[ET.Element]
+) -> tuple[list[str], list[tuple[str, str]]]:
     """Point names (svg circle order, else sub-label order) and edges of a skeleton label."""
     field = f"meta/labels/label[{label.findtext('name')}]/svg"
     svg = label.findtext("svg") or ""
@@ -142,8 +166,14 @@ def _track(shape: ET.Element) -> int | None:
     return int(value) if value and re.fullmatch(r"\d+", value) else None
 
 
-def write_cvat(entries: list[dict[str, Any]], names: list[str], skeleton: list[tuple[str, str]], sizes: dict[str, tuple[int, int]],
-               label: str, kpt_thr: float = 0.3) -> str:
+def write_cvat(
+    entries: list[dict[str, Any]],
+    names: list[str],
+    skeleton: list[tuple[str, str]],
+    sizes: dict[str, tuple[int, int]],
+    label: str,
+    kpt_thr: float = 0.3,
+) -> str:
     """Predictions as a CVAT for images 1.1 XML file (``source="auto"`` skeletons) to upload as annotations.
 
     Args:
@@ -155,15 +185,31 @@ def write_cvat(entries: list[dict[str, Any]], names: list[str], skeleton: list[t
         kpt_thr: points scoring below it are written ``outside="1"`` (unlabelled).
     """
     node = {n: i + 1 for i, n in enumerate(names)}
-    svg = "".join(f'<line data-type="edge" data-node-from="{node[a]}" data-node-to="{node[b]}"></line>' for a, b in skeleton)
-    svg += "".join(f'<circle r="1.5" data-type="element node" data-element-id="{i}" data-node-id="{i}" '
-                   f'data-label-name={quoteattr(n)}></circle>' for n, i in node.items())
-    out = ['<?xml version="1.0" encoding="utf-8"?>', "<annotations>", "  <version>1.1</version>", "  <meta>", "    <task>",
-           f"      <size>{len(sizes)}</size>", "      <mode>annotation</mode>", "      <labels>",
-           f"        <label><name>{escape(label)}</name><type>skeleton</type><attributes></attributes>"
-           f"<svg>{escape(svg)}</svg></label>"]
-    out += [f"        <label><name>{escape(n)}</name><type>points</type><attributes></attributes>"
-            f"<parent>{escape(label)}</parent></label>" for n in names]
+    svg = "".join(
+        f'<line data-type="edge" data-node-from="{node[a]}" data-node-to="{node[b]}"></line>' for a, b in skeleton
+    )
+    svg += "".join(
+        f'<circle r="1.5" data-type="element node" data-element-id="{i}" data-node-id="{i}" '
+        f"data-label-name={quoteattr(n)}></circle>"
+        for n, i in node.items()
+    )
+    out = [
+        '<?xml version="1.0" encoding="utf-8"?>',
+        "<annotations>",
+        "  <version>1.1</version>",
+        "  <meta>",
+        "    <task>",
+        f"      <size>{len(sizes)}</size>",
+        "      <mode>annotation</mode>",
+        "      <labels>",
+        f"        <label><name>{escape(label)}</name><type>skeleton</type><attributes></attributes>"
+        f"<svg>{escape(svg)}</svg></label>",
+    ]
+    out += [
+        f"        <label><name>{escape(n)}</name><type>points</type><attributes></attributes>"
+        f"<parent>{escape(label)}</parent></label>"
+        for n in names
+    ]
     out += ["      </labels>", "    </task>", "  </meta>"]
     by_file: dict[str, list[dict[str, Any]]] = {}
     for e in entries:
@@ -176,8 +222,10 @@ def write_cvat(entries: list[dict[str, Any]], names: list[str], skeleton: list[t
             for n, (x, y, s) in zip(names, kp):
                 outside = int(not s >= kpt_thr)
                 x, y = min(max(x, 0.0), w), min(max(y, 0.0), h)
-                out.append(f'      <points label={quoteattr(n)} source="auto" outside="{outside}" occluded="0" '
-                           f'points="{x:.2f},{y:.2f}"></points>')
+                out.append(
+                    f'      <points label={quoteattr(n)} source="auto" outside="{outside}" occluded="0" '
+                    f'points="{x:.2f},{y:.2f}"></points>'
+                )
             out.append("    </skeleton>")
         out.append("  </image>")
     out.append("</annotations>")

@@ -39,12 +39,18 @@ def _rows(path: str) -> list[list[str]]:
 
             df = pd.read_hdf(path)
         except ImportError as err:
-            raise AnnotationError(path, "<h5>", "pandas with PyTables to read a DLC .h5 (or read the CollectedData_*.csv "
-                                  "DLC writes beside it)", str(err)) from None
+            raise AnnotationError(
+                path,
+                "<h5>",
+                "pandas with PyTables to read a DLC .h5 (or read the CollectedData_*.csv DLC writes beside it)",
+                str(err),
+            ) from None
         levels = list(df.columns.names)
         rows = [[str(name)] + [str(c[i]) for c in df.columns] for i, name in enumerate(levels)]
-        return rows + [["/".join(idx) if isinstance(idx, tuple) else str(idx)] + ["" if v != v else repr(float(v))
-                                                                                    for v in row] for idx, row in df.iterrows()]
+        return rows + [
+            ["/".join(idx) if isinstance(idx, tuple) else str(idx)] + ["" if v != v else repr(float(v)) for v in row]
+            for idx, row in df.iterrows()
+        ]
     try:
         with open(path, newline="") as f:
             return [row for row in csv.reader(f)]
@@ -72,8 +78,12 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
     rows = _rows(path)
     heads = {r[0]: n for n, r in enumerate(rows[:4]) if r and r[0] in ("scorer", "individuals", "bodyparts", "coords")}
     if "scorer" not in heads or "bodyparts" not in heads or "coords" not in heads:
-        raise AnnotationError(path, "header rows", "DeepLabCut header rows scorer / [individuals] / bodyparts / coords",
-                              f"first cells {[r[0] if r else '' for r in rows[:4]]}")
+        raise AnnotationError(
+            path,
+            "header rows",
+            "DeepLabCut header rows scorer / [individuals] / bodyparts / coords",
+            f"first cells {[r[0] if r else '' for r in rows[:4]]}",
+        )
     scorer = rows[heads["scorer"]]
     n_index = next((i for i in range(1, len(scorer)) if scorer[i]), len(scorer))
     parts = rows[heads["bodyparts"]][n_index:]
@@ -87,12 +97,18 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
             cfg = yaml.safe_load(f) or {}
     table_names = list(dict.fromkeys(parts))
     if cfg:
-        names = list(cfg.get("multianimalbodyparts") or cfg.get("bodyparts") or []) + list(cfg.get("uniquebodyparts") or [])
+        names = list(cfg.get("multianimalbodyparts") or cfg.get("bodyparts") or []) + list(
+            cfg.get("uniquebodyparts") or []
+        )
         names = check_names(config, "bodyparts", [n for n in dict.fromkeys(names)])
         extra = [n for n in table_names if n not in names]
         if extra:
-            raise AnnotationError(path, "bodyparts", f"body parts declared in {config} ({', '.join(names)})",
-                                  f"{', '.join(extra)} (keypoints without a label definition)")
+            raise AnnotationError(
+                path,
+                "bodyparts",
+                f"body parts declared in {config} ({', '.join(names)})",
+                f"{', '.join(extra)} (keypoints without a label definition)",
+            )
         skeleton = [tuple(e) for e in cfg.get("skeleton") or [] if isinstance(e, list) and len(e) == 2]
     else:
         LOGGER.warning("%s: no config.yaml found: body parts in table order, no skeleton", path)
@@ -113,15 +129,21 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
         rec = f"row {r} ({rel})"
         img_path = next((os.path.join(b, rel) for b in root if os.path.isfile(os.path.join(b, rel))), None)
         if img_path is None:
-            raise AnnotationError(path, "index (image path)", f"an image file under {root[0]}", f"{rel}: missing frame", rec)
+            raise AnnotationError(
+                path, "index (image path)", f"an image file under {root[0]}", f"{rel}: missing frame", rec
+            )
         width, height = _image_size(img_path)
         kept = []
         for ind, part_cols in columns.items():
             kp = np.zeros((len(names), 3))
             for part, cols in part_cols.items():
                 if "x" not in cols or "y" not in cols:
-                    raise AnnotationError(path, "coords", "x and y columns for each body part", f"{sorted(cols)} for '{part}'")
-                x, y = (_float(path, rec, f"{part}.{a}", row[cols[a]] if cols[a] < len(row) else "") for a in ("x", "y"))
+                    raise AnnotationError(
+                        path, "coords", "x and y columns for each body part", f"{sorted(cols)} for '{part}'"
+                    )
+                x, y = (
+                    _float(path, rec, f"{part}.{a}", row[cols[a]] if cols[a] < len(row) else "") for a in ("x", "y")
+                )
                 if not (math.isnan(x) or math.isnan(y)):
                     kp[index[part]] = (x, y, 2)
             if (kp[:, 2] > 0).any():
@@ -129,8 +151,15 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
         if kept:
             images.append(Image(img_path, width, height, rec))
             instances += kept
-    return Imported(path, "dlc", names, skeleton, images, instances,
-                    name=str(cfg.get("Task") or os.path.basename(os.path.dirname(path)) or "dlc"))
+    return Imported(
+        path,
+        "dlc",
+        names,
+        skeleton,
+        images,
+        instances,
+        name=str(cfg.get("Task") or os.path.basename(os.path.dirname(path)) or "dlc"),
+    )
 
 
 def _project_root(path: str) -> list[str]:

@@ -31,25 +31,35 @@ from landmarks.data.formats.errors import AnnotationError
 
 LOGGER = logging.getLogger("landmarks")
 
-_SWAP = {"left": "right", "right": "left", "Left": "Right", "Right": "Left", "LEFT": "RIGHT", "RIGHT": "LEFT",
-         "l": "r", "r": "l", "L": "R", "R": "L"}
+_SWAP = {
+    "left": "right",
+    "right": "left",
+    "Left": "Right",
+    "Right": "Left",
+    "LEFT": "RIGHT",
+    "RIGHT": "LEFT",
+    "l": "r",
+    "r": "l",
+    "L": "R",
+    "R": "L",
+}
 _WORD = "left|right|Left|Right|LEFT|RIGHT"
 _SEP = r"[_\-. ]"
 
 #: ``(pattern with one group 'side', strong)``; every match is a candidate side marker.
 RULES: tuple[tuple[re.Pattern[str], bool], ...] = (
-    (re.compile(rf"^(?P<side>{_WORD})(?={_SEP}|$)"), True),                    # left_eye
-    (re.compile(r"^(?P<side>left|right|Left|Right)(?=[A-Z0-9])"), True),       # leftEye, LeftEye
-    (re.compile(rf"(?<={_SEP})(?P<side>{_WORD})$"), True),                      # eye_left
-    (re.compile(r"(?<=[a-z0-9])(?P<side>Left|Right)$"), True),                 # eyeLeft
-    (re.compile(rf"(?<={_SEP})(?P<side>{_WORD})(?={_SEP})"), True),            # front_left_paw
-    (re.compile(rf"^(?P<side>[lrLR])(?={_SEP})"), True),                       # l_eye
-    (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])$"), True),                      # eye_r
-    (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])(?={_SEP})"), True),             # hand_L_tip
-    (re.compile(r"^(?P<side>left|right)(?=[a-z])"), False),                    # leftear
-    (re.compile(r"(?<=[a-z])(?P<side>left|right)$"), False),                   # earleft
-    (re.compile(r"^(?P<side>[LR])(?=[A-Z][a-z])"), False),                     # LShoulder
-    (re.compile(r"(?<=[a-z])(?P<side>[LR])$"), False),                         # shoulderR
+    (re.compile(rf"^(?P<side>{_WORD})(?={_SEP}|$)"), True),  # left_eye
+    (re.compile(r"^(?P<side>left|right|Left|Right)(?=[A-Z0-9])"), True),  # leftEye, LeftEye
+    (re.compile(rf"(?<={_SEP})(?P<side>{_WORD})$"), True),  # eye_left
+    (re.compile(r"(?<=[a-z0-9])(?P<side>Left|Right)$"), True),  # eyeLeft
+    (re.compile(rf"(?<={_SEP})(?P<side>{_WORD})(?={_SEP})"), True),  # front_left_paw
+    (re.compile(rf"^(?P<side>[lrLR])(?={_SEP})"), True),  # l_eye
+    (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])$"), True),  # eye_r
+    (re.compile(rf"(?<={_SEP})(?P<side>[lrLR])(?={_SEP})"), True),  # hand_L_tip
+    (re.compile(r"^(?P<side>left|right)(?=[a-z])"), False),  # leftear
+    (re.compile(r"(?<=[a-z])(?P<side>left|right)$"), False),  # earleft
+    (re.compile(r"^(?P<side>[LR])(?=[A-Z][a-z])"), False),  # LShoulder
+    (re.compile(r"(?<=[a-z])(?P<side>[LR])$"), False),  # shoulderR
 )
 
 
@@ -96,16 +106,25 @@ def derive_flip_pairs(names: list[str] | tuple[str, ...], source: str = "<names>
         elif cands:
             LOGGER.info("%s: '%s' read as a name without a side (no %s)", source, name, cands[0][0])
     if ambiguous:
-        raise AnnotationError(source, "keypoint names", "each left/right name to mirror exactly one other name "
-                              "(rename the keypoints or give flip_pairs in the layout)",
-                              f"ambiguous names: {'; '.join(ambiguous)}")
+        raise AnnotationError(
+            source,
+            "keypoint names",
+            "each left/right name to mirror exactly one other name "
+            "(rename the keypoints or give flip_pairs in the layout)",
+            f"ambiguous names: {'; '.join(ambiguous)}",
+        )
     one_way = [f"{a} -> {b} but {b} -> {mirror.get(b, 'nothing')}" for a, b in mirror.items() if mirror.get(b) != a]
     if one_way:
-        raise AnnotationError(source, "keypoint names", "every left/right pair found both ways",
-                              f"one-way pairs: {'; '.join(one_way)}")
+        raise AnnotationError(
+            source, "keypoint names", "every left/right pair found both ways", f"one-way pairs: {'; '.join(one_way)}"
+        )
     if unmatched:
-        raise AnnotationError(source, "keypoint names", "a mirror name for every name with a left/right marker",
-                              f"no counterpart for: {', '.join(unmatched)}")
+        raise AnnotationError(
+            source,
+            "keypoint names",
+            "a mirror name for every name with a left/right marker",
+            f"no counterpart for: {', '.join(unmatched)}",
+        )
     pairs: list[tuple[str, str]] = []
     done: set[str] = set()
     for name in names:

@@ -51,8 +51,12 @@ def read_labelme(src: str, labels: str | None = None) -> Imported:
         except (OSError, json.JSONDecodeError) as err:
             raise AnnotationError(path, "<json>", "a labelme JSON file", str(err)) from None
         if not isinstance(doc, dict) or not isinstance(doc.get("shapes"), list) or "imagePath" not in doc:
-            raise AnnotationError(path, "shapes/imagePath", "a labelme JSON file ('shapes' list and 'imagePath')",
-                                  f"keys {sorted(doc)[:6]}" if isinstance(doc, dict) else type(doc).__name__)
+            raise AnnotationError(
+                path,
+                "shapes/imagePath",
+                "a labelme JSON file ('shapes' list and 'imagePath')",
+                f"keys {sorted(doc)[:6]}" if isinstance(doc, dict) else type(doc).__name__,
+            )
         w, h = doc.get("imageWidth"), doc.get("imageHeight")
         if not all(isinstance(v, int) and v > 0 for v in (w, h)):
             raise AnnotationError(path, "imageWidth/imageHeight", "the image size in px", f"{w!r} x {h!r}")
@@ -65,8 +69,12 @@ def read_labelme(src: str, labels: str | None = None) -> Imported:
             label = shape.get("label")
             if label not in names:
                 if fixed:
-                    raise AnnotationError(path, f"{rec}.label", f"a label of {labels} ({', '.join(names)})",
-                                          f"{label!r} (a keypoint without a label definition)")
+                    raise AnnotationError(
+                        path,
+                        f"{rec}.label",
+                        f"a label of {labels} ({', '.join(names)})",
+                        f"{label!r} (a keypoint without a label definition)",
+                    )
                 if not isinstance(label, str):
                     raise AnnotationError(path, f"{rec}.label", "a keypoint name", repr(label))
                 names.append(label)
@@ -76,8 +84,12 @@ def read_labelme(src: str, labels: str | None = None) -> Imported:
             group = str(shape.get("group_id"))
             inst = groups.setdefault(group, {})
             if label in inst:
-                raise AnnotationError(path, f"{rec}.label", "each keypoint once per instance (give each instance its "
-                                      "own group_id)", f"'{label}' twice in group_id {shape.get('group_id')}")
+                raise AnnotationError(
+                    path,
+                    f"{rec}.label",
+                    "each keypoint once per instance (give each instance its own group_id)",
+                    f"'{label}' twice in group_id {shape.get('group_id')}",
+                )
             flags = shape.get("flags") or {}
             hidden = any(bool(flags.get(k)) for k in HIDDEN_FLAGS)
             inst[label] = (float(pts[0][0]), float(pts[0][1]), 1 if hidden else 2)

@@ -58,8 +58,12 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
     except (OSError, json.JSONDecodeError) as err:
         raise AnnotationError(path, "<json>", "a Label Studio JSON export", str(err)) from None
     if not isinstance(tasks, list) or not all(isinstance(t, dict) and "data" in t for t in tasks):
-        raise AnnotationError(path, "<top level>", "a list of tasks with 'data' and 'annotations' (Label Studio JSON)",
-                              type(tasks).__name__ if not isinstance(tasks, list) else "items without 'data'")
+        raise AnnotationError(
+            path,
+            "<top level>",
+            "a list of tasks with 'data' and 'annotations' (Label Studio JSON)",
+            type(tasks).__name__ if not isinstance(tasks, list) else "items without 'data'",
+        )
     names = read_label_config(labels) if labels else []
     fixed = bool(labels)
     base = images or os.path.dirname(path)
@@ -84,17 +88,24 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
                 value = res.get("value") or {}
                 label = (value.get("keypointlabels") or [None])[0]
                 if not isinstance(label, str):
-                    raise AnnotationError(path, f"result[{r}].value.keypointlabels", "one keypoint label", repr(label), arec)
+                    raise AnnotationError(
+                        path, f"result[{r}].value.keypointlabels", "one keypoint label", repr(label), arec
+                    )
                 if label not in names:
                     if fixed:
-                        raise AnnotationError(path, f"result[{r}].value.keypointlabels",
-                                              f"a label of the labeling config {labels} ({', '.join(names)})",
-                                              f"'{label}' (keypoints without a label definition)", arec)
+                        raise AnnotationError(
+                            path,
+                            f"result[{r}].value.keypointlabels",
+                            f"a label of the labeling config {labels} ({', '.join(names)})",
+                            f"'{label}' (keypoints without a label definition)",
+                            arec,
+                        )
                     names.append(label)
                 w, h = res.get("original_width"), res.get("original_height")
                 if not all(isinstance(v, (int, float)) and v > 0 for v in (w, h)):
-                    raise AnnotationError(path, f"result[{r}].original_width/height", "the image size in px",
-                                          f"{w!r} x {h!r}", arec)
+                    raise AnnotationError(
+                        path, f"result[{r}].original_width/height", "the image size in px", f"{w!r} x {h!r}", arec
+                    )
                 size = (int(w), int(h))
                 x, y = value.get("x"), value.get("y")
                 if not all(isinstance(v, (int, float)) for v in (x, y)):
@@ -102,23 +113,33 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
                 group = f"{ann.get('id', a)}/{res.get('parentID') or ''}"
                 inst = groups.setdefault(group, {})
                 if label in inst:
-                    raise AnnotationError(path, f"result[{r}].value.keypointlabels",
-                                          "each keypoint once per instance (give several instances' keypoints a "
-                                          "parentID region each)", f"'{label}' twice", arec)
+                    raise AnnotationError(
+                        path,
+                        f"result[{r}].value.keypointlabels",
+                        "each keypoint once per instance (give several instances' keypoints a parentID region each)",
+                        f"'{label}' twice",
+                        arec,
+                    )
                 inst[label] = (x * w / 100.0, y * h / 100.0)
         if not groups:
             continue
         assert size is not None
         file_name = os.path.basename(unquote(url.split("?d=")[-1]))
         img_path = os.path.join(base, file_name)
-        if not os.path.exists(img_path) and "-" in file_name and os.path.exists(os.path.join(base, file_name.split("-", 1)[1])):
+        if (
+            not os.path.exists(img_path)
+            and "-" in file_name
+            and os.path.exists(os.path.join(base, file_name.split("-", 1)[1]))
+        ):
             img_path = os.path.join(base, file_name.split("-", 1)[1])
         out_images.append(Image(img_path, size[0], size[1], rec))
         for group, pts in groups.items():
             parent = group.split("/", 1)[1]
             raw.append((len(out_images) - 1, parent or "", pts, f"{rec} annotation {group.split('/')[0]}"))
     if not fixed and names:
-        message = f"{path}: no labeling config (labels=config.xml): keypoint names in first-seen order: {', '.join(names)}"
+        message = (
+            f"{path}: no labeling config (labels=config.xml): keypoint names in first-seen order: {', '.join(names)}"
+        )
         warnings.warn(message, UserWarning, stacklevel=2)
         LOGGER.warning(message)
     names = check_names(path, "keypointlabels", names)
@@ -140,13 +161,20 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
 def labeling_config(names: list[str], from_name: str = "kp", to_name: str = "img") -> str:
     """A Label Studio labeling config with one ``KeyPointLabels`` label per name (and boxes)."""
     labs = "\n".join(f'    <Label value="{n}"/>' for n in names)
-    return (f'<View>\n  <Image name="{to_name}" value="$image"/>\n'
-            f'  <RectangleLabels name="box" toName="{to_name}">\n    <Label value="object"/>\n  </RectangleLabels>\n'
-            f'  <KeyPointLabels name="{from_name}" toName="{to_name}" strokeWidth="2">\n{labs}\n  </KeyPointLabels>\n</View>\n')
+    return (
+        f'<View>\n  <Image name="{to_name}" value="$image"/>\n'
+        f'  <RectangleLabels name="box" toName="{to_name}">\n    <Label value="object"/>\n  </RectangleLabels>\n'
+        f'  <KeyPointLabels name="{from_name}" toName="{to_name}" strokeWidth="2">\n{labs}\n  </KeyPointLabels>\n</View>\n'
+    )
 
 
-def write_labelstudio(entries: list[dict[str, Any]], names: list[str], sizes: dict[str, tuple[int, int]],
-                      image_prefix: str = "/data/local-files/?d=", kpt_thr: float = 0.3) -> list[dict[str, Any]]:
+def write_labelstudio(
+    entries: list[dict[str, Any]],
+    names: list[str],
+    sizes: dict[str, tuple[int, int]],
+    image_prefix: str = "/data/local-files/?d=",
+    kpt_thr: float = 0.3,
+) -> list[dict[str, Any]]:
     """Predictions as Label Studio tasks with ``predictions`` (pre-annotations) to import.
 
     Each instance is a ``rectanglelabels`` box region whose keypoints carry its id as ``parentID``.
@@ -163,18 +191,57 @@ def write_labelstudio(entries: list[dict[str, Any]], names: list[str], sizes: di
             kp = np.asarray(e["keypoints"], dtype=np.float64).reshape(len(names), 3)
             box_id = f"t{t}i{i}"
             bx, by, bw, bh = (float(v) for v in e.get("bbox", [0, 0, w, h]))
-            common = {"from_name": "box", "to_name": "img", "original_width": w, "original_height": h, "image_rotation": 0}
-            result.append({"id": box_id, "type": "rectanglelabels", **common,
-                           "value": {"x": 100 * bx / w, "y": 100 * by / h, "width": 100 * bw / w, "height": 100 * bh / h,
-                                     "rotation": 0, "rectanglelabels": ["object"]}})
+            common = {
+                "from_name": "box",
+                "to_name": "img",
+                "original_width": w,
+                "original_height": h,
+                "image_rotation": 0,
+            }
+            result.append(
+                {
+                    "id": box_id,
+                    "type": "rectanglelabels",
+                    **common,
+                    "value": {
+                        "x": 100 * bx / w,
+                        "y": 100 * by / h,
+                        "width": 100 * bw / w,
+                        "height": 100 * bh / h,
+                        "rotation": 0,
+                        "rectanglelabels": ["object"],
+                    },
+                }
+            )
             for j, (n, (x, y, s)) in enumerate(zip(names, kp)):
                 if s >= kpt_thr:
-                    result.append({"id": f"{box_id}k{j}", "parentID": box_id, "type": "keypointlabels", **common,
-                                   "from_name": "kp", "score": round(float(s), 4),
-                                   "value": {"x": 100 * min(max(x, 0), w) / w, "y": 100 * min(max(y, 0), h) / h,
-                                             "width": 0.5, "keypointlabels": [n]}})
+                    result.append(
+                        {
+                            "id": f"{box_id}k{j}",
+                            "parentID": box_id,
+                            "type": "keypointlabels",
+                            **common,
+                            "from_name": "kp",
+                            "score": round(float(s), 4),
+                            "value": {
+                                "x": 100 * min(max(x, 0), w) / w,
+                                "y": 100 * min(max(y, 0), h) / h,
+                                "width": 0.5,
+                                "keypointlabels": [n],
+                            },
+                        }
+                    )
             scores.append(float(e.get("score", 0.0)))
-        tasks.append({"data": {"image": image_prefix + file_name},
-                      "predictions": [{"model_version": "landmarks", "score": round(float(np.mean(scores)), 4) if scores else 0.0,
-                                       "result": result}]})
+        tasks.append(
+            {
+                "data": {"image": image_prefix + file_name},
+                "predictions": [
+                    {
+                        "model_version": "landmarks",
+                        "score": round(float(np.mean(scores)), 4) if scores else 0.0,
+                        "result": result,
+                    }
+                ],
+            }
+        )
     return tasks

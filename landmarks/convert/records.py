@@ -96,8 +96,12 @@ def check_names(source: str, field_name: str, names: list[str]) -> list[str]:
         if not isinstance(name, str) or not name.strip():
             raise AnnotationError(source, f"{field_name}[{i}]", "a non-empty keypoint name", repr(name))
         if name in seen:
-            raise AnnotationError(source, f"{field_name}[{i}]", "unique keypoint names",
-                                  f"'{name}' again (first at {field_name}[{seen[name]}])")
+            raise AnnotationError(
+                source,
+                f"{field_name}[{i}]",
+                "unique keypoint names",
+                f"'{name}' again (first at {field_name}[{seen[name]}])",
+            )
         seen[name] = i
     return list(names)
 
@@ -116,8 +120,12 @@ def check(imported: Imported) -> Imported:
     for a, b in imported.skeleton:
         for n in (a, b):
             if n not in names:
-                raise AnnotationError(src, "skeleton", f"edges between defined keypoints ({', '.join(names)})",
-                                      f"edge [{a}, {b}] names '{n}'")
+                raise AnnotationError(
+                    src,
+                    "skeleton",
+                    f"edges between defined keypoints ({', '.join(names)})",
+                    f"edge [{a}, {b}] names '{n}'",
+                )
     if not imported.instances:
         raise AnnotationError(src, "<annotations>", "at least one labelled instance", "none")
     k = len(names)
@@ -133,7 +141,11 @@ def check(imported: Imported) -> Imported:
             if not (np.isfinite(x) and np.isfinite(y)):
                 raise AnnotationError(src, f"keypoint '{names[j]}'", "finite x, y", f"({x}, {y})", inst.record)
             if not (0 <= x <= img.width and 0 <= y <= img.height):
-                raise AnnotationError(src, f"keypoint '{names[j]}'",
-                                      f"a point inside the {img.width} x {img.height} image {img.path}",
-                                      f"({x:g}, {y:g})", inst.record)
+                raise AnnotationError(
+                    src,
+                    f"keypoint '{names[j]}'",
+                    f"a point inside the {img.width} x {img.height} image {img.path}",
+                    f"({x:g}, {y:g})",
+                    inst.record,
+                )
     return imported

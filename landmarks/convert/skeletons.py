@@ -41,8 +41,10 @@ def layout_path(name_or_path: str) -> str:
         return name_or_path
     path = os.path.join(SKELETON_DIR, f"{name_or_path}.yaml")
     if not os.path.isfile(path):
-        raise ValueError(f"layout '{name_or_path}': expected a layout YAML file or one of "
-                         f"{', '.join(builtin_layouts())}, got neither")
+        raise ValueError(
+            f"layout '{name_or_path}': expected a layout YAML file or one of "
+            f"{', '.join(builtin_layouts())}, got neither"
+        )
     return path
 
 
@@ -94,8 +96,12 @@ def joint_map(src_names: list[str] | tuple[str, ...], dst_names: list[str] | tup
     return JointMap(src_idx, derived, tuple(n for i, n in enumerate(src_names) if i not in used))
 
 
-def convert_keypoints(keypoints: np.ndarray, src_names: list[str] | tuple[str, ...],
-                      dst_names: list[str] | tuple[str, ...], derive: bool = False) -> tuple[np.ndarray, list[list[str]]]:
+def convert_keypoints(
+    keypoints: np.ndarray,
+    src_names: list[str] | tuple[str, ...],
+    dst_names: list[str] | tuple[str, ...],
+    derive: bool = False,
+) -> tuple[np.ndarray, list[list[str]]]:
     """Keypoints of one layout in the order of another.
 
     Args:

@@ -79,19 +79,31 @@ def read_sleap(path: str, out_dir: str) -> tuple[Imported, dict[str, bytes]]:
             kp[placed, 2] = np.where(vis[placed], 2, 1)
             track = inst.track.name if getattr(inst, "track", None) is not None else None
             instances.append(Instance(len(images) - 1, kp, f"{rec} instance {i}", track_id=track))
-    imported = Imported(path, "sleap", names, [tuple(e) for e in sk.edge_names], images, instances,
-                        flip_pairs=symmetries or None, name=sk.name or "sleap")
+    imported = Imported(
+        path,
+        "sleap",
+        names,
+        [tuple(e) for e in sk.edge_names],
+        images,
+        instances,
+        flip_pairs=symmetries or None,
+        name=sk.name or "sleap",
+    )
     if predicted:
         imported.notes["predicted instances"] = predicted
     return imported, frames
 
 
-def _frame(path: str, video: Any, idx: int, rec: str, out_dir: str, frames: dict[str, bytes], v: int) -> tuple[str, int, int]:
+def _frame(
+    path: str, video: Any, idx: int, rec: str, out_dir: str, frames: dict[str, bytes], v: int
+) -> tuple[str, int, int]:
     """The image file of one labelled frame (found, or extracted into ``frames``) and its size."""
     filename = video.filename
     if isinstance(filename, list):
         if not 0 <= idx < len(filename):
-            raise AnnotationError(path, "frame_idx", f"a frame of the {len(filename)}-image sequence", f"{idx} (missing frame)", rec)
+            raise AnnotationError(
+                path, "frame_idx", f"a frame of the {len(filename)}-image sequence", f"{idx} (missing frame)", rec
+            )
         img_path = filename[idx] if os.path.isabs(filename[idx]) else os.path.join(os.path.dirname(path), filename[idx])
         if not os.path.isfile(img_path):
             raise AnnotationError(path, "video.filename", "an existing image file", f"{img_path} (missing frame)", rec)
@@ -103,9 +115,13 @@ def _frame(path: str, video: Any, idx: int, rec: str, out_dir: str, frames: dict
         n = int(video.shape[0])
         image = np.asarray(video[idx]) if 0 <= idx < n else None
     except Exception as err:
-        raise AnnotationError(path, "video", "a readable video", f"{filename}: {type(err).__name__}: {err}", rec) from None
+        raise AnnotationError(
+            path, "video", "a readable video", f"{filename}: {type(err).__name__}: {err}", rec
+        ) from None
     if image is None:
-        raise AnnotationError(path, "frame_idx", f"a frame of the {n}-frame video {filename}", f"{idx} (missing frame)", rec)
+        raise AnnotationError(
+            path, "frame_idx", f"a frame of the {n}-frame video {filename}", f"{idx} (missing frame)", rec
+        )
     from PIL import Image as PILImage
 
     if image.ndim == 3 and image.shape[-1] == 1:

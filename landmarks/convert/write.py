@@ -50,17 +50,29 @@ def keypoint_box(kp: np.ndarray, width: int, height: int, pad: float = 0.1) -> l
 
 def to_coco(imported: Imported, out_dir: str, derived: list[list[str]] | None = None) -> dict[str, Any]:
     """The COCO keypoint dict of every instance (repeats included, with ``instance_id``)."""
-    images = [{"id": i + 1, "file_name": os.path.relpath(img.path, out_dir).replace(os.sep, "/"),
-               "width": int(img.width), "height": int(img.height)} for i, img in enumerate(imported.images)]
+    images = [
+        {
+            "id": i + 1,
+            "file_name": os.path.relpath(img.path, out_dir).replace(os.sep, "/"),
+            "width": int(img.width),
+            "height": int(img.height),
+        }
+        for i, img in enumerate(imported.images)
+    ]
     anns = []
     for n, inst in enumerate(imported.instances):
         kp = np.where(inst.keypoints[:, 2:3] > 0, inst.keypoints, 0.0)
         img = imported.images[inst.image]
         box = keypoint_box(kp, img.width, img.height)
         ann: dict[str, Any] = {
-            "id": n + 1, "image_id": inst.image + 1, "category_id": 1, "iscrowd": 0,
+            "id": n + 1,
+            "image_id": inst.image + 1,
+            "category_id": 1,
+            "iscrowd": 0,
             "keypoints": [round(float(v), 3) if j % 3 < 2 else int(v) for j, v in enumerate(kp.reshape(-1))],
-            "num_keypoints": int((kp[:, 2] > 0).sum()), "bbox": box, "area": round(box[2] * box[3], 2),
+            "num_keypoints": int((kp[:, 2] > 0).sum()),
+            "bbox": box,
+            "area": round(box[2] * box[3], 2),
             "instance_id": inst.group if inst.group is not None else f"#{n + 1}",
         }
         if inst.track_id is not None:
@@ -68,25 +80,42 @@ def to_coco(imported: Imported, out_dir: str, derived: list[list[str]] | None = 
         if derived and derived[n]:
             ann["derived_keypoints"] = derived[n]
         anns.append(ann)
-    return {"info": {"description": f"converted from {imported.tool}: {imported.source}"},
-            "images": images, "annotations": anns,
-            "categories": [{"id": 1, "name": imported.name, "keypoints": list(imported.names),
-                            "skeleton": [[imported.names.index(a) + 1, imported.names.index(b) + 1]
-                                         for a, b in imported.skeleton]}]}
+    return {
+        "info": {"description": f"converted from {imported.tool}: {imported.source}"},
+        "images": images,
+        "annotations": anns,
+        "categories": [
+            {
+                "id": 1,
+                "name": imported.name,
+                "keypoints": list(imported.names),
+                "skeleton": [[imported.names.index(a) + 1, imported.names.index(b) + 1] for a, b in imported.skeleton],
+            }
+        ],
+    }
 
 
 def layout_yaml(imported: Imported, flip_pairs: list[tuple[str, str]], sigmas: list[float] | None, note: str) -> str:
     """The layout file's text (project format, docs/custom_dataset.md)."""
-    lines = [f"# {note}", f"name: {json.dumps(imported.name)}", "keypoints: " + json.dumps(list(imported.names)),
-             "flip_pairs: " + json.dumps([list(p) for p in flip_pairs]),
-             "skeleton: " + json.dumps([list(p) for p in imported.skeleton])]
+    lines = [
+        f"# {note}",
+        f"name: {json.dumps(imported.name)}",
+        "keypoints: " + json.dumps(list(imported.names)),
+        "flip_pairs: " + json.dumps([list(p) for p in flip_pairs]),
+        "skeleton: " + json.dumps([list(p) for p in imported.skeleton]),
+    ]
     if sigmas is not None:
         lines.append("sigmas: " + json.dumps([round(float(s), 4) for s in sigmas]))
     return "\n".join(lines) + "\n"
 
 
-def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
-                  derived: list[list[str]] | None = None, extra_files: dict[str, bytes] | None = None) -> dict[str, str]:
+def write_dataset(
+    imported: Imported,
+    out_dir: str,
+    val_every: int = 5,
+    derived: list[list[str]] | None = None,
+    extra_files: dict[str, bytes] | None = None,
+) -> dict[str, str]:
     """Check ``imported`` and write the folder described in the module docstring.
 
     Args:
@@ -100,7 +129,9 @@ def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
         ``{"layout": ..., "train": ..., "val": ..., ["repeats": ...]}`` paths written.
     """
     check(imported)
-    flip = imported.flip_pairs if imported.flip_pairs is not None else derive_flip_pairs(imported.names, imported.source)
+    flip = (
+        imported.flip_pairs if imported.flip_pairs is not None else derive_flip_pairs(imported.names, imported.source)
+    )
     coco = to_coco(imported, out_dir, derived)
     groups: dict[tuple[Any, Any], list[dict[str, Any]]] = {}
     for ann in coco["annotations"]:
@@ -120,8 +151,10 @@ def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
         sigmas = list(imported.sigmas)
         note = f"converted from {imported.tool} ({imported.source}); sigmas of the target layout"
     else:
-        _warn(f"{imported.source}: no object annotated twice, so OKS sigmas cannot be estimated; the layout has no "
-              f"'sigmas' and DEFAULT_SIGMA = {DEFAULT_SIGMA} is used (measure them with scripts/estimate_sigmas.py)")
+        _warn(
+            f"{imported.source}: no object annotated twice, so OKS sigmas cannot be estimated; the layout has no "
+            f"'sigmas' and DEFAULT_SIGMA = {DEFAULT_SIGMA} is used (measure them with scripts/estimate_sigmas.py)"
+        )
         note = f"converted from {imported.tool} ({imported.source}); no repeats: default sigmas"
     image_ids = sorted({a["image_id"] for a in firsts})
     val_ids = {i for n, i in enumerate(image_ids) if val_every > 0 and n % val_every == val_every - 1}
@@ -131,8 +164,11 @@ def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
     train_ids = set(image_ids) - val_ids or set(image_ids)
 
     def subset(ids: set[int], anns: list[dict[str, Any]]) -> dict[str, Any]:
-        return {**coco, "images": [im for im in coco["images"] if im["id"] in ids],
-                "annotations": [a for a in anns if a["image_id"] in ids]}
+        return {
+            **coco,
+            "images": [im for im in coco["images"] if im["id"] in ids],
+            "annotations": [a for a in anns if a["image_id"] in ids],
+        }
 
     files: dict[str, bytes] = dict(extra_files or {})
     files["layout.yaml"] = layout_yaml(imported, flip, sigmas, note).encode()
@@ -143,11 +179,21 @@ def write_dataset(imported: Imported, out_dir: str, val_every: int = 5,
     for name, count in imported.notes.items():
         LOGGER.warning("%s: %d %s not converted", imported.source, count, name)
     written = write_files(out_dir, files)
-    LOGGER.info("%s -> %s: %d images, %d instances, K = %d, %d flip pairs", imported.source, out_dir,
-                len(image_ids), len(firsts), k, len(flip))
-    return {"layout": written["layout.yaml"], "train": written["annotations/train.json"],
-            "val": written["annotations/val.json"],
-            **({"repeats": written["annotations/repeats.json"]} if repeats else {})}
+    LOGGER.info(
+        "%s -> %s: %d images, %d instances, K = %d, %d flip pairs",
+        imported.source,
+        out_dir,
+        len(image_ids),
+        len(firsts),
+        k,
+        len(flip),
+    )
+    return {
+        "layout": written["layout.yaml"],
+        "train": written["annotations/train.json"],
+        "val": written["annotations/val.json"],
+        **({"repeats": written["annotations/repeats.json"]} if repeats else {}),
+    }
 
 
 def write_files(out_dir: str, files: dict[str, bytes]) -> dict[str, str]:

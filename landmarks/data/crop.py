@@ -22,7 +22,7 @@ A sibling crop (e.g. a face crop from 5 landmarks) adds a function that returns 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import cv2
 import numpy as np

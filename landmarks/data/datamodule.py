@@ -18,11 +18,11 @@ Training drops the last incomplete batch; a training source smaller than one bat
 0 steps, so it is refused when the training loaders are made (before the first step).
 """
 
-
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from functools import partial
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
@@ -92,8 +92,10 @@ class LandmarkDataModule(pl.LightningDataModule):
         self.batch_sizes = dict(batch_sizes or {})
         unknown = set(self.batch_sizes) - set(self.train_sources)
         if unknown:
-            raise ValueError(f"data.batch_sizes names {sorted(unknown)}, which are not training sources; "
-                             f"expected some of {sorted(self.train_sources)}")
+            raise ValueError(
+                f"data.batch_sizes names {sorted(unknown)}, which are not training sources; "
+                f"expected some of {sorted(self.train_sources)}"
+            )
         self.val_batch_size = val_batch_size
         self.num_workers = num_workers
         self.on_bad_sample = on_bad_sample
@@ -111,7 +113,8 @@ class LandmarkDataModule(pl.LightningDataModule):
             raise ValueError(
                 f"{where}: {type(source).__name__} has {size} samples, fewer than one batch ({key}={batch}); "
                 f"training drops the incomplete last batch, so it would train 0 steps. "
-                f"Set {key} to at most {size} or add samples")
+                f"Set {key} to at most {size} or add samples"
+            )
 
     def attach(self, codecs: Mapping[str, Any]) -> None:
         """Give the data side the tasks' codecs (all must share one input size)."""

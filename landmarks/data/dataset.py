@@ -22,7 +22,8 @@ main process can report every skip of every worker (:meth:`TopDownDataset.skippe
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -106,8 +107,13 @@ class TopDownDataset(Dataset):
         self._logged.add(index)
         worker = get_worker_info()
         process = f"worker {worker.id}" if worker is not None else "main process"
-        log.warning("skipping sample %d of %s (%s; logged once per process): %s",
-                    index, type(self.source).__name__, process, err)
+        log.warning(
+            "skipping sample %d of %s (%s; logged once per process): %s",
+            index,
+            type(self.source).__name__,
+            process,
+            err,
+        )
 
     def skipped_indices(self) -> list[int]:
         """Dataset indices whose sample was bad and replaced by the next one, in any process so far."""

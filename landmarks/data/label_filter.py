@@ -8,7 +8,8 @@ the "landmarks-only" half of a joint face + head-pose run on synthetic data.
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

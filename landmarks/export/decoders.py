@@ -121,9 +121,11 @@ def euler_to_matrix(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor) 
     """:func:`landmarks.geometry.euler_to_matrix` in exportable ops (``deg2rad`` has no ONNX symbolic)."""
     y, p, r = yaw * _DEG, pitch * _DEG, roll * _DEG
     cy, sy, cp, sp, cr, sr = y.cos(), y.sin(), p.cos(), p.sin(), r.cos(), r.sin()
-    rows = ((cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp),
-            (sr * cy, sr * sy * sp + cr * cp, sr * sy * cp - cr * sp),
-            (-sy, cy * sp, cy * cp))
+    rows = (
+        (cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp),
+        (sr * cy, sr * sy * sp + cr * cp, sr * sy * cp - cr * sp),
+        (-sy, cy * sp, cy * cp),
+    )
     return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
 
 
@@ -176,12 +178,16 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
             return "head_pose", Rotation6DDecoder()
         if codec.bins is not None and isinstance(sample_output, torch.Tensor) and sample_output.ndim == 3:
             return "head_pose", BinDecoder(codec.bins)
-        raise ExportError(f"task '{name}': no exportable decode for head output of shape "
-                          f"{tuple(getattr(sample_output, 'shape', ()))} with codec {codec_name} "
-                          "(expected (N, 6) 6-D or (N, 3, bins) Hopenet logits)")
+        raise ExportError(
+            f"task '{name}': no exportable decode for head output of shape "
+            f"{tuple(getattr(sample_output, 'shape', ()))} with codec {codec_name} "
+            "(expected (N, 6) 6-D or (N, 3, bins) Hopenet logits)"
+        )
     if not hasattr(task, "spec"):
-        raise ExportError(f"task '{name}': operation 'decode' of {type(task).__name__} is neither a keypoint "
-                          "task nor a head-pose task; landmarks/export/decoders.py has no decoder for it")
+        raise ExportError(
+            f"task '{name}': operation 'decode' of {type(task).__name__} is neither a keypoint "
+            "task nor a head-pose task; landmarks/export/decoders.py has no decoder for it"
+        )
     mode = getattr(task, "decode_mode", None)
     if hasattr(codec, "beta") and hasattr(codec, "heatmap"):  # IntegralHeatmap
         if mode is None or mode == "integral":
@@ -192,12 +198,18 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
         if codec.refine not in ("none", "quarter", "dark"):
             raise ExportError(f"task '{name}': operation 'refine={codec.refine}' of {codec_name} has no ONNX decode")
         return "keypoints", HeatmapDecoder(codec)
-    if codec_name == "CoordinateCodec" or (hasattr(codec, "input_size") and not hasattr(codec, "heatmap_size")
-                                           and isinstance(sample_output, torch.Tensor) and sample_output.ndim == 3
-                                           and sample_output.shape[-1] == 2):
+    if codec_name == "CoordinateCodec" or (
+        hasattr(codec, "input_size")
+        and not hasattr(codec, "heatmap_size")
+        and isinstance(sample_output, torch.Tensor)
+        and sample_output.ndim == 3
+        and sample_output.shape[-1] == 2
+    ):
         return "keypoints", CoordinateDecoder()
-    raise ExportError(f"task '{name}': operation 'decode' of codec {codec_name} has no ONNX decoder "
-                      "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, Hopenet bins, 6-D)")
+    raise ExportError(
+        f"task '{name}': operation 'decode' of codec {codec_name} has no ONNX decoder "
+        "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, Hopenet bins, 6-D)"
+    )
 
 
 def describe_decode(task: Any, decoder: nn.Module) -> dict[str, Any]:
@@ -210,8 +222,13 @@ def describe_decode(task: Any, decoder: nn.Module) -> dict[str, Any]:
         out.update(beta=decoder.beta, unit=decoder.unit.tolist(), origin=decoder.origin.tolist())
     elif isinstance(decoder, BinDecoder):
         bins = codec.bins
-        out.update(num_bins=bins.num_bins, bin_width=bins.bin_width, start=bins.start, center=bins.center,
-                   bin_values=np.asarray(bins.bin_values).round(6).tolist())
+        out.update(
+            num_bins=bins.num_bins,
+            bin_width=bins.bin_width,
+            start=bins.start,
+            center=bins.center,
+            bin_values=np.asarray(bins.bin_values).round(6).tolist(),
+        )
     elif isinstance(decoder, Rotation6DDecoder):
         out.update(representation="6d", columns="raw first column then raw second column, Gram-Schmidt")
     return out

@@ -13,7 +13,8 @@ import json
 import logging
 import os
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import torch
@@ -27,21 +28,33 @@ __all__ = ["ANGLE_CONVENTION", "checkpoint_metrics", "export_model", "sidecar_di
 
 log = logging.getLogger("landmarks")
 
-ANGLE_CONVENTION = ("yaw, pitch, roll in degrees (landmarks/geometry.py): yaw > 0 the subject turns to their right, "
-                    "pitch > 0 looks up, roll > 0 tilts clockwise on screen; rotation R = Rz(roll) @ Ry(yaw) @ Rx(pitch) "
-                    "(6DRepNet get_R); angles are in the crop's frame, equal to the image's for unrotated crops")
+ANGLE_CONVENTION = (
+    "yaw, pitch, roll in degrees (landmarks/geometry.py): yaw > 0 the subject turns to their right, "
+    "pitch > 0 looks up, roll > 0 tilts clockwise on screen; rotation R = Rz(roll) @ Ry(yaw) @ Rx(pitch) "
+    "(6DRepNet get_R); angles are in the crop's frame, equal to the image's for unrotated crops"
+)
 
 
 def _layout(spec: Any) -> dict[str, Any]:
-    return {"name": spec.name, "keypoints": list(spec.names),
-            "flip_pairs": [list(map(int, p)) for p in spec.flip_pairs],
-            "skeleton": [list(map(int, p)) for p in spec.skeleton],
-            "sigmas": [float(s) for s in spec.sigmas], "torso_pair": [int(i) for i in spec.torso_pair]}
+    return {
+        "name": spec.name,
+        "keypoints": list(spec.names),
+        "flip_pairs": [list(map(int, p)) for p in spec.flip_pairs],
+        "skeleton": [list(map(int, p)) for p in spec.skeleton],
+        "sigmas": [float(s) for s in spec.sigmas],
+        "torso_pair": [int(i) for i in spec.torso_pair],
+    }
 
 
-def sidecar_dict(graph: ExportGraph, onnx_file: str, opset: int, quantize: str = "none",
-                 metrics: dict[str, float] | None = None, checkpoint: str | None = None,
-                 padding: float = 1.25) -> dict[str, Any]:
+def sidecar_dict(
+    graph: ExportGraph,
+    onnx_file: str,
+    opset: int,
+    quantize: str = "none",
+    metrics: dict[str, float] | None = None,
+    checkpoint: str | None = None,
+    padding: float = 1.25,
+) -> dict[str, Any]:
     """The sidecar of ``graph`` (plain JSON values; schema in :mod:`landmarks.runtime.sidecar`)."""
     model = graph.model
     w, h = graph.input_size
@@ -49,8 +62,11 @@ def sidecar_dict(graph: ExportGraph, onnx_file: str, opset: int, quantize: str =
     for name, kind in graph.kinds.items():
         task = model.tasks[name]
         fields = ("keypoints", "scores") if kind == "keypoints" else ("euler", "rotation")
-        entry: dict[str, Any] = {"kind": kind, "outputs": {f: f"{name}.{f}" for f in fields},
-                                 "decode": describe_decode(task, graph.decoders[name])}
+        entry: dict[str, Any] = {
+            "kind": kind,
+            "outputs": {f: f"{name}.{f}" for f in fields},
+            "decode": describe_decode(task, graph.decoders[name]),
+        }
         if kind == "keypoints":
             entry["unit"] = "input (crop) px; pixel i has its centre at i"
             entry["layout"] = _layout(task.spec)
@@ -62,20 +78,42 @@ def sidecar_dict(graph: ExportGraph, onnx_file: str, opset: int, quantize: str =
     mean = model.pixel_mean.reshape(-1).tolist()
     std = model.pixel_std.reshape(-1).tolist()
     return {
-        "format": FORMAT, "format_version": FORMAT_VERSION, "onnx_file": os.path.basename(onnx_file),
-        "opset": int(opset), "quantize": quantize, "flip_test": bool(model.flip_test),
-        "input": {"name": "image", "layout": "NCHW", "dtype": "float32", "channel_order": "RGB",
-                  "value_range": [0, 255], "size": [w, h], "mean": mean, "std": std, "normalized_in_graph": True,
-                  "batch": "dynamic (N)"},
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "onnx_file": os.path.basename(onnx_file),
+        "opset": int(opset),
+        "quantize": quantize,
+        "flip_test": bool(model.flip_test),
+        "input": {
+            "name": "image",
+            "layout": "NCHW",
+            "dtype": "float32",
+            "channel_order": "RGB",
+            "value_range": [0, 255],
+            "size": [w, h],
+            "mean": mean,
+            "std": std,
+            "normalized_in_graph": True,
+            "batch": "dynamic (N)",
+        },
         "crop": {"padding": float(padding), "udp": udp, "aspect_ratio": w / h},
-        "tasks": tasks, "angle_convention": ANGLE_CONVENTION,
-        "metrics": dict(metrics or {}), "checkpoint": checkpoint,
+        "tasks": tasks,
+        "angle_convention": ANGLE_CONVENTION,
+        "metrics": dict(metrics or {}),
+        "checkpoint": checkpoint,
     }
 
 
-def export_model(model: LandmarkModule, out_dir: str, opset: int = 17, flip_test: bool = False,
-                 quantize: str = "none", metrics: dict[str, float] | None = None, checkpoint: str | None = None,
-                 calibration: Callable[[], np.ndarray] | None = None) -> dict[str, str]:
+def export_model(
+    model: LandmarkModule,
+    out_dir: str,
+    opset: int = 17,
+    flip_test: bool = False,
+    quantize: str = "none",
+    metrics: dict[str, float] | None = None,
+    checkpoint: str | None = None,
+    calibration: Callable[[], np.ndarray] | None = None,
+) -> dict[str, str]:
     """Export ``model`` to ``out_dir/model.onnx`` and ``out_dir/model.json``.
 
     Args:
@@ -107,12 +145,21 @@ def export_model(model: LandmarkModule, out_dir: str, opset: int = 17, flip_test
     try:
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            torch.onnx.export(graph, (torch.zeros(2, 3, h, w),), fp32_path, dynamo=False, opset_version=int(opset),
-                              input_names=["image"], output_names=graph.output_names, dynamic_axes=dynamic,
-                              do_constant_folding=True)
+            torch.onnx.export(
+                graph,
+                (torch.zeros(2, 3, h, w),),
+                fp32_path,
+                dynamo=False,
+                opset_version=int(opset),
+                input_names=["image"],
+                output_names=graph.output_names,
+                dynamic_axes=dynamic,
+                do_constant_folding=True,
+            )
     except Exception as err:  # noqa: BLE001 - re-raised naming the model's tasks and the failing op
-        raise ExportError(f"export: the ONNX exporter failed for task(s) {list(graph.kinds)}: "
-                          f"{type(err).__name__}: {err}") from err
+        raise ExportError(
+            f"export: the ONNX exporter failed for task(s) {list(graph.kinds)}: {type(err).__name__}: {err}"
+        ) from err
     paths = {"onnx": onnx_path}
     if quantize == "int8":
         from landmarks.export.quantize import quantize_int8
@@ -141,7 +188,7 @@ def checkpoint_metrics(ckpt: dict[str, Any], path: str) -> dict[str, float]:
             with open(candidate) as f:
                 data = json.load(f)
             return {k: float(v) for k, v in data.items() if isinstance(v, (int, float)) and not isinstance(v, bool)}
-    for key, state in (ckpt.get("callbacks") or {}).items():
+    for _key, state in (ckpt.get("callbacks") or {}).items():
         if isinstance(state, dict) and state.get("best_model_score") is not None and state.get("monitor"):
             return {str(state["monitor"]): float(state["best_model_score"])}
     return {}

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -45,15 +46,20 @@ class OnnxPredictor:
     def box_category(self) -> str | None:
         return self._torch.box_category
 
-    def predict(self, image: np.ndarray, boxes: np.ndarray | None = None,
-                return_heatmaps: bool = False) -> dict[str, Prediction]:
+    def predict(
+        self, image: np.ndarray, boxes: np.ndarray | None = None, return_heatmaps: bool = False
+    ) -> dict[str, Prediction]:
         """``{task: Prediction}`` in image px / degrees (heatmaps are not graph outputs)."""
         if return_heatmaps and not self._warned:
-            log.warning("heatmaps=true: the exported graph outputs keypoints, not heatmaps; no heatmap overlay "
-                        "with runtime=%s", self.runtime.backend)
+            log.warning(
+                "heatmaps=true: the exported graph outputs keypoints, not heatmaps; no heatmap overlay with runtime=%s",
+                self.runtime.backend,
+            )
             self._warned = True
-        return {name: Prediction(keypoints=p.keypoints, scores=p.scores, extras=dict(p.extras))
-                for name, p in self.runtime.predict(image, boxes).items()}
+        return {
+            name: Prediction(keypoints=p.keypoints, scores=p.scores, extras=dict(p.extras))
+            for name, p in self.runtime.predict(image, boxes).items()
+        }
 
 
 def onnx_predictor(predictor: Any, backend: str, out_dir: str, onnx: str | None = None) -> OnnxPredictor:

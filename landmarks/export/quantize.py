@@ -11,7 +11,8 @@ bin expectation are computed exactly as in the fp32 graph).
 from __future__ import annotations
 
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import numpy as np
 
@@ -64,9 +65,18 @@ def quantize_int8(fp32_path: str, out_path: str, crops: np.ndarray, input_name: 
     ops = {"Conv", "MatMul", "Gemm"}
     exclude = [n.name for n in graph.graph.node if n.op_type in ops and "/decoders/" in f"/{n.name}"]
     reader = type("Reader", (_Reader, CalibrationDataReader), {})(input_name, crops)
-    quantize_static(fp32_path, out_path, reader, quant_format=QuantFormat.QDQ, per_channel=True,
-                    weight_type=QuantType.QInt8, activation_type=QuantType.QUInt8,
-                    op_types_to_quantize=sorted(ops), nodes_to_exclude=exclude)
-    log.info("export: int8 graph %s (%d calibration crops, %d decode nodes kept float32)", out_path, len(crops),
-             len(exclude))
+    quantize_static(
+        fp32_path,
+        out_path,
+        reader,
+        quant_format=QuantFormat.QDQ,
+        per_channel=True,
+        weight_type=QuantType.QInt8,
+        activation_type=QuantType.QUInt8,
+        op_types_to_quantize=sorted(ops),
+        nodes_to_exclude=exclude,
+    )
+    log.info(
+        "export: int8 graph %s (%d calibration crops, %d decode nodes kept float32)", out_path, len(crops), len(exclude)
+    )
     return out_path

@@ -19,7 +19,7 @@ papers). A sibling head (e.g. WHENet's 120 yaw bins) takes the same constructor 
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -15,7 +15,7 @@ Users: :class:`landmarks.heads.regression.RegressionHead`, :class:`landmarks.hea
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 import torch.nn.functional as F
@@ -47,8 +47,9 @@ class PooledHead(nn.Module):
         trunk_width: number of features that :meth:`trunk` returns.
     """
 
-    def __init__(self, in_channels: Sequence[int], hidden: Sequence[int], pool_size: int, dropout: float,
-                 in_index: int) -> None:
+    def __init__(
+        self, in_channels: Sequence[int], hidden: Sequence[int], pool_size: int, dropout: float, in_index: int
+    ) -> None:
         super().__init__()
         self.pool_size = int(pool_size)
         self.in_index = int(in_index)

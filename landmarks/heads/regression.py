@@ -20,7 +20,7 @@ A sibling head (e.g. a multi-stage pooled head) takes the same constructor argum
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -16,7 +16,7 @@ mode only the last stage's ``(B, K, h, w)``, so decoding, flip test and export a
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import torch
 from torch import nn

@@ -49,7 +49,9 @@ def _entry_key(det_file: str, j: int, entry: dict[str, Any]) -> Key:
     if "file_name" in entry:
         name = entry["file_name"]
         if not isinstance(name, str) or not str(image_key(name)).strip():
-            raise AnnotationError(det_file, "file_name", "an image file name (e.g. 'frame_0001.png')", repr(name), where)
+            raise AnnotationError(
+                det_file, "file_name", "an image file name (e.g. 'frame_0001.png')", repr(name), where
+            )
         return image_key(name)
     image_id = entry["image_id"]
     if _number(image_id):
@@ -63,9 +65,11 @@ def _entry_key(det_file: str, j: int, entry: dict[str, Any]) -> Key:
         if text and (text.lower().endswith(IMAGE_EXTENSIONS) or "/" in text or "\\" in text):
             return image_key(text)
     raise AnnotationError(
-        det_file, "image_id",
+        det_file,
+        "image_id",
         "an integer id, a numeric string or an image file name (e.g. 196141, '196141', 'frame_0001.png')",
-        f"{image_id!r} ({type(image_id).__name__})", where,
+        f"{image_id!r} ({type(image_id).__name__})",
+        where,
     )
 
 
@@ -78,8 +82,9 @@ def _bbox(det_file: str, j: int, bbox: Any) -> list[float]:
     if not all(math.isfinite(v) for v in bbox):
         raise AnnotationError(det_file, "bbox", "4 finite numbers [x, y, w, h]", repr(bbox), where)
     if bbox[2] <= 0 or bbox[3] <= 0:
-        raise AnnotationError(det_file, "bbox", "width and height > 0 (COCO [x, y, w, h])",
-                              f"w={bbox[2]}, h={bbox[3]}", where)
+        raise AnnotationError(
+            det_file, "bbox", "width and height > 0 (COCO [x, y, w, h])", f"w={bbox[2]}, h={bbox[3]}", where
+        )
     return [float(v) for v in bbox]
 
 
@@ -94,17 +99,25 @@ def load_detections(det_file: str, score_thr: float) -> dict[Key, np.ndarray]:
         with open(det_file, encoding="utf-8") as f:
             dets = json.load(f)
     except OSError as err:
-        raise AnnotationError(det_file, "<file>", "a readable COCO results JSON list", f"{type(err).__name__}: {err}") from err
+        raise AnnotationError(
+            det_file, "<file>", "a readable COCO results JSON list", f"{type(err).__name__}: {err}"
+        ) from err
     except json.JSONDecodeError as err:
-        raise AnnotationError(det_file, "<json>", "valid JSON", f"a syntax error at line {err.lineno} column {err.colno}: "
-                              f"{err.msg}") from err
+        raise AnnotationError(
+            det_file, "<json>", "valid JSON", f"a syntax error at line {err.lineno} column {err.colno}: {err.msg}"
+        ) from err
     if not isinstance(dets, list):
         raise AnnotationError(det_file, "<top level>", "a JSON list of detections", type(dets).__name__)
     by_key: dict[Key, list[list[float]]] = {}
     for j, entry in enumerate(dets):
         if not isinstance(entry, dict):
-            raise AnnotationError(det_file, "<entry>", "a JSON object with image_id, bbox, score",
-                                  f"{type(entry).__name__} {entry!r}"[:120], f"entry {j}")
+            raise AnnotationError(
+                det_file,
+                "<entry>",
+                "a JSON object with image_id, bbox, score",
+                f"{type(entry).__name__} {entry!r}"[:120],
+                f"entry {j}",
+            )
         for field in ("image_id", "bbox", "score"):
             if field not in entry and not (field == "image_id" and "file_name" in entry):
                 raise AnnotationError(det_file, field, "present (COCO results format)", "missing", f"entry {j}")
@@ -132,7 +145,7 @@ class Detections:
         self.used: set[Key] = set()
 
     @classmethod
-    def load(cls, det_file: str, score_thr: float) -> "Detections":
+    def load(cls, det_file: str, score_thr: float) -> Detections:
         """Read and validate ``det_file`` (:func:`load_detections`)."""
         return cls(det_file, load_detections(det_file, score_thr))
 

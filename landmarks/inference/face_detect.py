@@ -44,15 +44,19 @@ def _default_path() -> str | None:
 def haar_available(cascade_path: str | None = None) -> tuple[bool, str]:
     """Whether the Haar detector can run here: ``(True, path)`` or ``(False, why not)``."""
     if not hasattr(cv2, "CascadeClassifier"):
-        return False, (f"OpenCV {cv2.__version__} has no cv2.CascadeClassifier (OpenCV 5 moved it out of the "
-                       "main modules); install opencv-python-headless<5 for the Haar face detector")
+        return False, (
+            f"OpenCV {cv2.__version__} has no cv2.CascadeClassifier (OpenCV 5 moved it out of the "
+            "main modules); install opencv-python-headless<5 for the Haar face detector"
+        )
     path = cascade_path or _default_path()
     if path and os.path.isfile(path):
         return True, path
     if cascade_path:
         return False, f"cascade_path: Haar cascade file '{cascade_path}' not found"
-    return False, (f"Haar cascade file not found: '{path}' (OpenCV {cv2.__version__}'s cv2.data.haarcascades has "
-                   "none); pass cascade_path= to a haarcascade_frontalface_*.xml")
+    return False, (
+        f"Haar cascade file not found: '{path}' (OpenCV {cv2.__version__}'s cv2.data.haarcascades has "
+        "none); pass cascade_path= to a haarcascade_frontalface_*.xml"
+    )
 
 
 class HaarFaceDetector:
@@ -108,12 +112,14 @@ class HaarFaceDetector:
         """
         img = np.asarray(image)
         if img.dtype != np.uint8 or img.ndim not in (2, 3):
-            raise ValueError(f"HaarFaceDetector.detect: expected an (H, W, 3) or (H, W) uint8 image, got "
-                             f"{img.shape} {img.dtype}")
+            raise ValueError(
+                f"HaarFaceDetector.detect: expected an (H, W, 3) or (H, W) uint8 image, got {img.shape} {img.dtype}"
+            )
         grey = img if img.ndim == 2 else cv2.cvtColor(img, cv2.COLOR_RGB2GRAY)
         side = max(int(self.min_size * min(grey.shape[:2])), 16)
-        found = self.classifier.detectMultiScale(cv2.equalizeHist(grey), scaleFactor=self.scale_factor,
-                                                 minNeighbors=self.min_neighbors, minSize=(side, side))
+        found = self.classifier.detectMultiScale(
+            cv2.equalizeHist(grey), scaleFactor=self.scale_factor, minNeighbors=self.min_neighbors, minSize=(side, side)
+        )
         boxes = np.asarray(found, np.float64).reshape(-1, 4)
         boxes = boxes[np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable")][: self.max_faces]
         cx = boxes[:, 0] + boxes[:, 2] * (0.5 + self.shift[0])

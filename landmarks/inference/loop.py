@@ -107,16 +107,28 @@ def run_inference(
             for frame in iter_frames(source, on_bad_image, tally.unreadable):
                 tally.images += 1
                 boxes, scores, box_source = _frame_boxes(frame, detections, face_detector, no_box, tally)
-                results, overlay = predict_frame(predictor, frame, boxes, scores, box_source,
-                                                 draw_heatmaps=draw_heatmaps, kpt_thr=kpt_thr, pnp=pnp,
-                                                 pnp_focal=pnp_focal)
+                results, overlay = predict_frame(
+                    predictor,
+                    frame,
+                    boxes,
+                    scores,
+                    box_source,
+                    draw_heatmaps=draw_heatmaps,
+                    kpt_thr=kpt_thr,
+                    pnp=pnp,
+                    pnp_focal=pnp_focal,
+                )
                 overlays.write(frame.name, overlay)
                 entries.write(results)  # flushed: a crash keeps every image done so far
                 tally.entries += len(results)
         except BaseException:
             entries.close()
-            log.error("infer: stopped after %d images; the %d predictions made so far are in %s",
-                      tally.images, tally.entries, entries.lines_path)
+            log.error(
+                "infer: stopped after %d images; the %d predictions made so far are in %s",
+                tally.images,
+                tally.entries,
+                entries.lines_path,
+            )
             raise
     entries.close()
     _summarise(tally, detections, source, no_box)
@@ -126,21 +138,34 @@ def run_inference(
 def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box: str) -> None:
     """The closing summary line; an error when no image could be read at all."""
     if tally.images == 0:
-        raise ValueError(f"source: none of the {len(tally.unreadable)} images of '{source}' could be read "
-                         f"(each named in a warning above, e.g. {tally.unreadable[0]!r})")
+        raise ValueError(
+            f"source: none of the {len(tally.unreadable)} images of '{source}' could be read "
+            f"(each named in a warning above, e.g. {tally.unreadable[0]!r})"
+        )
     unmatched, unmatched_boxes, examples = detections.unmatched() if detections is not None else (0, 0, [])
     if unmatched:
-        log.warning("infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
-                    "matched by image_id and by file name without folders and extension "
-                    "(landmarks/inference/det_file.py)",
-                    unmatched, detections.det_file, unmatched_boxes, source, examples)  # type: ignore[union-attr]
+        log.warning(
+            "infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
+            "matched by image_id and by file name without folders and extension "
+            "(landmarks/inference/det_file.py)",
+            unmatched,
+            detections.det_file,
+            unmatched_boxes,
+            source,
+            examples,
+        )  # type: ignore[union-attr]
     rule = "whole image used" if no_box == "image" else "skipped"
     problems = [f"{len(tally.unreadable)} unreadable images skipped"] if tally.unreadable else []
     problems += [f"{len(tally.no_detection)} images without detections ({rule})"] if tally.no_detection else []
     problems += [f"{len(tally.no_face)} images without a detected face ({rule})"] if tally.no_face else []
     problems += [f"{unmatched} detection ids matched no image"] if unmatched else []
-    log.log(logging.WARNING if problems else logging.INFO, "infer: %d images read, %d predictions written%s",
-            tally.images, tally.entries, "; " + "; ".join(problems) if problems else "")
+    log.log(
+        logging.WARNING if problems else logging.INFO,
+        "infer: %d images read, %d predictions written%s",
+        tally.images,
+        tally.entries,
+        "; " + "; ".join(problems) if problems else "",
+    )
 
 
 def _frame_boxes(
@@ -168,8 +193,13 @@ def _frame_boxes(
     missing.append(frame.name)
     if len(missing) == 1:
         rule = "predicting on the whole image as one box" if no_box == "image" else "writing no prediction for it"
-        log.warning("infer: image %s %s; %s (no_box=%s). Further such images are counted in the summary",
-                    frame.name, what, rule, no_box)
+        log.warning(
+            "infer: image %s %s; %s (no_box=%s). Further such images are counted in the summary",
+            frame.name,
+            what,
+            rule,
+            no_box,
+        )
     if no_box == "skip":
         return np.zeros((0, 4), np.float32), np.zeros(0, np.float32), "none"
     return None, None, "image"

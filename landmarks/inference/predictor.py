@@ -11,7 +11,8 @@ loop over images, folders, globs and videos is :func:`landmarks.inference.loop.r
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence, cast
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -39,8 +40,10 @@ def resolve_device(device: str | torch.device) -> torch.device:
     if name != "cpu" and not (name == "cuda" or name.startswith("cuda:")):
         raise ValueError(f"device: expected one of {', '.join(DEVICES)} (or cuda:N), got {name!r}")
     if name != "cpu" and not torch.cuda.is_available():
-        raise ValueError(f"device={name}: no CUDA device is available here (torch.cuda.is_available() is False); "
-                         "use device=auto or device=cpu")
+        raise ValueError(
+            f"device={name}: no CUDA device is available here (torch.cuda.is_available() is False); "
+            "use device=auto or device=cpu"
+        )
     return torch.device(name)
 
 
@@ -105,8 +108,12 @@ class Predictor:
         return {name: _concat(preds) for name, preds in results.items()}
 
     def _item(self, image: np.ndarray, box: np.ndarray) -> dict[str, Any]:
-        sample: Sample = {"image": image, "bbox": box, "keypoints": np.zeros((1, 2), np.float32),
-                          "visible": np.zeros(1, np.float32)}
+        sample: Sample = {
+            "image": image,
+            "bbox": box,
+            "keypoints": np.zeros((1, 2), np.float32),
+            "visible": np.zeros(1, np.float32),
+        }
         crop = self.transform(sample, np.random.default_rng(0))
         return {
             "image": torch.from_numpy(np.ascontiguousarray(crop["image"])).permute(2, 0, 1),

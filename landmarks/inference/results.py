@@ -32,8 +32,15 @@ __all__ = ["keypoint_box", "predict_frame"]
 
 
 def predict_frame(
-    predictor: Predictor, frame: Frame, boxes: np.ndarray | None, box_scores: np.ndarray | None, box_source: str,
-    draw_heatmaps: bool = False, kpt_thr: float = 0.3, pnp: bool = False, pnp_focal: float | None = None,
+    predictor: Predictor,
+    frame: Frame,
+    boxes: np.ndarray | None,
+    box_scores: np.ndarray | None,
+    box_source: str,
+    draw_heatmaps: bool = False,
+    kpt_thr: float = 0.3,
+    pnp: bool = False,
+    pnp_focal: float | None = None,
 ) -> tuple[list[dict[str, Any]], np.ndarray]:
     """One frame's result entries and overlay.
 
@@ -89,8 +96,12 @@ def predict_frame(
         for name in attached:
             overlay = tasks[name].draw(overlay, preds[name], i, box=anchor.tolist(), kpt_thr=kpt_thr)
         if pnp_pose is not None and not has_pose:
-            overlay = viz.draw_head_pose(overlay, np.asarray(pnp_pose, np.float64), anchor[:2] + anchor[2:] / 2,
-                                         size=0.5 * float(max(anchor[2], anchor[3])))
+            overlay = viz.draw_head_pose(
+                overlay,
+                np.asarray(pnp_pose, np.float64),
+                anchor[:2] + anchor[2:] / 2,
+                size=0.5 * float(max(anchor[2], anchor[3])),
+            )
     return results, overlay
 
 
@@ -117,8 +128,9 @@ def keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) ->
     return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)
 
 
-def _generic_fields(frame: Frame, task: str, scores: np.ndarray, box: np.ndarray, box_score: float, kpt_thr: float,
-                    box_source: str) -> dict[str, Any]:
+def _generic_fields(
+    frame: Frame, task: str, scores: np.ndarray, box: np.ndarray, box_score: float, kpt_thr: float, box_source: str
+) -> dict[str, Any]:
     """The fields every entry has; ``score`` is the box score x the mean confident keypoint score
     (the box score alone for a task without keypoints, 0 when no keypoint is confident)."""
     good = scores > kpt_thr

@@ -11,8 +11,8 @@ from __future__ import annotations
 import glob
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator
 
 import cv2
 import numpy as np
@@ -78,8 +78,9 @@ def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | No
     else:
         paths = sorted(p for p in glob.glob(source) if p.lower().endswith(IMAGE_EXTENSIONS))
     if not paths:
-        raise FileNotFoundError(f"source: '{source}' is not an image, a folder of images, a glob matching images, "
-                                "or a video")
+        raise FileNotFoundError(
+            f"source: '{source}' is not an image, a folder of images, a glob matching images, or a video"
+        )
     for i, path in enumerate(paths):
         try:
             image = load_image_rgb(path, field="source")

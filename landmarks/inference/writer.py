@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections.abc import Iterable
 from types import TracebackType
-from typing import Any, Iterable
+from typing import Any
 
 import cv2
 import numpy as np
@@ -90,8 +91,9 @@ class OverlayWriter:
         writer = self._writer
         if writer is None:
             h, w = overlay.shape[:2]
-            writer = self._writer = cv2.VideoWriter(os.path.join(self.out_dir, "overlay.mp4"),
-                                                    cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (w, h))
+            writer = self._writer = cv2.VideoWriter(
+                os.path.join(self.out_dir, "overlay.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (w, h)
+            )
         writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
 
     def close(self) -> None:
@@ -100,7 +102,7 @@ class OverlayWriter:
             self._writer.release()
             self._writer = None
 
-    def __enter__(self) -> "OverlayWriter":
+    def __enter__(self) -> OverlayWriter:
         return self
 
     def __exit__(

@@ -134,24 +134,56 @@ def wflw98() -> KeypointSpec:
 
 
 _COFW29 = (
-    "right_brow_outer", "left_brow_outer", "right_brow_inner", "left_brow_inner",  # 0-3
-    "right_brow_top", "right_brow_bottom", "left_brow_top", "left_brow_bottom",  # 4-7 brow mid-points
-    "right_eye_outer", "left_eye_outer", "right_eye_inner", "left_eye_inner",  # 8-11 eye corners
-    "right_eye_top", "right_eye_bottom", "left_eye_top", "left_eye_bottom",  # 12-15 lids
-    "right_pupil", "left_pupil",  # 16-17
-    "right_nose_wing", "left_nose_wing", "nose_tip", "nose_base",  # 18-21
-    "right_mouth_corner", "left_mouth_corner",  # 22-23
-    "upper_lip_top", "upper_lip_bottom", "lower_lip_top", "lower_lip_bottom",  # 24-27 midline
+    "right_brow_outer",
+    "left_brow_outer",
+    "right_brow_inner",
+    "left_brow_inner",  # 0-3
+    "right_brow_top",
+    "right_brow_bottom",
+    "left_brow_top",
+    "left_brow_bottom",  # 4-7 brow mid-points
+    "right_eye_outer",
+    "left_eye_outer",
+    "right_eye_inner",
+    "left_eye_inner",  # 8-11 eye corners
+    "right_eye_top",
+    "right_eye_bottom",
+    "left_eye_top",
+    "left_eye_bottom",  # 12-15 lids
+    "right_pupil",
+    "left_pupil",  # 16-17
+    "right_nose_wing",
+    "left_nose_wing",
+    "nose_tip",
+    "nose_base",  # 18-21
+    "right_mouth_corner",
+    "left_mouth_corner",  # 22-23
+    "upper_lip_top",
+    "upper_lip_bottom",
+    "lower_lip_top",
+    "lower_lip_bottom",  # 24-27 midline
     "chin",  # 28
 )
 
 _AFLW19 = (
-    "right_brow_outer", "right_brow_middle", "right_brow_inner",  # 0-2
-    "left_brow_inner", "left_brow_middle", "left_brow_outer",  # 3-5
-    "right_eye_outer", "right_eye_center", "right_eye_inner",  # 6-8
-    "left_eye_inner", "left_eye_center", "left_eye_outer",  # 9-11
-    "right_nose_wing", "nose_tip", "left_nose_wing",  # 12-14
-    "right_mouth_corner", "mouth_center", "left_mouth_corner",  # 15-17
+    "right_brow_outer",
+    "right_brow_middle",
+    "right_brow_inner",  # 0-2
+    "left_brow_inner",
+    "left_brow_middle",
+    "left_brow_outer",  # 3-5
+    "right_eye_outer",
+    "right_eye_center",
+    "right_eye_inner",  # 6-8
+    "left_eye_inner",
+    "left_eye_center",
+    "left_eye_outer",  # 9-11
+    "right_nose_wing",
+    "nose_tip",
+    "left_nose_wing",  # 12-14
+    "right_mouth_corner",
+    "mouth_center",
+    "left_mouth_corner",  # 15-17
     "chin",  # 18
 )
 
@@ -159,7 +191,7 @@ _AFLW19 = (
 def _pairs_by_name(names: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
     """Flip pairs ``(right_X, left_X)`` matched by name."""
     index = {n: i for i, n in enumerate(names)}
-    return tuple((i, index["left_" + n[len("right_"):]]) for i, n in enumerate(names) if n.startswith("right_"))
+    return tuple((i, index["left_" + n[len("right_") :]]) for i, n in enumerate(names) if n.startswith("right_"))
 
 
 def cofw29() -> KeypointSpec:

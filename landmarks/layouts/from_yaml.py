@@ -81,8 +81,9 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
         key = str(unknown[0])
         close = difflib.get_close_matches(key, FIELDS, n=1)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise AnnotationError(path, key, f"one of the layout fields {', '.join(FIELDS)}",
-                              f"unknown field '{key}'{hint}")
+        raise AnnotationError(
+            path, key, f"one of the layout fields {', '.join(FIELDS)}", f"unknown field '{key}'{hint}"
+        )
     names = _names(path, doc.get("keypoints"))
     index = {n: i for i, n in enumerate(names)}
     flip_pairs = _pairs(path, "flip_pairs", doc.get("flip_pairs"), index)
@@ -90,11 +91,17 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
     for p, (i, j) in enumerate(flip_pairs):
         for k in (i, j):
             if k in seen:
-                raise AnnotationError(path, f"flip_pairs[{p}]", "each keypoint in at most one flip pair",
-                                      f"'{names[k]}' also in flip_pairs[{seen[k]}]")
+                raise AnnotationError(
+                    path,
+                    f"flip_pairs[{p}]",
+                    "each keypoint in at most one flip pair",
+                    f"'{names[k]}' also in flip_pairs[{seen[k]}]",
+                )
             seen[k] = p
     norm_pair = _pairs(path, "norm_pair", [doc["norm_pair"]], index)[0] if doc.get("norm_pair") else ()
-    torso_pair = _pairs(path, "torso_pair", [doc["torso_pair"]], index, allow_same=False)[0] if doc.get("torso_pair") else ()
+    torso_pair = (
+        _pairs(path, "torso_pair", [doc["torso_pair"]], index, allow_same=False)[0] if doc.get("torso_pair") else ()
+    )
     return KeypointSpec(
         name=str(doc.get("name") or os.path.splitext(os.path.basename(path))[0]),
         names=names,
@@ -103,8 +110,9 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
         sigmas=_sigmas(path, doc, names, warn_default_sigmas),
         norm_pair=norm_pair,
         torso_pair=torso_pair,
-        upper_body=tuple(_ref(path, f"upper_body[{n}]", r, index)
-                         for n, r in enumerate(_list(path, "upper_body", doc))),
+        upper_body=tuple(
+            _ref(path, f"upper_body[{n}]", r, index) for n, r in enumerate(_list(path, "upper_body", doc))
+        ),
         source=path,
     )
 
@@ -112,9 +120,13 @@ def load_spec(path: str, warn_default_sigmas: bool = True) -> KeypointSpec:
 # ------------------------------------------------------------------ fields
 def _read(path: str) -> dict[str, Any]:
     if not os.path.isfile(path):
-        raise AnnotationError(path, "<file>", "an existing keypoint layout YAML file (a checkpoint refers to "
-                              "its layout by this path: keep the file there or pass an absolute path)",
-                              "no such file")
+        raise AnnotationError(
+            path,
+            "<file>",
+            "an existing keypoint layout YAML file (a checkpoint refers to "
+            "its layout by this path: keep the file there or pass an absolute path)",
+            "no such file",
+        )
     try:
         with open(path) as f:
             doc = yaml.safe_load(f)
@@ -142,8 +154,12 @@ def _names(path: str, value: Any) -> tuple[str, ...]:
         if not isinstance(name, str) or not name.strip():
             raise AnnotationError(path, f"keypoints[{i}]", "a non-empty string name", repr(name))
         if name in names:
-            raise AnnotationError(path, f"keypoints[{i}]", "unique keypoint names",
-                                  f"'{name}' again (first at keypoints[{names.index(name)}])")
+            raise AnnotationError(
+                path,
+                f"keypoints[{i}]",
+                "unique keypoint names",
+                f"'{name}' again (first at keypoints[{names.index(name)}])",
+            )
         names.append(name)
     return tuple(names)
 
@@ -157,16 +173,18 @@ def _ref(path: str, field: str, ref: Any, index: dict[str, int]) -> int:
         if ref not in index:
             close = difflib.get_close_matches(ref, list(index), n=1)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise AnnotationError(path, field, f"one of the names in 'keypoints' ({', '.join(index)})",
-                                  f"unknown keypoint '{ref}'{hint}")
+            raise AnnotationError(
+                path, field, f"one of the names in 'keypoints' ({', '.join(index)})", f"unknown keypoint '{ref}'{hint}"
+            )
         return index[ref]
     if not 0 <= ref < k:
         raise AnnotationError(path, field, f"an index in [0, {k}) (K = {k} names in 'keypoints')", ref)
     return ref
 
 
-def _pairs(path: str, field: str, value: Any, index: dict[str, int],
-           allow_same: bool = False) -> tuple[tuple[int, int], ...]:
+def _pairs(
+    path: str, field: str, value: Any, index: dict[str, int], allow_same: bool = False
+) -> tuple[tuple[int, int], ...]:
     if value is None:
         return ()
     if not isinstance(value, list):
@@ -188,9 +206,11 @@ def _sigmas(path: str, doc: dict[str, Any], names: tuple[str, ...], warn: bool) 
     if "sigmas" not in doc:
         if not warn:
             return (DEFAULT_SIGMA,) * k
-        message = (f"{path}: no 'sigmas' field; using DEFAULT_SIGMA = {DEFAULT_SIGMA} for all {k} keypoints "
-                   "(OKS-AP runs but is not comparable with other sigmas; measure them with "
-                   "scripts/estimate_sigmas.py)")
+        message = (
+            f"{path}: no 'sigmas' field; using DEFAULT_SIGMA = {DEFAULT_SIGMA} for all {k} keypoints "
+            "(OKS-AP runs but is not comparable with other sigmas; measure them with "
+            "scripts/estimate_sigmas.py)"
+        )
         warnings.warn(message, UserWarning, stacklevel=3)
         if path not in _WARNED:  # the sources and the task each read the file: log once
             _WARNED.add(path)
@@ -203,13 +223,15 @@ def _sigmas(path: str, doc: dict[str, Any], names: tuple[str, ...], warn: bool) 
             _ref(path, "sigmas", extra[0], {n: i for i, n in enumerate(names)})  # raises with a hint
         missing = [n for n in names if n not in value]
         if missing:
-            raise AnnotationError(path, "sigmas", f"a sigma for every keypoint name ({k})",
-                                  f"none for {', '.join(missing)}")
+            raise AnnotationError(
+                path, "sigmas", f"a sigma for every keypoint name ({k})", f"none for {', '.join(missing)}"
+            )
         items = [(f"sigmas.{n}", value[n]) for n in names]
     elif isinstance(value, list):
         if len(value) != k:
-            raise AnnotationError(path, "sigmas", f"K = {k} values, one per name in 'keypoints'",
-                                  f"{len(value)} values")
+            raise AnnotationError(
+                path, "sigmas", f"K = {k} values, one per name in 'keypoints'", f"{len(value)} values"
+            )
         items = [(f"sigmas[{i}] ({n})", v) for i, (n, v) in enumerate(zip(names, value))]
     else:
         raise AnnotationError(path, "sigmas", "a list of K numbers or a mapping name -> sigma", repr(value))

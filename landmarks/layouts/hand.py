@@ -34,14 +34,34 @@ FINGER_JOINTS: dict[str, tuple[str, ...]] = {
 HAND21_NAMES: tuple[str, ...] = ("wrist",) + tuple(f"{f}_{j}" for f in FINGERS for j in FINGER_JOINTS[f])
 
 HAND21_SIGMAS: tuple[float, ...] = (
-    0.029, 0.022, 0.035, 0.037, 0.047, 0.026, 0.025, 0.024, 0.035, 0.018,
-    0.024, 0.022, 0.026, 0.017, 0.021, 0.021, 0.032, 0.02, 0.019, 0.022, 0.031,
+    0.029,
+    0.022,
+    0.035,
+    0.037,
+    0.047,
+    0.026,
+    0.025,
+    0.024,
+    0.035,
+    0.018,
+    0.024,
+    0.022,
+    0.026,
+    0.017,
+    0.021,
+    0.021,
+    0.032,
+    0.02,
+    0.019,
+    0.022,
+    0.031,
 )
 
 #: Bones: wrist -> each finger base, then along each finger (20 edges).
 HAND21_SKELETON: tuple[tuple[int, int], ...] = tuple(
-    edge for f in range(5) for edge in ((0, 1 + 4 * f), (1 + 4 * f, 2 + 4 * f), (2 + 4 * f, 3 + 4 * f),
-                                        (3 + 4 * f, 4 + 4 * f))
+    edge
+    for f in range(5)
+    for edge in ((0, 1 + 4 * f), (1 + 4 * f, 2 + 4 * f), (2 + 4 * f, 3 + 4 * f), (3 + 4 * f, 4 + 4 * f))
 )
 
 

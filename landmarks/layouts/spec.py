@@ -11,8 +11,8 @@ COCO sigmas are the per-keypoint OKS constants of the COCO keypoint evaluation
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 import numpy as np
 
@@ -59,10 +59,15 @@ class KeypointSpec:
                 f"KeypointSpec '{self.name}': sigmas has {len(self.sigmas)} values, expected {k} "
                 "(one per keypoint name)"
             )
-        if self.torso_pair and (len(self.torso_pair) != 2 or int(self.torso_pair[0]) == int(self.torso_pair[1])
-                                or not all(0 <= int(i) < k for i in self.torso_pair)):
-            raise ValueError(f"KeypointSpec '{self.name}': torso_pair {list(self.torso_pair)} is not a pair of "
-                             f"two different indices in [0, {k})")
+        if self.torso_pair and (
+            len(self.torso_pair) != 2
+            or int(self.torso_pair[0]) == int(self.torso_pair[1])
+            or not all(0 <= int(i) < k for i in self.torso_pair)
+        ):
+            raise ValueError(
+                f"KeypointSpec '{self.name}': torso_pair {list(self.torso_pair)} is not a pair of "
+                f"two different indices in [0, {k})"
+            )
         for i in self.upper_body:
             if not 0 <= int(i) < k:
                 raise ValueError(f"KeypointSpec '{self.name}': upper_body index {i} not in [0, {k})")
@@ -95,14 +100,42 @@ class KeypointSpec:
 
 
 COCO17_NAMES = (
-    "nose", "left_eye", "right_eye", "left_ear", "right_ear",
-    "left_shoulder", "right_shoulder", "left_elbow", "right_elbow",
-    "left_wrist", "right_wrist", "left_hip", "right_hip",
-    "left_knee", "right_knee", "left_ankle", "right_ankle",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
+    "left_shoulder",
+    "right_shoulder",
+    "left_elbow",
+    "right_elbow",
+    "left_wrist",
+    "right_wrist",
+    "left_hip",
+    "right_hip",
+    "left_knee",
+    "right_knee",
+    "left_ankle",
+    "right_ankle",
 )
 COCO17_SIGMAS = (
-    0.026, 0.025, 0.025, 0.035, 0.035, 0.079, 0.079, 0.072, 0.072,
-    0.062, 0.062, 0.107, 0.107, 0.087, 0.087, 0.089, 0.089,
+    0.026,
+    0.025,
+    0.025,
+    0.035,
+    0.035,
+    0.079,
+    0.079,
+    0.072,
+    0.072,
+    0.062,
+    0.062,
+    0.107,
+    0.107,
+    0.087,
+    0.087,
+    0.089,
+    0.089,
 )
 
 
@@ -113,8 +146,25 @@ def coco17() -> KeypointSpec:
         names=COCO17_NAMES,
         flip_pairs=((1, 2), (3, 4), (5, 6), (7, 8), (9, 10), (11, 12), (13, 14), (15, 16)),
         skeleton=(
-            (15, 13), (13, 11), (16, 14), (14, 12), (11, 12), (5, 11), (6, 12), (5, 6),
-            (5, 7), (6, 8), (7, 9), (8, 10), (1, 2), (0, 1), (0, 2), (1, 3), (2, 4), (3, 5), (4, 6),
+            (15, 13),
+            (13, 11),
+            (16, 14),
+            (14, 12),
+            (11, 12),
+            (5, 11),
+            (6, 12),
+            (5, 6),
+            (5, 7),
+            (6, 8),
+            (7, 9),
+            (8, 10),
+            (1, 2),
+            (0, 1),
+            (0, 2),
+            (1, 3),
+            (2, 4),
+            (3, 5),
+            (4, 6),
         ),
         sigmas=COCO17_SIGMAS,
         torso_pair=(5, 12),  # left shoulder - right hip (DeepPose's torso)
@@ -123,9 +173,22 @@ def coco17() -> KeypointSpec:
 
 
 MPII16_NAMES = (
-    "right_ankle", "right_knee", "right_hip", "left_hip", "left_knee", "left_ankle",
-    "pelvis", "thorax", "upper_neck", "head_top",
-    "right_wrist", "right_elbow", "right_shoulder", "left_shoulder", "left_elbow", "left_wrist",
+    "right_ankle",
+    "right_knee",
+    "right_hip",
+    "left_hip",
+    "left_knee",
+    "left_ankle",
+    "pelvis",
+    "thorax",
+    "upper_neck",
+    "head_top",
+    "right_wrist",
+    "right_elbow",
+    "right_shoulder",
+    "left_shoulder",
+    "left_elbow",
+    "left_wrist",
 )
 
 
@@ -140,8 +203,21 @@ def mpii16() -> KeypointSpec:
         names=MPII16_NAMES,
         flip_pairs=((0, 5), (1, 4), (2, 3), (10, 15), (11, 14), (12, 13)),
         skeleton=(
-            (0, 1), (1, 2), (2, 6), (6, 3), (3, 4), (4, 5), (6, 7), (7, 8), (8, 9),
-            (7, 12), (12, 11), (11, 10), (7, 13), (13, 14), (14, 15),
+            (0, 1),
+            (1, 2),
+            (2, 6),
+            (6, 3),
+            (3, 4),
+            (4, 5),
+            (6, 7),
+            (7, 8),
+            (8, 9),
+            (7, 12),
+            (12, 11),
+            (11, 10),
+            (7, 13),
+            (13, 14),
+            (14, 15),
         ),
         torso_pair=(13, 2),  # left shoulder - right hip, as coco17's
         upper_body=(7, 8, 9, 10, 11, 12, 13, 14, 15),

@@ -66,9 +66,7 @@ class HopenetLoss(nn.Module):
         self.codec = codec if codec is not None else AngleBinCodec()
         self.loss_weight = float(loss_weight)
 
-    def forward(
-        self, logits: torch.Tensor, angles: torch.Tensor, weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
+    def forward(self, logits: torch.Tensor, angles: torch.Tensor, weight: torch.Tensor | None = None) -> torch.Tensor:
         """Compute the loss.
 
         Args:
@@ -83,9 +81,7 @@ class HopenetLoss(nn.Module):
         """
         b = logits.shape[0]
         if logits.ndim != 3 or logits.shape[1] != 3 or logits.shape[2] != self.codec.num_bins:
-            raise ValueError(
-                f"HopenetLoss: logits must be (B, 3, {self.codec.num_bins}), got {tuple(logits.shape)}"
-            )
+            raise ValueError(f"HopenetLoss: logits must be (B, 3, {self.codec.num_bins}), got {tuple(logits.shape)}")
         if angles.shape != (b, 3):
             raise ValueError(f"HopenetLoss: angles must be (B, 3)=({b}, 3) degrees, got {tuple(angles.shape)}")
         angles = angles.to(logits.dtype)

@@ -34,9 +34,7 @@ def _per_keypoint_mse(
         if target_weight is None:
             raise ValueError("heatmap loss: use_target_weight=True but target_weight is None (expected (B, K))")
         if target_weight.numel() != b * k:
-            raise ValueError(
-                f"heatmap loss: target_weight must be (B, K)=({b}, {k}), got {tuple(target_weight.shape)}"
-            )
+            raise ValueError(f"heatmap loss: target_weight must be (B, K)=({b}, {k}), got {tuple(target_weight.shape)}")
         per_kpt = per_kpt * target_weight.reshape(b, k).to(per_kpt.dtype).pow(2)
     return per_kpt
 

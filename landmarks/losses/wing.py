@@ -96,9 +96,7 @@ class WingLoss(_CoordinateLoss):
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
         """``w ln(1 + |x| / e)`` below ``w``, ``|x| - C`` above."""
-        return torch.where(
-            abs_err < self.omega, self.omega * torch.log1p(abs_err / self.epsilon), abs_err - self.C
-        )
+        return torch.where(abs_err < self.omega, self.omega * torch.log1p(abs_err / self.epsilon), abs_err - self.C)
 
 
 class SoftWingLoss(_CoordinateLoss):
@@ -124,9 +122,7 @@ class SoftWingLoss(_CoordinateLoss):
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
         """``|x|`` below ``thres1``, ``thres2 ln(1 + |x| / gamma) + B`` above."""
-        return torch.where(
-            abs_err < self.thres1, abs_err, self.thres2 * torch.log1p(abs_err / self.gamma) + self.B
-        )
+        return torch.where(abs_err < self.thres1, abs_err, self.thres2 * torch.log1p(abs_err / self.gamma) + self.B)
 
 
 class AdaptiveWingLoss(nn.Module):

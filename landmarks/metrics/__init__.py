@@ -13,6 +13,8 @@
 """
 
 from landmarks.metrics.coco import CocoKeypointEvaluator, rescore, to_results
+from landmarks.metrics.coco_ap import CocoKeypointAP
+from landmarks.metrics.face_nme import FaceNME
 from landmarks.metrics.functional import (
     auc_from_errors,
     bbox_norm,
@@ -27,15 +29,34 @@ from landmarks.metrics.functional import (
     pdj,
     torso_diameter,
 )
-from landmarks.metrics.coco_ap import CocoKeypointAP
-from landmarks.metrics.face_nme import FaceNME
-from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
 from landmarks.metrics.head_pose_mae import PoseMAE
-from landmarks.metrics.samples import SampleMetric
+from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
 from landmarks.metrics.oks import oks, oks_nms
+from landmarks.metrics.samples import SampleMetric
 
 __all__ = [
-    "CocoKeypointAP", "CocoKeypointEvaluator", "FaceNME", "PCKMetric", "PoseMAE", "SampleMetric", "PCKhMetric", "PDJMetric", "auc_from_errors", "bbox_norm",
-    "default_auc_thresholds", "epe", "keypoint_distances", "mpii_head_size", "oks", "oks_nms", "pck",
-    "pck_auc", "pckh", "pckh_mpii_table", "pdj", "rescore", "to_results", "torso_diameter",
+    "CocoKeypointAP",
+    "CocoKeypointEvaluator",
+    "FaceNME",
+    "PCKMetric",
+    "PoseMAE",
+    "SampleMetric",
+    "PCKhMetric",
+    "PDJMetric",
+    "auc_from_errors",
+    "bbox_norm",
+    "default_auc_thresholds",
+    "epe",
+    "keypoint_distances",
+    "mpii_head_size",
+    "oks",
+    "oks_nms",
+    "pck",
+    "pck_auc",
+    "pckh",
+    "pckh_mpii_table",
+    "pdj",
+    "rescore",
+    "to_results",
+    "torso_diameter",
 ]

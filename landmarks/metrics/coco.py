@@ -18,7 +18,8 @@ import contextlib
 import copy
 import io
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -44,9 +45,7 @@ def rescore(keypoint_scores: np.ndarray, box_scores: np.ndarray, score_thr: floa
     kpt = np.asarray(keypoint_scores, dtype=np.float64)
     box = np.asarray(box_scores, dtype=np.float64).reshape(-1)
     if kpt.ndim != 2 or kpt.shape[0] != box.shape[0]:
-        raise ValueError(
-            f"keypoint_scores {kpt.shape} must be (N, K) with N = len(box_scores) = {box.shape[0]}"
-        )
+        raise ValueError(f"keypoint_scores {kpt.shape} must be (N, K) with N = len(box_scores) = {box.shape[0]}")
     above = kpt > score_thr
     n_above = above.sum(axis=1)
     mean = np.where(n_above > 0, (kpt * above).sum(axis=1) / np.maximum(n_above, 1), 0.0)
@@ -144,9 +143,7 @@ class CocoKeypointEvaluator:
         for ann in coco_dict["annotations"]:
             missing = [f for f in _GT_FIELDS if f not in ann]
             if missing:
-                raise ValueError(
-                    f"COCO ground truth: annotation {ann.get('id', '?')} lacks field(s) {missing}"
-                )
+                raise ValueError(f"COCO ground truth: annotation {ann.get('id', '?')} lacks field(s) {missing}")
             if len(ann["keypoints"]) != k3:
                 raise ValueError(
                     f"COCO ground truth: annotation {ann['id']} has {len(ann['keypoints'])} keypoint values, "
@@ -160,9 +157,7 @@ class CocoKeypointEvaluator:
         known_cats = {c["id"] for c in self._gt["categories"]}
         self._gt["images"] += copy.deepcopy(coco_dict["images"])
         self._gt["annotations"] += copy.deepcopy(coco_dict["annotations"])
-        self._gt["categories"] += [
-            copy.deepcopy(c) for c in coco_dict["categories"] if c["id"] not in known_cats
-        ]
+        self._gt["categories"] += [copy.deepcopy(c) for c in coco_dict["categories"] if c["id"] not in known_cats]
 
     def add_predictions(
         self,
@@ -192,9 +187,7 @@ class CocoKeypointEvaluator:
                 f"add_predictions: image_ids {ids.shape}, keypoints {kp.shape}, keypoint_scores {ks.shape}, "
                 f"box_scores {bs.shape}, areas {ar.shape}; expected (N,), (N, {k}, 2), (N, {k}), (N,), (N,)"
             )
-        self._preds.append(
-            {"image_ids": ids, "keypoints": kp, "keypoint_scores": ks, "box_scores": bs, "areas": ar}
-        )
+        self._preds.append({"image_ids": ids, "keypoints": kp, "keypoint_scores": ks, "box_scores": bs, "areas": ar})
 
     def reset(self, ground_truth: bool = False) -> None:
         """Drop the accumulated predictions (and the ground truth too when ``ground_truth``)."""
@@ -213,14 +206,10 @@ class CocoKeypointEvaluator:
             kept = []
             for image_id in np.unique(cat["image_ids"]):
                 idx = np.flatnonzero(cat["image_ids"] == image_id)
-                sel = oks_nms(
-                    cat["keypoints"][idx], scores[idx], cat["areas"][idx], self.sigmas, self.nms_thr
-                )
+                sel = oks_nms(cat["keypoints"][idx], scores[idx], cat["areas"][idx], self.sigmas, self.nms_thr)
                 kept.append(idx[sel])
             keep = np.concatenate(kept)
-        return to_results(
-            cat["image_ids"][keep], cat["keypoints"][keep], cat["keypoint_scores"][keep], scores[keep]
-        )
+        return to_results(cat["image_ids"][keep], cat["keypoints"][keep], cat["keypoint_scores"][keep], scores[keep])
 
     def compute(self) -> dict[str, float]:
         """COCO keypoint AP/AR of the accumulated predictions, computed by pycocotools.
@@ -255,8 +244,11 @@ class CocoKeypointEvaluator:
                 dt = gt.loadRes(results)
             else:  # loadRes cannot read an empty list; an empty result set is still valid
                 dt = COCO()
-                dt.dataset = {"images": list(self._gt["images"]), "categories": list(self._gt["categories"]),
-                              "annotations": []}
+                dt.dataset = {
+                    "images": list(self._gt["images"]),
+                    "categories": list(self._gt["categories"]),
+                    "annotations": [],
+                }
                 dt.createIndex()
             ev = COCOeval(gt, dt, "keypoints")
             ev.params.kpt_oks_sigmas = self.sigmas.copy()

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -46,12 +47,27 @@ class CocoKeypointAP(SampleMetric):
 
     name = "coco_ap"
     higher_is_better = True
-    fields = {"pred": torch.float64, "scores": torch.float64, "gt": torch.float64, "visible": torch.float32,
-              "bbox": torch.float64, "area": torch.float64, "image_id": torch.int64, "box_score": torch.float64}
+    fields = {
+        "pred": torch.float64,
+        "scores": torch.float64,
+        "gt": torch.float64,
+        "visible": torch.float32,
+        "bbox": torch.float64,
+        "area": torch.float64,
+        "image_id": torch.int64,
+        "box_score": torch.float64,
+    }
 
-    def __init__(self, spec: KeypointSpec | None = None, sigmas: Sequence[float] | None = None,
-                 ann_file: str | None = None, use_oks_nms: bool = True, nms_thr: float = 0.9,
-                 score_thr: float = 0.2, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: KeypointSpec | None = None,
+        sigmas: Sequence[float] | None = None,
+        ann_file: str | None = None,
+        use_oks_nms: bool = True,
+        nms_thr: float = 0.9,
+        score_thr: float = 0.2,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         given = sigmas if sigmas is not None else (spec.sigmas if spec is not None else ())
         self.sigmas = np.asarray(given, dtype=np.float64) if len(given) else None
@@ -63,8 +79,16 @@ class CocoKeypointAP(SampleMetric):
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
         m = {k: meta_value(meta, k, "CocoKeypointAP") for k in _META_FIELDS}
-        return {"pred": pred.keypoints, "scores": pred.scores, "gt": m["keypoints"], "visible": m["visible"],
-                "bbox": m["bbox"], "area": m["area"], "image_id": m["image_id"], "box_score": m["score"]}
+        return {
+            "pred": pred.keypoints,
+            "scores": pred.scores,
+            "gt": m["keypoints"],
+            "visible": m["visible"],
+            "bbox": m["bbox"],
+            "area": m["area"],
+            "image_id": m["image_id"],
+            "box_score": m["score"],
+        }
 
     def compute(self) -> dict[str, float]:
         """``{"ap", "ap50", "ap75", "apm", "apl", "ar", "ar50", "ar75", "arm", "arl"}``; ``{}`` before any update."""
@@ -98,16 +122,26 @@ def coco_dict_from_instances(v: Mapping[str, np.ndarray], spec: KeypointSpec | N
     for j in range(n):
         kp = np.concatenate([v["gt"][j], v["visible"][j][:, None]], axis=1)
         kp[v["visible"][j] == 0] = 0
-        anns.append({
-            "id": j + 1, "image_id": int(v["image_id"][j]), "category_id": 1,
-            "keypoints": kp.reshape(-1).astype(float).tolist(), "num_keypoints": int((v["visible"][j] > 0).sum()),
-            "bbox": np.asarray(v["bbox"][j]).astype(float).tolist(), "area": float(v["area"][j]), "iscrowd": 0,
-        })
+        anns.append(
+            {
+                "id": j + 1,
+                "image_id": int(v["image_id"][j]),
+                "category_id": 1,
+                "keypoints": kp.reshape(-1).astype(float).tolist(),
+                "num_keypoints": int((v["visible"][j] > 0).sum()),
+                "bbox": np.asarray(v["bbox"][j]).astype(float).tolist(),
+                "area": float(v["area"][j]),
+                "iscrowd": 0,
+            }
+        )
     category = {"id": 1, "name": spec.name if spec is not None else "object"}
     if spec is not None:
         category.update(keypoints=list(spec.names), skeleton=[list(p) for p in spec.skeleton])
-    return {"images": [{"id": i} for i in sorted(set(int(i) for i in v["image_id"]))], "annotations": anns,
-            "categories": [category]}
+    return {
+        "images": [{"id": i} for i in sorted(set(int(i) for i in v["image_id"]))],
+        "annotations": anns,
+        "categories": [category],
+    }
 
 
 def one_category(gt: dict) -> dict:
@@ -122,5 +156,8 @@ def one_category(gt: dict) -> dict:
     if all(c == 1 for c in cats):
         return gt
     first = dict(gt["categories"][0]) if gt["categories"] else {"name": "object"}
-    return {**gt, "annotations": [{**a, "category_id": 1} for a in gt["annotations"]],
-            "categories": [{**first, "id": 1}]}
+    return {
+        **gt,
+        "annotations": [{**a, "category_id": 1} for a in gt["annotations"]],
+        "categories": [{**first, "id": 1}],
+    }

@@ -30,8 +30,8 @@ in :func:`face_normaliser`.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Iterator, Sequence
 
 import numpy as np
 from scipy.integrate import simpson
@@ -39,8 +39,16 @@ from scipy.integrate import simpson
 from landmarks.metrics.functional import auc_from_errors, keypoint_distances
 
 __all__ = [
-    "INTER_OCULAR", "box_size", "ced", "face_nme", "face_normaliser", "fr_auc", "inter_ocular",
-    "inter_pupil", "nme_by_yaw", "nme_per_sample",
+    "INTER_OCULAR",
+    "box_size",
+    "ced",
+    "face_nme",
+    "face_normaliser",
+    "fr_auc",
+    "inter_ocular",
+    "inter_pupil",
+    "nme_by_yaw",
+    "nme_per_sample",
 ]
 
 #: short normaliser names (config ``norm=``, metric suffixes ``nme_box`` ...) -> :func:`face_normaliser` kinds

@@ -20,7 +20,8 @@ per-face NMEs behind the numbers are kept for evaluate's reports (:meth:`FaceNME
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -47,12 +48,23 @@ class FaceNME(SampleMetric):
 
     name = "nme"
     higher_is_better = False
-    fields = {"pred": torch.float64, "gt": torch.float64, "visible": torch.float32, "euler": torch.float64,
-              "attributes": torch.float64}
+    fields = {
+        "pred": torch.float64,
+        "gt": torch.float64,
+        "visible": torch.float32,
+        "euler": torch.float64,
+        "attributes": torch.float64,
+    }
 
-    def __init__(self, spec: KeypointSpec | None = None, norm: str = "box", fail_thr: float = 0.1,
-                 frontal_yaw: float = 30.0, yaw_bands: Sequence[Sequence[float]] = ((0, 30), (30, 60), (60, 90)),
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: KeypointSpec | None = None,
+        norm: str = "box",
+        fail_thr: float = 0.1,
+        frontal_yaw: float = 30.0,
+        yaw_bands: Sequence[Sequence[float]] = ((0, 30), (30, 60), (60, 90)),
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         if norm not in NORMS:
             raise ValueError(f"face metrics: norm must be one of {sorted(NORMS)}, got {norm!r}")
@@ -64,8 +76,13 @@ class FaceNME(SampleMetric):
         b = len(pred.keypoints)
         euler = meta["euler"] if "euler" in meta else np.full((b, 3), np.nan)
         attributes = meta["attributes"] if "attributes" in meta else np.full((b, len(WFLW_ATTRIBUTES)), np.nan)
-        return {"pred": pred.keypoints, "gt": meta_value(meta, "keypoints", "FaceNME"),
-                "visible": meta_value(meta, "visible", "FaceNME"), "euler": euler, "attributes": attributes}
+        return {
+            "pred": pred.keypoints,
+            "gt": meta_value(meta, "keypoints", "FaceNME"),
+            "visible": meta_value(meta, "visible", "FaceNME"),
+            "euler": euler,
+            "attributes": attributes,
+        }
 
     def compute(self) -> dict[str, float]:
         """The metrics (fractions); ``{}`` before any update or when no face has landmark labels."""
@@ -79,7 +96,9 @@ class FaceNME(SampleMetric):
             raise ValueError(f"face metrics: norm={self.norm!r} needs 68 or 98 landmarks, got K={gt.shape[1]}")
         nmes = {n: face_nme(pred, gt, mask, NORMS[n]) for n in names}  # nan: no landmark label
         self.last_records = {f"nme_{n}": v for n, v in nmes.items()}
-        self.last_records.update({f"gt_{a}": s["euler"][:, j] for j, a in enumerate(("yaw", "pitch", "roll"))})  # nan: no pose label
+        self.last_records.update(
+            {f"gt_{a}": s["euler"][:, j] for j, a in enumerate(("yaw", "pitch", "roll"))}
+        )  # nan: no pose label
         self._curves = {n: v for n, v in nmes.items()}
         keep = mask.any(axis=1)  # faces with landmark labels
         if not keep.any():

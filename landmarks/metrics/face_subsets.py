@@ -12,16 +12,14 @@ order). To add another subset protocol, write one more pure function on ``(N,)``
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 __all__ = ["nme_by_attribute"]
 
 
-def nme_by_attribute(
-    nmes: np.ndarray, attributes: np.ndarray, names: Sequence[str]
-) -> dict[str, tuple[float, int]]:
+def nme_by_attribute(nmes: np.ndarray, attributes: np.ndarray, names: Sequence[str]) -> dict[str, tuple[float, int]]:
     """Mean NME of the full set and of each attribute subset (faces whose flag is non-zero).
 
     Faces with a nan NME (e.g. no labelled normaliser) are left out of every mean and
@@ -42,8 +40,9 @@ def nme_by_attribute(
     e = np.asarray(nmes, dtype=np.float64).ravel()
     flags = np.asarray(attributes)
     if flags.ndim != 2 or flags.shape[0] != e.shape[0]:
-        raise ValueError(f"nme_by_attribute: attributes must be (N, A) with N = {e.shape[0]} NMEs, "
-                         f"got shape {flags.shape}")
+        raise ValueError(
+            f"nme_by_attribute: attributes must be (N, A) with N = {e.shape[0]} NMEs, got shape {flags.shape}"
+        )
     if len(names) != flags.shape[1]:
         raise ValueError(f"nme_by_attribute: {len(names)} names for {flags.shape[1]} attribute columns")
     usable = ~np.isnan(e)

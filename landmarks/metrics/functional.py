@@ -20,15 +20,26 @@ state; the stateful wrappers are :mod:`landmarks.metrics.keypoints` and
 
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 
 from landmarks.metrics.oks import oks, oks_nms
 
 __all__ = [
-    "auc_from_errors", "bbox_norm", "default_auc_thresholds", "epe", "keypoint_distances",
-    "mpii_head_size", "oks", "oks_nms", "pck", "pck_auc", "pckh", "pckh_mpii_table", "pdj",
+    "auc_from_errors",
+    "bbox_norm",
+    "default_auc_thresholds",
+    "epe",
+    "keypoint_distances",
+    "mpii_head_size",
+    "oks",
+    "oks_nms",
+    "pck",
+    "pck_auc",
+    "pckh",
+    "pckh_mpii_table",
+    "pdj",
     "torso_diameter",
 ]
 
@@ -36,9 +47,7 @@ MPII_SC_BIAS = 0.6
 """MPII head-size factor: head size = 0.6 x head-box diagonal (``util_get_head_size``)."""
 
 
-def keypoint_distances(
-    pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, norm: np.ndarray
-) -> np.ndarray:
+def keypoint_distances(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, norm: np.ndarray) -> np.ndarray:
     """Normalised Euclidean distances between predicted and ground-truth keypoints.
 
     Args:
@@ -166,8 +175,13 @@ def pckh(
 
 # MPII16 indices (landmarks.layouts.spec.mpii16 order); pelvis 6 and thorax 7 are not scored.
 _MPII_GROUPS = {
-    "Head": (8, 9), "Shoulder": (12, 13), "Elbow": (11, 14), "Wrist": (10, 15),
-    "Hip": (2, 3), "Knee": (1, 4), "Ankle": (0, 5),
+    "Head": (8, 9),
+    "Shoulder": (12, 13),
+    "Elbow": (11, 14),
+    "Wrist": (10, 15),
+    "Hip": (2, 3),
+    "Knee": (1, 4),
+    "Ankle": (0, 5),
 }
 _MPII_UBODY = (10, 11, 12, 13, 14, 15)
 _MPII_SCORED = (0, 1, 2, 3, 4, 5, 8, 9, 10, 11, 12, 13, 14, 15)
@@ -279,9 +293,7 @@ def default_auc_thresholds(max_thr: float = 30.0, num_thrs: int = 20) -> np.ndar
     return max_thr * np.arange(num_thrs) / num_thrs
 
 
-def pck_auc(
-    pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, thresholds: np.ndarray | None = None
-) -> float:
+def pck_auc(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, thresholds: np.ndarray | None = None) -> float:
     """Area under the PCK-vs-threshold curve (absolute px thresholds), normalised to [0, 1].
 
     The curve is sampled on an evenly spaced grid ``t_i = t_0 + i * step``; the area is the

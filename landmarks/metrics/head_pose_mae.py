@@ -14,7 +14,8 @@ per-sample errors are kept for evaluate's reports (:meth:`PoseMAE.records`, :met
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 import torch
@@ -57,10 +58,12 @@ class PoseMAE(SampleMetric):
         pred, gt = s["pred"], s["gt"]
         err = np.abs(pred - gt)
         used = np.isfinite(gt).all(axis=1) & pose_valid(gt, self.max_abs)
-        self.last_records = {**{f"gt_{a}": gt[:, j] for j, a in enumerate(ANGLE_NAMES)},
-                             **{f"pred_{a}": pred[:, j] for j, a in enumerate(ANGLE_NAMES)},
-                             **{f"err_{a}": err[:, j] for j, a in enumerate(ANGLE_NAMES)},
-                             "in_metric": used.astype(np.float64)}
+        self.last_records = {
+            **{f"gt_{a}": gt[:, j] for j, a in enumerate(ANGLE_NAMES)},
+            **{f"pred_{a}": pred[:, j] for j, a in enumerate(ANGLE_NAMES)},
+            **{f"err_{a}": err[:, j] for j, a in enumerate(ANGLE_NAMES)},
+            "in_metric": used.astype(np.float64),
+        }
         self._errors = {a: err[used, j] for j, a in enumerate(ANGLE_NAMES)}
         labelled = np.all(np.isfinite(gt), axis=1)
         pred, gt = pred[labelled], gt[labelled]

@@ -16,7 +16,8 @@ A task YAML chooses them, as partials that the task completes with its layout::
 from __future__ import annotations
 
 import logging
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -33,7 +34,11 @@ _KEYPOINT_FIELDS = {"pred": torch.float64, "gt": torch.float64, "visible": torch
 
 def _keypoint_rows(metric: SampleMetric, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
     name = type(metric).__name__
-    return {"pred": pred.keypoints, "gt": meta_value(meta, "keypoints", name), "visible": meta_value(meta, "visible", name)}
+    return {
+        "pred": pred.keypoints,
+        "gt": meta_value(meta, "keypoints", name),
+        "visible": meta_value(meta, "visible", name),
+    }
 
 
 class PCKMetric(SampleMetric):
@@ -52,14 +57,24 @@ class PCKMetric(SampleMetric):
     higher_is_better = True
     fields = {**_KEYPOINT_FIELDS, "bbox": torch.float64}
 
-    def __init__(self, spec: KeypointSpec | None = None, thr: float = 0.1, auc_max_thr: float | None = None,
-                 auc_num_thrs: int = 20, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: KeypointSpec | None = None,
+        thr: float = 0.1,
+        auc_max_thr: float | None = None,
+        auc_num_thrs: int = 20,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.thr = float(thr)
         self.spec_names = tuple(spec.names) if spec is not None else ()
         if auc_max_thr is not None and (auc_max_thr <= 0 or auc_num_thrs < 1):
-            raise ValueError(f"PCKMetric: need auc_max_thr > 0 and auc_num_thrs >= 1, got {auc_max_thr}, {auc_num_thrs}")
-        self.auc_thresholds = None if auc_max_thr is None else F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
+            raise ValueError(
+                f"PCKMetric: need auc_max_thr > 0 and auc_num_thrs >= 1, got {auc_max_thr}, {auc_num_thrs}"
+            )
+        self.auc_thresholds = (
+            None if auc_max_thr is None else F.default_auc_thresholds(float(auc_max_thr), int(auc_num_thrs))
+        )
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
         return {**_keypoint_rows(self, pred, meta), "bbox": meta_value(meta, "bbox", "PCKMetric")}
@@ -71,19 +86,22 @@ class PCKMetric(SampleMetric):
             return {}
         mask = s["visible"] > 0
         self._keep_records(s, mask)
-        out = {"pck": F.pck(s["pred"], s["gt"], mask, F.bbox_norm(s["bbox"]), self.thr)[1],
-               "epe": F.epe(s["pred"], s["gt"], mask)}
+        out = {
+            "pck": F.pck(s["pred"], s["gt"], mask, F.bbox_norm(s["bbox"]), self.thr)[1],
+            "epe": F.epe(s["pred"], s["gt"], mask),
+        }
         if self.auc_thresholds is not None:
             out["auc"] = F.pck_auc(s["pred"], s["gt"], mask, self.auc_thresholds)
         return out
-
 
     def _keep_records(self, s: Mapping[str, np.ndarray], mask: np.ndarray) -> None:
         """Per-sample, per-keypoint errors for evaluate's reports (landmarks/eval_report.py)."""
         dist = np.linalg.norm(s["pred"] - s["gt"], axis=-1)  # (N, K) px
         norm = F.bbox_norm(s["bbox"])[:, None]
         self._errors = np.where(mask, dist / np.where(norm > 0, norm, np.nan), np.nan)  # (N, K) fraction of the box
-        self.last_records = {f"err_{n}": np.where(mask[:, k], dist[:, k], np.nan) for k, n in enumerate(self._names(mask))}
+        self.last_records = {
+            f"err_{n}": np.where(mask[:, k], dist[:, k], np.nan) for k, n in enumerate(self._names(mask))
+        }
 
     def _names(self, mask: np.ndarray) -> list[str]:
         names = list(self.spec_names) if self.spec_names and len(self.spec_names) == mask.shape[1] else []
@@ -117,7 +135,9 @@ class PCKhMetric(SampleMetric):
     higher_is_better = True
     fields = {**_KEYPOINT_FIELDS, "head_size": torch.float64}
 
-    def __init__(self, spec: KeypointSpec | None = None, thr: float = 0.5, mpii: bool | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, spec: KeypointSpec | None = None, thr: float = 0.5, mpii: bool | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(**kwargs)
         self.thr = float(thr)
         self.mpii = bool(mpii) if mpii is not None else (spec is not None and tuple(spec.names) == MPII16_NAMES)
@@ -165,8 +185,13 @@ class PDJMetric(SampleMetric):
     higher_is_better = True
     fields = _KEYPOINT_FIELDS
 
-    def __init__(self, spec: KeypointSpec | None = None, frac: float = 0.2, torso_pair: Sequence[int] | None = None,
-                 **kwargs: Any) -> None:
+    def __init__(
+        self,
+        spec: KeypointSpec | None = None,
+        frac: float = 0.2,
+        torso_pair: Sequence[int] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(**kwargs)
         self.frac = float(frac)
         pair = torso_pair if torso_pair is not None else (spec.torso_pair if spec is not None else ())

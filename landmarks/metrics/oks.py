@@ -16,9 +16,7 @@ from __future__ import annotations
 import numpy as np
 
 
-def oks(
-    pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, area: float, sigmas: np.ndarray
-) -> float:
+def oks(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, area: float, sigmas: np.ndarray) -> float:
     """Object Keypoint Similarity between one predicted and one ground-truth pose (COCO).
 
     ``OKS = mean_i exp(-d_i^2 / (2 * (area + eps) * (2 * sigma_i)^2))`` over the keypoints that
@@ -39,9 +37,7 @@ def oks(
     gt = np.asarray(gt, dtype=np.float64)
     sigmas = np.asarray(sigmas, dtype=np.float64)
     if pred.shape != gt.shape or gt.shape != (sigmas.shape[0], 2):
-        raise ValueError(
-            f"pred {pred.shape}, gt {gt.shape} must be (K, 2) with K = len(sigmas) = {sigmas.shape[0]}"
-        )
+        raise ValueError(f"pred {pred.shape}, gt {gt.shape} must be (K, 2) with K = len(sigmas) = {sigmas.shape[0]}")
     labelled = np.asarray(visible).reshape(-1) > 0
     if not labelled.any():
         return 0.0

@@ -19,7 +19,8 @@ return those arrays for a batch from :meth:`SampleMetric.rows`, and turn :meth:`
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Mapping
+from collections.abc import Mapping
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -34,8 +35,10 @@ ArrayLike = torch.Tensor | np.ndarray
 def meta_value(meta: Mapping[str, Any], key: str, metric: str) -> Any:
     """``meta[key]``, or a ValueError naming the metric and the missing field."""
     if key not in meta:
-        raise ValueError(f"{metric}.update: batch meta has no '{key}' (got fields {sorted(meta)}); "
-                         f"the data pipeline (landmarks.data.dataset) puts it in every batch")
+        raise ValueError(
+            f"{metric}.update: batch meta has no '{key}' (got fields {sorted(meta)}); "
+            f"the data pipeline (landmarks.data.dataset) puts it in every batch"
+        )
     return meta[key]
 
 
@@ -69,8 +72,10 @@ class SampleMetric(Metric):
         lengths = {name: int(np.shape(value)[0]) for name, value in rows.items()}
         b = next(iter(lengths.values()))
         if set(rows) != set(self.fields) or any(n != b for n in lengths.values()):
-            raise ValueError(f"{type(self).__name__}.rows: expected fields {sorted(self.fields)} with one "
-                             f"leading size; got sizes {lengths}")
+            raise ValueError(
+                f"{type(self).__name__}.rows: expected fields {sorted(self.fields)} with one "
+                f"leading size; got sizes {lengths}"
+            )
         index = meta.get("index")
         idx = torch.full((b,), -1, dtype=torch.int64) if index is None else torch.as_tensor(index).reshape(-1)
         if idx.shape != (b,):

@@ -101,12 +101,13 @@ def estimate_sigmas(
             dof[i] += r - 1
     if used == 0:
         how = f"field '{group_by}' shared within an image" if group_by != "iou" else f"box IoU >= {iou_thr}"
-        raise ValueError(f"{source}: field 'annotations': expected instances annotated at least twice "
-                         f"(grouped by {how}), got {len(anns)} annotations and no repeat")
+        raise ValueError(
+            f"{source}: field 'annotations': expected instances annotated at least twice "
+            f"(grouped by {how}), got {len(anns)} annotations and no repeat"
+        )
     with np.errstate(invalid="ignore", divide="ignore"):
         sigmas = np.where(dof > 0, np.sqrt(sq / np.maximum(dof, 1)), np.nan)
-    return SigmaEstimate(sigmas=sigmas, dof=dof, num_groups=used,
-                         num_singletons=sum(1 for g in groups if len(g) == 1))
+    return SigmaEstimate(sigmas=sigmas, dof=dof, num_groups=used, num_singletons=sum(1 for g in groups if len(g) == 1))
 
 
 def _group_field(anns: list[dict[str, Any]], field: str, source: str) -> list[list[dict[str, Any]]]:
@@ -114,8 +115,10 @@ def _group_field(anns: list[dict[str, Any]], field: str, source: str) -> list[li
     for j, a in enumerate(anns):
         if field not in a:
             where = f"annotation id {a['id']}" if "id" in a else f"annotations[{j}]"
-            raise ValueError(f"{source} ({where}): field '{field}': expected the instance id that groups repeated "
-                             "annotations (or group_by='iou' to match boxes), got no such field")
+            raise ValueError(
+                f"{source} ({where}): field '{field}': expected the instance id that groups repeated "
+                "annotations (or group_by='iou' to match boxes), got no such field"
+            )
         groups.setdefault((a.get("image_id"), a[field]), []).append(a)
     return list(groups.values())
 
@@ -149,8 +152,10 @@ def _keypoints(a: dict[str, Any], k: int, source: str) -> np.ndarray:
     raw = a.get("keypoints")
     if not isinstance(raw, list) or len(raw) != 3 * k:
         got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
-        raise ValueError(f"{source} (annotation id {a.get('id', '?')}): field 'keypoints': expected 3*K = {3 * k} "
-                         f"values (K = {k}), got {got}")
+        raise ValueError(
+            f"{source} (annotation id {a.get('id', '?')}): field 'keypoints': expected 3*K = {3 * k} "
+            f"values (K = {k}), got {got}"
+        )
     return np.asarray(raw, dtype=np.float64).reshape(k, 3)
 
 
@@ -161,5 +166,7 @@ def _area(a: dict[str, Any], source: str) -> float:
     box = a.get("bbox")
     if isinstance(box, list) and len(box) == 4 and float(box[2]) > 0 and float(box[3]) > 0:
         return float(box[2]) * float(box[3])
-    raise ValueError(f"{source} (annotation id {a.get('id', '?')}): field 'area': expected a positive object "
-                     f"area (or a 'bbox' [x, y, w, h] with w, h > 0), got area={area!r}, bbox={box!r}")
+    raise ValueError(
+        f"{source} (annotation id {a.get('id', '?')}): field 'area': expected a positive object "
+        f"area (or a 'bbox' [x, y, w, h] with w, h > 0), got area={area!r}, bbox={box!r}"
+    )

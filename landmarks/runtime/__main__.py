@@ -35,10 +35,19 @@ def main(argv: list[str] | None = None) -> str:
         bgr = cv2.imread(path, cv2.IMREAD_UNCHANGED)
         if bgr is None:
             raise SystemExit(f"runtime: cannot read image '{path}'")
-        image = bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGBA if bgr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        image = (
+            bgr if bgr.ndim == 2 else cv2.cvtColor(bgr, cv2.COLOR_BGRA2RGBA if bgr.shape[2] == 4 else cv2.COLOR_BGR2RGB)
+        )
         name = os.path.basename(path)
-        entries, overlay = frame_entries(runtime, image, boxes, box_source="image" if boxes is None else "boxes",
-                                         image_id=i, file_name=name, kpt_thr=args.kpt_thr)
+        entries, overlay = frame_entries(
+            runtime,
+            image,
+            boxes,
+            box_source="image" if boxes is None else "boxes",
+            image_id=i,
+            file_name=name,
+            kpt_thr=args.kpt_thr,
+        )
         results.extend(entries)
         stem = os.path.splitext(name)[0]
         cv2.imwrite(os.path.join(args.out, "overlays", f"{stem}.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))

@@ -9,7 +9,8 @@ is ``viz.draw_box`` without a label. ``tests/test_runtime.py`` compares them wit
 
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import cv2
 import numpy as np
@@ -38,8 +39,9 @@ def _thickness(image: np.ndarray) -> int:
     return max(1, int(round(min(image.shape[:2]) / 200)))
 
 
-def draw_keypoints(image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, layout: dict[str, Any],
-                   threshold: float = 0.3) -> np.ndarray:
+def draw_keypoints(
+    image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, layout: dict[str, Any], threshold: float = 0.3
+) -> np.ndarray:
     """One instance's skeleton; ``layout`` is the sidecar's ``tasks.<name>.layout``."""
     kpts = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64).reshape(-1)
@@ -75,9 +77,13 @@ def project_axes(euler: np.ndarray, center: np.ndarray, size: float) -> np.ndarr
     """``(3, 2)`` end points of the head's x, y (chin), z (nose) axes (``geometry.project_axes``)."""
     y, p, r = np.deg2rad(np.asarray(euler, np.float64).reshape(3))
     cy, sy, cp, sp, cr, sr = np.cos(y), np.sin(y), np.cos(p), np.sin(p), np.cos(r), np.sin(r)
-    rm = np.array([[cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp],
-                   [sr * cy, sr * sy * sp + cr * cp, sr * sy * cp - cr * sp],
-                   [-sy, cy * sp, cy * cp]])
+    rm = np.array(
+        [
+            [cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp],
+            [sr * cy, sr * sy * sp + cr * cp, sr * sy * cp - cr * sp],
+            [-sy, cy * sp, cy * cp],
+        ]
+    )
     axes = np.array([[rm[0, 0], -rm[0, 1]], [-rm[1, 0], rm[1, 1]], [rm[2, 0], -rm[2, 1]]])
     return np.asarray(center, np.float64)[None, :] + float(size) * axes
 
@@ -93,5 +99,7 @@ def draw_head_pose(image: np.ndarray, euler: np.ndarray, center: Sequence[float]
     width = 2 * _thickness(image)
     start = (int(round(c[0])), int(round(c[1])))
     for end, colour in sorted(zip(ends, AXIS_COLORS), key=lambda e: -abs(e[0][0] - c[0]) - abs(e[0][1] - c[1])):
-        cv2.arrowedLine(out, start, (int(round(end[0])), int(round(end[1]))), colour, width, cv2.LINE_AA, tipLength=0.15)
+        cv2.arrowedLine(
+            out, start, (int(round(end[0])), int(round(end[1]))), colour, width, cv2.LINE_AA, tipLength=0.15
+        )
     return out

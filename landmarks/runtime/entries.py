@@ -29,8 +29,10 @@ def task_json(kind: str, pred: RuntimePrediction, i: int) -> dict[str, Any]:
         return {"keypoints": [], "keypoint_scores": [], "euler": [y, p, r], "yaw": y, "pitch": p, "roll": r}
     kp = np.asarray(pred.keypoints[i], np.float64)
     sc = np.asarray(pred.scores[i], np.float64)
-    return {"keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
-            "keypoint_scores": sc.round(4).tolist()}
+    return {
+        "keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
+        "keypoint_scores": sc.round(4).tolist(),
+    }
 
 
 def _keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -> np.ndarray:
@@ -45,9 +47,16 @@ def _keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -
     return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)
 
 
-def frame_entries(runtime: Runtime, image: np.ndarray, boxes: np.ndarray | None = None,
-                  box_scores: np.ndarray | None = None, box_source: str = "image", image_id: Any = 0,
-                  file_name: str = "", kpt_thr: float = 0.3) -> tuple[list[dict[str, Any]], np.ndarray]:
+def frame_entries(
+    runtime: Runtime,
+    image: np.ndarray,
+    boxes: np.ndarray | None = None,
+    box_scores: np.ndarray | None = None,
+    box_source: str = "image",
+    image_id: Any = 0,
+    file_name: str = "",
+    kpt_thr: float = 0.3,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
     """``(entries, overlay)`` of one image (``boxes`` ``(N, 4)`` xywh; ``None``: the whole image)."""
     from landmarks.runtime.runner import as_rgb_uint8
 
@@ -71,9 +80,16 @@ def frame_entries(runtime: Runtime, image: np.ndarray, boxes: np.ndarray | None 
             scores = pred.scores[i]
             good = scores > kpt_thr
             instance = box_score * (float(scores[good].mean()) if good.any() else float(scores.size == 0))
-            entry: dict[str, Any] = {"image_id": image_id, "file_name": file_name, "task": name, "category_id": 1,
-                                     "score": round(instance, 5), "bbox": [round(float(v), 2) for v in used[i]],
-                                     "box_score": round(box_score, 5), "box_source": box_source}
+            entry: dict[str, Any] = {
+                "image_id": image_id,
+                "file_name": file_name,
+                "task": name,
+                "category_id": 1,
+                "score": round(instance, 5),
+                "bbox": [round(float(v), 2) for v in used[i]],
+                "box_score": round(box_score, 5),
+                "box_source": box_source,
+            }
             entry.update(task_json(kinds[name], pred, i))
             entry.update({k: v for k, v in shared.items() if k not in entry})
             overlay = _draw(overlay, runtime, name, pred, i, used[i], kpt_thr)
@@ -87,8 +103,9 @@ def frame_entries(runtime: Runtime, image: np.ndarray, boxes: np.ndarray | None 
     return entries, overlay
 
 
-def _draw(image: np.ndarray, runtime: Runtime, name: str, pred: RuntimePrediction, i: int, box: np.ndarray,
-          kpt_thr: float) -> np.ndarray:
+def _draw(
+    image: np.ndarray, runtime: Runtime, name: str, pred: RuntimePrediction, i: int, box: np.ndarray, kpt_thr: float
+) -> np.ndarray:
     task = runtime.tasks[name]
     if task["kind"] == "keypoints":
         return draw.draw_keypoints(image, pred.keypoints[i], pred.scores[i], task["layout"], threshold=kpt_thr)

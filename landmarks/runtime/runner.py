@@ -47,8 +47,10 @@ def as_rgb_uint8(image: Any, name: str = "image") -> np.ndarray:
     """
     arr = np.asarray(image)
     if arr.dtype != np.uint8:
-        raise ValueError(f"{name}: expected uint8 pixels 0..255, got dtype {arr.dtype} with shape {arr.shape}; "
-                         "convert first (e.g. (img * 255).round().astype(np.uint8) for floats in 0..1)")
+        raise ValueError(
+            f"{name}: expected uint8 pixels 0..255, got dtype {arr.dtype} with shape {arr.shape}; "
+            "convert first (e.g. (img * 255).round().astype(np.uint8) for floats in 0..1)"
+        )
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[2] not in (1, 3, 4) or min(arr.shape[:2]) < 1:
@@ -74,8 +76,9 @@ class Runtime:
         RuntimeError: OpenCV DNN cannot load the graph (the message names the op it refused).
     """
 
-    def __init__(self, onnx_path: str, backend: str = "onnxruntime", threads: int | None = None,
-                 batch_size: int = 32) -> None:
+    def __init__(
+        self, onnx_path: str, backend: str = "onnxruntime", threads: int | None = None, batch_size: int = 32
+    ) -> None:
         if backend not in BACKENDS:
             raise ValueError(f"runtime: backend must be one of {BACKENDS}, got {backend!r}")
         self.meta = load_sidecar(onnx_path)
@@ -112,7 +115,9 @@ class Runtime:
         n = len(x)
         shapes = {"keypoints": (n, -1, 2), "scores": (n, -1), "euler": (n, 3), "rotation": (n, 3, 3)}
         # OpenCV DNN may return outputs with unit axes added or dropped: restore the documented shapes
-        return {name: np.asarray(v).reshape(shapes[name.rsplit(".", 1)[1]]) for name, v in zip(self.output_names, values)}
+        return {
+            name: np.asarray(v).reshape(shapes[name.rsplit(".", 1)[1]]) for name, v in zip(self.output_names, values)
+        }
 
     def crop(self, image: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """``(crops (N, 3, H, W) float32, centers (N, 2) float32, scales (N, 2) float32)`` for xywh boxes."""
@@ -141,7 +146,9 @@ class Runtime:
         """
         image = as_rgb_uint8(image)
         h, w = image.shape[:2]
-        boxes = np.array([[0, 0, w, h]], np.float32) if boxes is None or len(boxes) == 0 else np.asarray(boxes, np.float32)
+        boxes = (
+            np.array([[0, 0, w, h]], np.float32) if boxes is None or len(boxes) == 0 else np.asarray(boxes, np.float32)
+        )
         crops, centers, scales = self.crop(image, boxes)
         outs: dict[str, list[np.ndarray]] = {}
         for start in range(0, len(crops), self.batch_size):
@@ -150,7 +157,9 @@ class Runtime:
         raw = {k: np.concatenate(v) for k, v in outs.items()}
         return self.to_image(raw, centers, scales)
 
-    def to_image(self, raw: dict[str, np.ndarray], centers: np.ndarray, scales: np.ndarray) -> dict[str, RuntimePrediction]:
+    def to_image(
+        self, raw: dict[str, np.ndarray], centers: np.ndarray, scales: np.ndarray
+    ) -> dict[str, RuntimePrediction]:
         """Graph outputs (crop px) -> image px, per task."""
         n = len(centers)
         rots = np.zeros(n, np.float32)
@@ -158,13 +167,17 @@ class Runtime:
         for name, task in self.tasks.items():
             outs = task["outputs"]
             if task["kind"] == "keypoints":
-                kpts = unwarp_points(raw[outs["keypoints"]], centers, scales, rots, self.input_size,
-                                     udp=bool(task.get("udp", False)))
+                kpts = unwarp_points(
+                    raw[outs["keypoints"]], centers, scales, rots, self.input_size, udp=bool(task.get("udp", False))
+                )
                 preds[name] = RuntimePrediction(kpts.astype(np.float32), raw[outs["scores"]].astype(np.float32))
             else:
-                preds[name] = RuntimePrediction(np.zeros((n, 0, 2), np.float32), np.zeros((n, 0), np.float32),
-                                                {"euler": raw[outs["euler"]].astype(np.float32)},
-                                                rotation=raw[outs["rotation"]].astype(np.float32))
+                preds[name] = RuntimePrediction(
+                    np.zeros((n, 0, 2), np.float32),
+                    np.zeros((n, 0), np.float32),
+                    {"euler": raw[outs["euler"]].astype(np.float32)},
+                    rotation=raw[outs["rotation"]].astype(np.float32),
+                )
         return preds
 
 
@@ -176,8 +189,9 @@ def _opencv_net(path: str, threads: int | None) -> Any:
     try:
         net = cv2.dnn.readNetFromONNX(path)
     except Exception as err:  # noqa: BLE001 - cv2.error: name the op it refused
-        raise RuntimeError(f"OpenCV DNN (cv2 {cv2.__version__}) cannot load '{path}': {_opencv_reason(err)}; "
-                           "use backend onnxruntime") from err
+        raise RuntimeError(
+            f"OpenCV DNN (cv2 {cv2.__version__}) cannot load '{path}': {_opencv_reason(err)}; use backend onnxruntime"
+        ) from err
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setPreferableTarget(cv2.dnn.DNN_TARGET_CPU)
     return net

@@ -46,20 +46,25 @@ def load_sidecar(onnx_path: str) -> dict[str, Any]:
     """
     path = sidecar_path(onnx_path)
     if not os.path.isfile(path):
-        raise SidecarError(f"sidecar not found: expected '{path}' next to '{onnx_path}' "
-                           "(scripts/export.py writes model.onnx and model.json together)")
+        raise SidecarError(
+            f"sidecar not found: expected '{path}' next to '{onnx_path}' "
+            "(scripts/export.py writes model.onnx and model.json together)"
+        )
     try:
         with open(path) as f:
             meta = json.load(f)
     except json.JSONDecodeError as err:
         raise SidecarError(f"{path}: not valid JSON ({err})") from err
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise SidecarError(f"{path}: field 'format' is {meta.get('format') if isinstance(meta, dict) else meta!r}, "
-                           f"expected {FORMAT!r}")
+        raise SidecarError(
+            f"{path}: field 'format' is {meta.get('format') if isinstance(meta, dict) else meta!r}, expected {FORMAT!r}"
+        )
     version = meta.get("format_version")
     if version != FORMAT_VERSION:
-        raise SidecarError(f"{path}: field 'format_version' is {version!r} but this runtime reads version "
-                           f"{FORMAT_VERSION}; re-export the checkpoint with this version of scripts/export.py")
+        raise SidecarError(
+            f"{path}: field 'format_version' is {version!r} but this runtime reads version "
+            f"{FORMAT_VERSION}; re-export the checkpoint with this version of scripts/export.py"
+        )
     for field in ("input", "crop", "tasks"):
         if not isinstance(meta.get(field), dict):
             raise SidecarError(f"{path}: field '{field}' missing or not an object")

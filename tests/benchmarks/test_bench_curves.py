@@ -6,9 +6,11 @@ import pytest
 
 from benchmarks.bench import curve_table, time_to_accuracy
 
-ROWS = [{"step": 500, "seconds": 60.0, "val/nme": 0.08, "val/pck": 0.5},
-        {"step": 1000, "seconds": 150.0, "val/nme": 0.05, "val/pck": 0.8},
-        {"step": 1500, "seconds": 240.0, "val/nme": 0.04}]
+ROWS = [
+    {"step": 500, "seconds": 60.0, "val/nme": 0.08, "val/pck": 0.5},
+    {"step": 1000, "seconds": 150.0, "val/nme": 0.05, "val/pck": 0.8},
+    {"step": 1500, "seconds": 240.0, "val/nme": 0.04},
+]
 
 
 def test_time_to_accuracy_both_directions() -> None:

@@ -54,10 +54,28 @@ def test_machine_info_and_markdown_report() -> None:
     sys.modules.setdefault("benchmark_script", script)
     spec.loader.exec_module(script)
     sections = {
-        "decode": {"quick": True, "date": "d", "n": 2, "sigma": 2.0, "goal": 0.05,
-                   "rows": [{"heatmap": [24, 32], "region": "interior", "refine": "dark", "mean": 0.01, "median": 0.01,
-                             "p95": 0.02, "max": 0.02, "pass": True}]},
+        "decode": {
+            "quick": True,
+            "date": "d",
+            "n": 2,
+            "sigma": 2.0,
+            "goal": 0.05,
+            "rows": [
+                {
+                    "heatmap": [24, 32],
+                    "region": "interior",
+                    "refine": "dark",
+                    "mean": 0.01,
+                    "median": 0.01,
+                    "p95": 0.02,
+                    "max": 0.02,
+                    "pass": True,
+                }
+            ],
+        },
         "tta": {"quick": True, "date": "d", "curves": "x.json", "metric": "val/pck", "missing": True, "rows": []},
     }
-    md = script.markdown({"machine": info, "sections": sections, "date": "d", "argv": "--quick", "json": "b.json", "threads": 1})
+    md = script.markdown(
+        {"machine": info, "sections": sections, "date": "d", "argv": "--quick", "json": "b.json", "threads": 1}
+    )
     assert "QUICK SMOKE RUN" in md and "PASS" in md and "No curves file" in md

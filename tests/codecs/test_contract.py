@@ -11,8 +11,9 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,13 +54,19 @@ def _bin_logits(codec: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
 
 
 EXAMPLES: dict[type, Example] = {
-    MSRAHeatmap: Example(lambda: MSRAHeatmap(INPUT, HEATMAP, sigma=2.0, refine="dark", unbiased=True), "keypoints",
-                         _heatmaps, 0.15),  # 0.04 heatmap px at stride 4 (DARK on a truncated Gaussian)
+    MSRAHeatmap: Example(
+        lambda: MSRAHeatmap(INPUT, HEATMAP, sigma=2.0, refine="dark", unbiased=True), "keypoints", _heatmaps, 0.15
+    ),  # 0.04 heatmap px at stride 4 (DARK on a truncated Gaussian)
     UDPHeatmap: Example(lambda: UDPHeatmap(INPUT, HEATMAP, sigma=2.0), "keypoints", _heatmaps, 0.05),
-    IntegralHeatmap: Example(lambda: IntegralHeatmap(MSRAHeatmap(INPUT, HEATMAP, sigma=2.0, unbiased=True), beta=20.0),
-                             "keypoints", _heatmaps, 0.5),
-    CoordinateCodec: Example(lambda: CoordinateCodec(INPUT), "keypoints",
-                             lambda _, t: torch.from_numpy(t["coords"])[None], 1e-4),
+    IntegralHeatmap: Example(
+        lambda: IntegralHeatmap(MSRAHeatmap(INPUT, HEATMAP, sigma=2.0, unbiased=True), beta=20.0),
+        "keypoints",
+        _heatmaps,
+        0.5,
+    ),
+    CoordinateCodec: Example(
+        lambda: CoordinateCodec(INPUT), "keypoints", lambda _, t: torch.from_numpy(t["coords"])[None], 1e-4
+    ),
     AngleBinCodec: Example(lambda: AngleBinCodec(), "angles", _bin_logits, 1.5 + 1e-3),  # half a 3-degree bin
     EulerCodec: Example(lambda: EulerCodec(INPUT, bins=AngleBinCodec()), "angles", _bin_logits, 1.5 + 1e-3),
 }
@@ -78,8 +85,11 @@ def _codec_classes() -> list[type]:
 def test_every_codec_has_a_round_trip_example() -> None:
     classes = _codec_classes()
     assert classes, "no codec discovered"
-    missing = [c.__qualname__ for c in classes if c not in EXAMPLES and not inspect.isabstract(c)
-               and c.__name__ != "GaussianHeatmapCodec"]  # the base of MSRA / UDP, covered through them
+    missing = [
+        c.__qualname__
+        for c in classes
+        if c not in EXAMPLES and not inspect.isabstract(c) and c.__name__ != "GaussianHeatmapCodec"
+    ]  # the base of MSRA / UDP, covered through them
     assert not missing, f"codecs without a round-trip example in tests/codecs/test_contract.py: {missing}"
 
 
@@ -108,7 +118,9 @@ def test_codec_round_trip_within_its_bound(cls: type) -> None:
         if ex.kind == "keypoints":
             k = 5
             margin = 16.0  # 4 heatmap px: DARK leaves maxima within 2 px of the border unrefined (test_codecs_heatmap)
-            label = np.stack([rng.uniform(margin, INPUT[0] - 1 - margin, k), rng.uniform(margin, INPUT[1] - 1 - margin, k)], 1)
+            label = np.stack(
+                [rng.uniform(margin, INPUT[0] - 1 - margin, k), rng.uniform(margin, INPUT[1] - 1 - margin, k)], 1
+            )
             targets = codec.encode(label.astype(np.float32), np.full(k, 2.0, np.float32))
             decoded = np.asarray(codec.decode(ex.perfect(codec, targets))[0])[0]
         else:

@@ -9,7 +9,7 @@ keypoints at least 3 sigma inside the map; DARK 0.06 with keypoints anywhere).
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest
@@ -118,13 +118,16 @@ def _gaussian_map(cx: float, cy: float, w: int = 16, h: int = 20, sigma: float =
     return torch.from_numpy(g[None, None]).float()
 
 
-@pytest.mark.parametrize(("cx", "cy", "expected"), [
-    (1.3, 10.4, (1.0, 10.4)),    # x 1 px from the left edge: x keeps the argmax, y refined alone
-    (13.8, 10.4, (14.0, 10.4)),  # x = w - 2 (within 2 px of the right edge)
-    (5.3, 1.4, (5.3, 1.0)),      # y near the top edge
-    (0.2, 18.9, (0.0, 19.0)),    # a corner: nothing refined
-    (2.3, 10.4, (2.3, 10.4)),    # x = 2 is the first refined column (DarkPose's margin)
-])
+@pytest.mark.parametrize(
+    ("cx", "cy", "expected"),
+    [
+        (1.3, 10.4, (1.0, 10.4)),  # x 1 px from the left edge: x keeps the argmax, y refined alone
+        (13.8, 10.4, (14.0, 10.4)),  # x = w - 2 (within 2 px of the right edge)
+        (5.3, 1.4, (5.3, 1.0)),  # y near the top edge
+        (0.2, 18.9, (0.0, 19.0)),  # a corner: nothing refined
+        (2.3, 10.4, (2.3, 10.4)),  # x = 2 is the first refined column (DarkPose's margin)
+    ],
+)
 def test_dark_keeps_the_argmax_on_an_axis_within_2_px_of_the_border(
     cx: float, cy: float, expected: tuple[float, float]
 ) -> None:
@@ -182,8 +185,11 @@ def test_argmax_and_quarter_hand_computed() -> None:
 
 
 def test_encode_matches_loop_and_hand_values() -> None:
-    for codec in (MSRAHeatmap(INPUT, HEATMAP, SIGMA), MSRAHeatmap(INPUT, HEATMAP, 1.5, unbiased=True),
-                  UDPHeatmap(INPUT, HEATMAP, 3.0)):
+    for codec in (
+        MSRAHeatmap(INPUT, HEATMAP, SIGMA),
+        MSRAHeatmap(INPUT, HEATMAP, 1.5, unbiased=True),
+        UDPHeatmap(INPUT, HEATMAP, 3.0),
+    ):
         pts = _keypoints(codec, 1, 17, margin_hm=-8.0, seed=13)[0]  # some fall outside
         vis = np.random.default_rng(0).integers(0, 3, 17)
         a, b = codec.encode(pts, vis), codec.encode_loop(pts, vis)
@@ -236,7 +242,9 @@ def _flip_errors(codec: GaussianHeatmapCodec, shift: bool | None) -> np.ndarray:
 
 def test_flip_back_udp_needs_no_shift() -> None:
     err = _flip_errors(UDPHeatmap(INPUT, HEATMAP, SIGMA), shift=None)
-    print(f"\nudp flip_back: mean |dx| {np.abs(err[..., 0]).mean():.4f}, mean |dy| {np.abs(err[..., 1]).mean():.4f} input px")
+    print(
+        f"\nudp flip_back: mean |dx| {np.abs(err[..., 0]).mean():.4f}, mean |dy| {np.abs(err[..., 1]).mean():.4f} input px"
+    )
     assert np.abs(err).mean() < 0.02 and np.abs(err).max() < 0.3
 
 

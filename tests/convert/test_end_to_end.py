@@ -18,9 +18,20 @@ from landmarks.data.synthetic.common.tool_example import make_custom_example
 from landmarks.layouts.from_yaml import load_spec
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0", "data.batch_size=4",
-        "data.val_batch_size=8", "trainer.max_steps=2", "trainer.val_check_interval=2", "trainer.log_every_n_steps=1",
-        "trainer.enable_progress_bar=false", "+trainer.enable_model_summary=false"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "trainer.max_steps=2",
+    "trainer.val_check_interval=2",
+    "trainer.log_every_n_steps=1",
+    "trainer.enable_progress_bar=false",
+    "+trainer.enable_model_summary=false",
+]
 
 
 @pytest.mark.slow
@@ -39,23 +50,35 @@ def test_cvat_import_train_evaluate_infer_export(tmp_path: Path, monkeypatch: py
             kp = np.asarray(a["keypoints"], float).reshape(-1, 3)
             kp[:, 2] = kp[:, 2] > 0
             entries.append({"file_name": files[a["image_id"]], "keypoints": kp.reshape(-1).tolist()})
-    Path("annotations.xml").write_text(write_cvat(entries, names, [(names[a], names[b]) for a, b in spec.skeleton],
-                                                  sizes, "arrow", kpt_thr=0.5))
+    Path("annotations.xml").write_text(
+        write_cvat(entries, names, [(names[a], names[b]) for a, b in spec.skeleton], sizes, "arrow", kpt_thr=0.5)
+    )
 
     written = convert(["from=cvat", "src=annotations.xml", "images=data", "out=imported", "val_every=4"])
     layout = load_spec(written["layout"], warn_default_sigmas=False)
     assert list(layout.names) == names and sorted(map(tuple, layout.flip_pairs)) == sorted(map(tuple, spec.flip_pairs))
     root = os.path.abspath("imported")
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        metrics = run.train(compose("train", overrides=["task=custom", f"data.root={root}", f"spec_file={written['layout']}",
-                                                        "output_dir=outputs/run", *TINY]))
+        metrics = run.train(
+            compose(
+                "train",
+                overrides=[
+                    "task=custom",
+                    f"data.root={root}",
+                    f"spec_file={written['layout']}",
+                    "output_dir=outputs/run",
+                    *TINY,
+                ],
+            )
+        )
         assert math.isfinite(metrics["val/ap"])
         ckpt = next(Path("outputs/run/checkpoints").glob("*.ckpt"))
         evaluated = run.evaluate(compose("evaluate", overrides=[f"ckpt={ckpt}"]))
         assert evaluated["val/ap"] == pytest.approx(metrics["val/ap"], abs=1e-6)
         predictions = run.infer(compose("infer", overrides=[f"ckpt={ckpt}", "source=data/images", "out=pred"]))
-    back = convert(["to=cvat", f"src={predictions}", f"layout={written['layout']}", "images=data/images", "out=back",
-                    "kpt_thr=0"])
+    back = convert(
+        ["to=cvat", f"src={predictions}", f"layout={written['layout']}", "images=data/images", "out=back", "kpt_thr=0"]
+    )
     again = convert(["from=cvat", f"src={back['annotations.xml']}", "images=data/images", "out=again"])
     train = json.loads(Path(again["train"]).read_text())
     val = json.loads(Path(again["val"]).read_text())

@@ -24,11 +24,24 @@ def _coco_person() -> np.ndarray:
 
 def test_every_shipped_layout_loads_and_wholebody_is_the_sum_of_its_parts() -> None:
     sizes = {n: load_layout(n).num_keypoints for n in builtin_layouts()}
-    assert sizes == {"aic14": 14, "coco17": 17, "crowdpose14": 14, "h36m17": 17, "lsp14": 14, "mpii16": 16,
-                     "wholebody133": 133, "wholebody_body": 17, "wholebody_face": 68, "wholebody_feet": 6,
-                     "wholebody_lefthand": 21, "wholebody_righthand": 21}
-    parts = [load_layout(p).names for p in ("wholebody_body", "wholebody_feet", "wholebody_face", "wholebody_lefthand",
-                                            "wholebody_righthand")]
+    assert sizes == {
+        "aic14": 14,
+        "coco17": 17,
+        "crowdpose14": 14,
+        "h36m17": 17,
+        "lsp14": 14,
+        "mpii16": 16,
+        "wholebody133": 133,
+        "wholebody_body": 17,
+        "wholebody_face": 68,
+        "wholebody_feet": 6,
+        "wholebody_lefthand": 21,
+        "wholebody_righthand": 21,
+    }
+    parts = [
+        load_layout(p).names
+        for p in ("wholebody_body", "wholebody_feet", "wholebody_face", "wholebody_lefthand", "wholebody_righthand")
+    ]
     assert tuple(n for p in parts for n in p) == tuple(load_layout("wholebody133").names)
     assert tuple(load_layout("coco17").names) == COCO17_NAMES and load_layout("coco17").sigmas == coco17().sigmas
     assert tuple(load_layout("mpii16").names) == MPII16_NAMES
@@ -78,15 +91,25 @@ def test_lsp_neck_is_mpii_upper_neck_and_h36m_keeps_its_own_points() -> None:
 def test_convert_script_retargets_a_coco_file(tmp_path: Path) -> None:
     (tmp_path / "annotations").mkdir()
     kp = _coco_person()[0]
-    coco = {"images": [{"id": 7, "file_name": "p.jpg", "width": 200, "height": 100}],
-            "annotations": [{"id": 1, "image_id": 7, "keypoints": kp.reshape(-1).tolist(), "bbox": [0, 0, 200, 100]}]}
+    coco = {
+        "images": [{"id": 7, "file_name": "p.jpg", "width": 200, "height": 100}],
+        "annotations": [{"id": 1, "image_id": 7, "keypoints": kp.reshape(-1).tolist(), "bbox": [0, 0, 200, 100]}],
+    }
     (tmp_path / "annotations" / "person.json").write_text(json.dumps(coco))
     out = tmp_path / "mpii"
-    run(["from=coco", f"src={tmp_path / 'annotations' / 'person.json'}", "layout=coco17", "target=mpii16",
-         "derive=true", f"out={out}"])
+    run(
+        [
+            "from=coco",
+            f"src={tmp_path / 'annotations' / 'person.json'}",
+            "layout=coco17",
+            "target=mpii16",
+            "derive=true",
+            f"out={out}",
+        ]
+    )
     layout = yaml.safe_load((out / "layout.yaml").read_text())
     assert layout["keypoints"] == list(MPII16_NAMES) and ["right_ankle", "left_ankle"] in layout["flip_pairs"]
     ann = json.loads((out / "annotations" / "train.json").read_text())["annotations"][0]
     assert ann["derived_keypoints"] == ["pelvis", "thorax"]
-    assert ann["keypoints"][:3] == [161, 82, 2] and ann["keypoints"][8 * 3:9 * 3] == [0, 0, 0]
+    assert ann["keypoints"][:3] == [161, 82, 2] and ann["keypoints"][8 * 3 : 9 * 3] == [0, 0, 0]
     assert ann["num_keypoints"] == 14

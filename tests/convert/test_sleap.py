@@ -22,10 +22,13 @@ def _labels(tmp_path: Path, frame_idx: int = 1) -> Path:
         path = tmp_path / f"frame{n}.png"
         PILImage.fromarray(np.zeros((40, 50, 3), np.uint8)).save(path)
         files.append(str(path))
-    skeleton = sio.Skeleton(["head", "ear_L", "ear_R", "tail"], edges=[("head", "tail")], symmetries=[("ear_L", "ear_R")],
-                            name="mouse")
+    skeleton = sio.Skeleton(
+        ["head", "ear_L", "ear_R", "tail"], edges=[("head", "tail")], symmetries=[("ear_L", "ear_R")], name="mouse"
+    )
     video = sio.Video.from_filename(files)
-    user = sio.Instance.from_numpy(np.array([[10.0, 12.0], [5.0, 6.0], [np.nan, np.nan], [40.0, 30.0]]), skeleton=skeleton)
+    user = sio.Instance.from_numpy(
+        np.array([[10.0, 12.0], [5.0, 6.0], [np.nan, np.nan], [40.0, 30.0]]), skeleton=skeleton
+    )
     user.points["visible"][1] = False  # placed but marked not visible in the SLEAP GUI
     pred = sio.PredictedInstance.from_numpy(np.ones((4, 2)), point_scores=np.ones(4), score=1.0, skeleton=skeleton)
     labels = sio.Labels([sio.LabeledFrame(video=video, frame_idx=frame_idx, instances=[user, pred])])
@@ -51,5 +54,7 @@ def test_slp_frame_missing_from_the_video(tmp_path: Path) -> None:
     slp = _labels(tmp_path, frame_idx=5)
     with pytest.raises(AnnotationError) as err:
         run(["from=sleap", f"src={slp}", f"out={tmp_path / 'out'}"])
-    assert err.value.field == "frame_idx" and "labeled_frames[0]" in str(err.value) and "missing frame" in str(err.value)
+    assert (
+        err.value.field == "frame_idx" and "labeled_frames[0]" in str(err.value) and "missing frame" in str(err.value)
+    )
     assert not (tmp_path / "out").exists()

@@ -37,23 +37,34 @@ def _read(out: Path) -> tuple[dict, dict]:
 
 
 def _cvat_xml(points: str, extra_label: str = "") -> str:
-    svg = ('&lt;line data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;'
-           '&lt;line data-type="edge" data-node-from="1" data-node-to="3"&gt;&lt;/line&gt;'
-           + "".join(f'&lt;circle r="1.5" data-type="element node" data-element-id="{i}" data-node-id="{i}" '
-                     f'data-label-name="{n}"&gt;&lt;/circle&gt;' for i, n in enumerate(NAMES, 1)))
-    subs = "".join(f"<label><name>{n}</name><type>points</type><attributes/><parent>cat</parent></label>" for n in NAMES)
-    return (f'<?xml version="1.0" encoding="utf-8"?><annotations><version>1.1</version><meta><task><id>1</id>'
-            f"<name>t</name><size>1</size><mode>annotation</mode><labels><label><name>cat</name><type>skeleton</type>"
-            f"<attributes/><svg>{svg}</svg></label>{subs}{extra_label}</labels></task></meta>"
-            f'<image id="0" name="a.png" width="64" height="48">{points}</image></annotations>')
+    svg = (
+        '&lt;line data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;'
+        '&lt;line data-type="edge" data-node-from="1" data-node-to="3"&gt;&lt;/line&gt;'
+        + "".join(
+            f'&lt;circle r="1.5" data-type="element node" data-element-id="{i}" data-node-id="{i}" '
+            f'data-label-name="{n}"&gt;&lt;/circle&gt;'
+            for i, n in enumerate(NAMES, 1)
+        )
+    )
+    subs = "".join(
+        f"<label><name>{n}</name><type>points</type><attributes/><parent>cat</parent></label>" for n in NAMES
+    )
+    return (
+        f'<?xml version="1.0" encoding="utf-8"?><annotations><version>1.1</version><meta><task><id>1</id>'
+        f"<name>t</name><size>1</size><mode>annotation</mode><labels><label><name>cat</name><type>skeleton</type>"
+        f"<attributes/><svg>{svg}</svg></label>{subs}{extra_label}</labels></task></meta>"
+        f'<image id="0" name="a.png" width="64" height="48">{points}</image></annotations>'
+    )
 
 
-CVAT_POINTS = ('<skeleton label="cat" source="manual" z_order="0">'
-               '<points label="head" source="manual" outside="0" occluded="0" points="10.50,20.00"></points>'
-               '<points label="left_ear" source="manual" outside="0" occluded="1" points="12.00,15.00"></points>'
-               '<points label="right_ear" source="manual" outside="1" occluded="0" points="30.00,15.00"></points>'
-               '<points label="tail" source="manual" outside="0" occluded="0" points="50.00,40.25"></points>'
-               "</skeleton>")
+CVAT_POINTS = (
+    '<skeleton label="cat" source="manual" z_order="0">'
+    '<points label="head" source="manual" outside="0" occluded="0" points="10.50,20.00"></points>'
+    '<points label="left_ear" source="manual" outside="0" occluded="1" points="12.00,15.00"></points>'
+    '<points label="right_ear" source="manual" outside="1" occluded="0" points="30.00,15.00"></points>'
+    '<points label="tail" source="manual" outside="0" occluded="0" points="50.00,40.25"></points>'
+    "</skeleton>"
+)
 
 
 def test_cvat_skeleton_import_keeps_visibility_and_round_trips(tmp_path: Path) -> None:
@@ -73,12 +84,26 @@ def test_cvat_skeleton_import_keeps_visibility_and_round_trips(tmp_path: Path) -
     spec = load_spec(str(out / "layout.yaml"), warn_default_sigmas=False)
     assert spec.flip_pairs == ((1, 2),)
     # back to CVAT: score stands in for visibility (below kpt_thr -> outside), then re-import
-    preds = [{"file_name": "a.png", "keypoints": [10.5, 20.0, 0.9, 12.0, 15.0, 0.8, 30.0, 15.0, 0.1, 50.0, 40.25, 0.7],
-              "score": 0.8, "bbox": [0, 0, 64, 48]}]
+    preds = [
+        {
+            "file_name": "a.png",
+            "keypoints": [10.5, 20.0, 0.9, 12.0, 15.0, 0.8, 30.0, 15.0, 0.1, 50.0, 40.25, 0.7],
+            "score": 0.8,
+            "bbox": [0, 0, 64, 48],
+        }
+    ]
     (tmp_path / "predictions.json").write_text(json.dumps(preds))
     back = tmp_path / "back"
-    run(["to=cvat", f"src={tmp_path / 'predictions.json'}", f"layout={out / 'layout.yaml'}",
-         f"images={tmp_path / 'exp' / 'images'}", f"out={back}", "label=cat"])
+    run(
+        [
+            "to=cvat",
+            f"src={tmp_path / 'predictions.json'}",
+            f"layout={out / 'layout.yaml'}",
+            f"images={tmp_path / 'exp' / 'images'}",
+            f"out={back}",
+            "label=cat",
+        ]
+    )
     again = tmp_path / "again"
     run(["from=cvat", f"src={back / 'annotations.xml'}", f"images={tmp_path / 'exp' / 'images'}", f"out={again}"])
     train2, layout2 = _read(again)
@@ -86,12 +111,24 @@ def test_cvat_skeleton_import_keeps_visibility_and_round_trips(tmp_path: Path) -
     assert train2["annotations"][0]["keypoints"] == [10.5, 20.0, 2, 12.0, 15.0, 2, 0, 0, 0, 50.0, 40.25, 2]
 
 
-@pytest.mark.parametrize("bad, field", [
-    ('<skeleton label="cat"><points label="nose" outside="0" occluded="0" points="1,1"></points></skeleton>', "points.label"),
-    ('<skeleton label="cat"><points label="head" outside="0" occluded="0" points="80,1"></points></skeleton>', "keypoint 'head'"),
-    ('<skeleton label="cat"><points label="head" outside="0" occluded="0" points="1,1"></points>'
-     '<points label="head" outside="0" occluded="0" points="2,2"></points></skeleton>', "points.label"),
-])
+@pytest.mark.parametrize(
+    "bad, field",
+    [
+        (
+            '<skeleton label="cat"><points label="nose" outside="0" occluded="0" points="1,1"></points></skeleton>',
+            "points.label",
+        ),
+        (
+            '<skeleton label="cat"><points label="head" outside="0" occluded="0" points="80,1"></points></skeleton>',
+            "keypoint 'head'",
+        ),
+        (
+            '<skeleton label="cat"><points label="head" outside="0" occluded="0" points="1,1"></points>'
+            '<points label="head" outside="0" occluded="0" points="2,2"></points></skeleton>',
+            "points.label",
+        ),
+    ],
+)
 def test_cvat_bad_input_names_file_record_field_and_writes_nothing(tmp_path: Path, bad: str, field: str) -> None:
     xml = tmp_path / "annotations.xml"
     xml.write_text(_cvat_xml(bad))
@@ -113,16 +150,36 @@ def test_cvat_duplicate_point_names_and_wrong_format(tmp_path: Path) -> None:
 
 
 def _ls_task(tid: int, points: list[tuple[str, float, float]], ann_ids: tuple[int, ...] = (1,)) -> dict:
-    return {"id": tid, "data": {"image": f"/data/upload/1/abcd1234-img{tid}.png"},
-            "annotations": [{"id": a, "result": [
-                {"id": f"r{a}{i}", "type": "keypointlabels", "from_name": "kp", "to_name": "img",
-                 "original_width": 64, "original_height": 48, "image_rotation": 0,
-                 "value": {"x": x + 2.5 * (a - 1), "y": y, "width": 0.5, "keypointlabels": [n]}}
-                for i, (n, x, y) in enumerate(points)]} for a in ann_ids]}
+    return {
+        "id": tid,
+        "data": {"image": f"/data/upload/1/abcd1234-img{tid}.png"},
+        "annotations": [
+            {
+                "id": a,
+                "result": [
+                    {
+                        "id": f"r{a}{i}",
+                        "type": "keypointlabels",
+                        "from_name": "kp",
+                        "to_name": "img",
+                        "original_width": 64,
+                        "original_height": 48,
+                        "image_rotation": 0,
+                        "value": {"x": x + 2.5 * (a - 1), "y": y, "width": 0.5, "keypointlabels": [n]},
+                    }
+                    for i, (n, x, y) in enumerate(points)
+                ],
+            }
+            for a in ann_ids
+        ],
+    }
 
 
-LS_CONFIG = ('<View><Image name="img" value="$image"/><KeyPointLabels name="kp" toName="img">'
-             + "".join(f'<Label value="{n}"/>' for n in NAMES) + "</KeyPointLabels></View>")
+LS_CONFIG = (
+    '<View><Image name="img" value="$image"/><KeyPointLabels name="kp" toName="img">'
+    + "".join(f'<Label value="{n}"/>' for n in NAMES)
+    + "</KeyPointLabels></View>"
+)
 
 
 def test_labelstudio_import_export_round_trip_and_sigmas_from_repeats(tmp_path: Path) -> None:
@@ -133,8 +190,15 @@ def test_labelstudio_import_export_round_trip_and_sigmas_from_repeats(tmp_path: 
     (tmp_path / "export.json").write_text(json.dumps(tasks))
     (tmp_path / "config.xml").write_text(LS_CONFIG)
     out = tmp_path / "out"
-    written = run(["from=labelstudio", f"src={tmp_path / 'export.json'}", f"labels={tmp_path / 'config.xml'}",
-                   f"out={out}", "val_every=2"])
+    written = run(
+        [
+            "from=labelstudio",
+            f"src={tmp_path / 'export.json'}",
+            f"labels={tmp_path / 'config.xml'}",
+            f"out={out}",
+            "val_every=2",
+        ]
+    )
     train, layout = _read(out)
     assert layout["keypoints"] == NAMES  # config order, not first-seen order
     # task 1 annotated twice: x of head differs by 2.5 % of 64 px = 1.6 px; area = padded keypoint box
@@ -148,18 +212,38 @@ def test_labelstudio_import_export_round_trip_and_sigmas_from_repeats(tmp_path: 
     assert layout["sigmas"][0] == pytest.approx(expected, abs=1e-4)
     assert layout["sigmas"][1] == pytest.approx(0.05)  # left_ear never labelled twice: the default
     # back to Label Studio, then in again
-    preds = [{"file_name": "img1.png", "keypoints": [32.0, 12.0, 0.9, 1, 1, 0.1, 8.0, 36.0, 0.9, 16.0, 24.0, 0.9],
-              "score": 0.9, "bbox": [4, 8, 40, 32]}]
+    preds = [
+        {
+            "file_name": "img1.png",
+            "keypoints": [32.0, 12.0, 0.9, 1, 1, 0.1, 8.0, 36.0, 0.9, 16.0, 24.0, 0.9],
+            "score": 0.9,
+            "bbox": [4, 8, 40, 32],
+        }
+    ]
     (tmp_path / "predictions.json").write_text(json.dumps(preds))
     back = tmp_path / "back"
-    run(["to=labelstudio", f"src={tmp_path / 'predictions.json'}", f"layout={out / 'layout.yaml'}",
-         f"images={tmp_path}", f"out={back}"])
+    run(
+        [
+            "to=labelstudio",
+            f"src={tmp_path / 'predictions.json'}",
+            f"layout={out / 'layout.yaml'}",
+            f"images={tmp_path}",
+            f"out={back}",
+        ]
+    )
     exported = json.loads((back / "tasks.json").read_text())
     exported[0]["annotations"] = exported[0].pop("predictions")  # accepting the pre-annotation in the tool
     (back / "accepted.json").write_text(json.dumps(exported))
     again = tmp_path / "again"
-    run(["from=labelstudio", f"src={back / 'accepted.json'}", f"images={tmp_path}",
-         f"labels={back / 'labeling_config.xml'}", f"out={again}"])
+    run(
+        [
+            "from=labelstudio",
+            f"src={back / 'accepted.json'}",
+            f"images={tmp_path}",
+            f"labels={back / 'labeling_config.xml'}",
+            f"out={again}",
+        ]
+    )
     train2, _ = _read(again)
     assert train2["annotations"][0]["keypoints"] == pytest.approx([32.0, 12.0, 2, 0, 0, 0, 8.0, 36.0, 2, 16.0, 24.0, 2])
 
@@ -168,7 +252,14 @@ def test_labelstudio_label_without_definition_is_an_error(tmp_path: Path) -> Non
     (tmp_path / "export.json").write_text(json.dumps([_ls_task(1, [("whisker", 10, 10)])]))
     (tmp_path / "config.xml").write_text(LS_CONFIG)
     with pytest.raises(AnnotationError) as err:
-        run(["from=labelstudio", f"src={tmp_path / 'export.json'}", f"labels={tmp_path / 'config.xml'}", f"out={tmp_path / 'o'}"])
+        run(
+            [
+                "from=labelstudio",
+                f"src={tmp_path / 'export.json'}",
+                f"labels={tmp_path / 'config.xml'}",
+                f"out={tmp_path / 'o'}",
+            ]
+        )
     assert "task id 1 annotation 1" in str(err.value) and "'whisker'" in str(err.value)
     (tmp_path / "notls.json").write_text(json.dumps({"images": []}))
     with pytest.raises(AnnotationError, match="list of tasks"):
@@ -176,29 +267,56 @@ def test_labelstudio_label_without_definition_is_an_error(tmp_path: Path) -> Non
 
 
 def _labelme(path: Path, shapes: list[dict], w: int = 64, h: int = 48) -> None:
-    path.write_text(json.dumps({"version": "5.4.1", "flags": {}, "shapes": shapes, "imagePath": path.stem + ".png",
-                                "imageData": None, "imageHeight": h, "imageWidth": w}))
+    path.write_text(
+        json.dumps(
+            {
+                "version": "5.4.1",
+                "flags": {},
+                "shapes": shapes,
+                "imagePath": path.stem + ".png",
+                "imageData": None,
+                "imageHeight": h,
+                "imageWidth": w,
+            }
+        )
+    )
 
 
 def _pt(label: str, x: float, y: float, group: int | None = None, occluded: bool = False) -> dict:
-    return {"label": label, "points": [[x, y]], "group_id": group, "description": "", "shape_type": "point",
-            "flags": {"occluded": occluded} if occluded else {}, "mask": None}
+    return {
+        "label": label,
+        "points": [[x, y]],
+        "group_id": group,
+        "description": "",
+        "shape_type": "point",
+        "flags": {"occluded": occluded} if occluded else {},
+        "mask": None,
+    }
 
 
 def test_labelme_points_grouped_by_group_id_with_occlusion_flag(tmp_path: Path) -> None:
     src = tmp_path / "lm"
     src.mkdir()
     _img(src / "a.png")
-    _labelme(src / "a.json", [_pt("head", 5, 6, 1), _pt("l_ear", 7, 8, 1, occluded=True), _pt("r_ear", 9, 10, 1),
-                              _pt("head", 30, 31, 2),
-                              {"label": "box", "points": [[0, 0], [10, 10]], "group_id": None, "shape_type": "rectangle", "flags": {}}])
+    _labelme(
+        src / "a.json",
+        [
+            _pt("head", 5, 6, 1),
+            _pt("l_ear", 7, 8, 1, occluded=True),
+            _pt("r_ear", 9, 10, 1),
+            _pt("head", 30, 31, 2),
+            {"label": "box", "points": [[0, 0], [10, 10]], "group_id": None, "shape_type": "rectangle", "flags": {}},
+        ],
+    )
     (tmp_path / "labels.txt").write_text("__ignore__\n_background_\nhead\nl_ear\nr_ear\n")
     out = tmp_path / "out"
     run(["from=labelme", f"src={src}", f"labels={tmp_path / 'labels.txt'}", f"out={out}"])
     train, layout = _read(out)
     assert layout["keypoints"] == ["head", "l_ear", "r_ear"] and layout["flip_pairs"] == [["l_ear", "r_ear"]]
-    assert [a["keypoints"] for a in train["annotations"]] == [[5.0, 6.0, 2, 7.0, 8.0, 1, 9.0, 10.0, 2],
-                                                            [30.0, 31.0, 2, 0, 0, 0, 0, 0, 0]]
+    assert [a["keypoints"] for a in train["annotations"]] == [
+        [5.0, 6.0, 2, 7.0, 8.0, 1, 9.0, 10.0, 2],
+        [30.0, 31.0, 2, 0, 0, 0, 0, 0, 0],
+    ]
 
 
 def test_labelme_errors(tmp_path: Path) -> None:
@@ -226,8 +344,9 @@ def test_dlc_csv_with_project_config(tmp_path: Path) -> None:
     proj = tmp_path / "proj"
     for n in (0, 1):
         _img(proj / "labeled-data" / "vid1" / f"img00{n}.png")
-    (proj / "config.yaml").write_text("Task: mice\nbodyparts:\n- snout\n- leftear\n- rightear\n"
-                                      "skeleton:\n- [snout, leftear]\n- [snout, rightear]\n")
+    (proj / "config.yaml").write_text(
+        "Task: mice\nbodyparts:\n- snout\n- leftear\n- rightear\nskeleton:\n- [snout, leftear]\n- [snout, rightear]\n"
+    )
     csv = proj / "labeled-data" / "vid1" / "CollectedData_me.csv"
     csv.write_text(DLC_CSV)
     out = tmp_path / "out"

@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.codecs.head_pose import EulerCodec
+from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.data.datamodule import LandmarkDataModule
 from landmarks.data.label_filter import WithoutLabels
 from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
@@ -22,8 +22,10 @@ def _source(seed: int = 0) -> SyntheticFaceSource:
 
 
 def _codecs() -> dict:
-    return {"face": CoordinateCodec(input_size=(64, 64)),
-            "head_pose": EulerCodec(input_size=(64, 64), bins=AngleBinCodec())}
+    return {
+        "face": CoordinateCodec(input_size=(64, 64)),
+        "head_pose": EulerCodec(input_size=(64, 64), bins=AngleBinCodec()),
+    }
 
 
 def test_without_labels_hides_pose_or_keypoints() -> None:
@@ -39,8 +41,15 @@ def test_without_labels_hides_pose_or_keypoints() -> None:
 
 
 def test_mixed_sources_give_one_batch_each_with_masked_weights() -> None:
-    dm = LandmarkDataModule(train=_source(0), val=_source(0), mix={"landmarks_only": WithoutLabels(_source(1), ["euler"])},
-                            augment=TopDownTransform, batch_size=4, batch_sizes={"landmarks_only": 2}, num_workers=0)
+    dm = LandmarkDataModule(
+        train=_source(0),
+        val=_source(0),
+        mix={"landmarks_only": WithoutLabels(_source(1), ["euler"])},
+        augment=TopDownTransform,
+        batch_size=4,
+        batch_sizes={"landmarks_only": 2},
+        num_workers=0,
+    )
     dm.attach(_codecs())
     assert set(dm.train_sources) == {"train", "landmarks_only"}
     loader = dm.train_dataloader()
@@ -63,7 +72,13 @@ def test_mix_configuration_errors_name_the_field() -> None:
 
 @pytest.mark.slow
 def test_joint_fit_on_two_sources(tmp_path: Path) -> None:
-    metrics = _fit(tmp_path, "task=face_head_pose", "data=synthetic_face_mixed", "data.mix.landmarks_only.source.num_images=16",
-                   "data.batch_sizes.train=4", "data.batch_sizes.landmarks_only=2")
+    metrics = _fit(
+        tmp_path,
+        "task=face_head_pose",
+        "data=synthetic_face_mixed",
+        "data.mix.landmarks_only.source.num_images=16",
+        "data.batch_sizes.train=4",
+        "data.batch_sizes.landmarks_only=2",
+    )
     for key in ("val/nme", "val/mae", "val/face/loss", "val/head_pose/loss"):
         assert np.isfinite(metrics[key]), key

@@ -38,8 +38,13 @@ class BadAtSource:
             raise ValueError(f"/data/img_{i:03d}.jpg: field 'image': expected a decodable image, got 7 bytes")
         t = np.linspace(0, 2 * np.pi, 68, endpoint=False)
         kpts = np.stack([40 + 15 * np.cos(t), 40 + 20 * np.sin(t)], 1).astype(np.float32)
-        return {"image": np.full((80, 80, 3), 100, np.uint8), "keypoints": kpts,
-                "visible": np.full(68, 2.0, np.float32), "bbox": np.array([20, 15, 40, 50], np.float32), "image_id": i}
+        return {
+            "image": np.full((80, 80, 3), 100, np.uint8),
+            "keypoints": kpts,
+            "visible": np.full(68, 2.0, np.float32),
+            "bbox": np.array([20, 15, 40, 50], np.float32),
+            "image_id": i,
+        }
 
 
 class SubstitutingSource(BadAtSource):
@@ -63,8 +68,9 @@ class SubstitutingSource(BadAtSource):
 
 
 def _dataset(source: Any) -> TopDownDataset:
-    return TopDownDataset(source, TopDownTransform((32, 32), train=True), {"face": CoordinateCodec((32, 32))},
-                          on_bad_sample="skip")
+    return TopDownDataset(
+        source, TopDownTransform((32, 32), train=True), {"face": CoordinateCodec((32, 32))}, on_bad_sample="skip"
+    )
 
 
 def _epochs(dataset: TopDownDataset, workers: int, epochs: int) -> list[int]:

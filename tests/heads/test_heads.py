@@ -32,12 +32,11 @@ def test_light_head_rejects_unknown_stride() -> None:
         LightHeatmapHead([16, 32], [2, 4], 17, output_stride=8)
 
 
-
 def test_staged_head_supervises_every_stage_and_evaluates_the_last() -> None:
     """CPM-style stages: training returns every stage; the task's loss sums the criterion over them."""
-    from landmarks.layouts.hand import hand21
     from landmarks.codecs.heatmap import MSRAHeatmap
     from landmarks.heads.staged import StagedHeatmapHead
+    from landmarks.layouts.hand import hand21
     from landmarks.losses.heatmap import KeypointMSELoss
     from tasks.hand import HandTask
 
@@ -56,7 +55,8 @@ def test_staged_head_supervises_every_stage_and_evaluates_the_last() -> None:
     batch = {"targets": {"hand": target}}
     expected = sum(criterion(s, target["heatmaps"], target["target_weight"]) for s in stages)
     torch.testing.assert_close(task.loss(stages, batch)["loss"], expected)
-    torch.testing.assert_close(task.loss(stages[0], batch)["loss"],
-                               criterion(stages[0], target["heatmaps"], target["target_weight"]))
+    torch.testing.assert_close(
+        task.loss(stages[0], batch)["loss"], criterion(stages[0], target["heatmaps"], target["target_weight"])
+    )
     with pytest.raises(ValueError, match="stages"):
         StagedHeatmapHead(channels, strides, 21, channels=16, stages=-1)

@@ -64,25 +64,28 @@ def _dets(path: Path, entries: list[Any]) -> Path:
 
 
 # --------------------------------------------------------------------------- det_file validation
-@pytest.mark.parametrize(("entry", "field", "fragment"), [
-    ([1, 2, 3, 4], "<entry>", "a JSON object"),
-    ({"image_id": 1, "score": 0.9}, "bbox", "missing"),
-    ({"image_id": 1, "bbox": BOX}, "score", "missing"),
-    ({"bbox": BOX, "score": 0.9}, "image_id", "missing"),
-    ({"image_id": 1, "bbox": [1.0, float("nan"), 3.0, 4.0], "score": 0.9}, "bbox", "finite"),
-    ({"image_id": 1, "bbox": [1.0, 2.0, float("inf"), 4.0], "score": 0.9}, "bbox", "finite"),
-    ({"image_id": 1, "bbox": [1.0, "2", 3.0, 4.0], "score": 0.9}, "bbox", "non-numeric"),
-    ({"image_id": 1, "bbox": [1.0, 2.0, 3.0], "score": 0.9}, "bbox", "a list of 4 numbers"),
-    ({"image_id": 1, "bbox": [50.0, 60.0, -20.0, 10.0], "score": 0.9}, "bbox", "w=-20.0, h=10.0"),
-    ({"image_id": 1, "bbox": [50.0, 60.0, 20.0, 0.0], "score": 0.9}, "bbox", "w=20.0, h=0.0"),
-    ({"image_id": "abc", "bbox": BOX, "score": 0.9}, "image_id", "'abc' (str)"),
-    ({"image_id": "", "bbox": BOX, "score": 0.9}, "image_id", "'' (str)"),
-    ({"image_id": 1.5, "bbox": BOX, "score": 0.9}, "image_id", "an integer id"),
-    ({"image_id": True, "bbox": BOX, "score": 0.9}, "image_id", "True (bool)"),
-    ({"image_id": 1, "bbox": BOX, "score": "high"}, "score", "'high'"),
-    ({"image_id": 1, "bbox": BOX, "score": float("nan")}, "score", "nan"),
-    ({"file_name": 7, "bbox": BOX, "score": 0.9}, "file_name", "7"),
-])
+@pytest.mark.parametrize(
+    ("entry", "field", "fragment"),
+    [
+        ([1, 2, 3, 4], "<entry>", "a JSON object"),
+        ({"image_id": 1, "score": 0.9}, "bbox", "missing"),
+        ({"image_id": 1, "bbox": BOX}, "score", "missing"),
+        ({"bbox": BOX, "score": 0.9}, "image_id", "missing"),
+        ({"image_id": 1, "bbox": [1.0, float("nan"), 3.0, 4.0], "score": 0.9}, "bbox", "finite"),
+        ({"image_id": 1, "bbox": [1.0, 2.0, float("inf"), 4.0], "score": 0.9}, "bbox", "finite"),
+        ({"image_id": 1, "bbox": [1.0, "2", 3.0, 4.0], "score": 0.9}, "bbox", "non-numeric"),
+        ({"image_id": 1, "bbox": [1.0, 2.0, 3.0], "score": 0.9}, "bbox", "a list of 4 numbers"),
+        ({"image_id": 1, "bbox": [50.0, 60.0, -20.0, 10.0], "score": 0.9}, "bbox", "w=-20.0, h=10.0"),
+        ({"image_id": 1, "bbox": [50.0, 60.0, 20.0, 0.0], "score": 0.9}, "bbox", "w=20.0, h=0.0"),
+        ({"image_id": "abc", "bbox": BOX, "score": 0.9}, "image_id", "'abc' (str)"),
+        ({"image_id": "", "bbox": BOX, "score": 0.9}, "image_id", "'' (str)"),
+        ({"image_id": 1.5, "bbox": BOX, "score": 0.9}, "image_id", "an integer id"),
+        ({"image_id": True, "bbox": BOX, "score": 0.9}, "image_id", "True (bool)"),
+        ({"image_id": 1, "bbox": BOX, "score": "high"}, "score", "'high'"),
+        ({"image_id": 1, "bbox": BOX, "score": float("nan")}, "score", "nan"),
+        ({"file_name": 7, "bbox": BOX, "score": 0.9}, "file_name", "7"),
+    ],
+)
 def test_bad_det_entry_names_file_entry_and_field(tmp_path: Path, entry: Any, field: str, fragment: str) -> None:
     path = _dets(tmp_path / "dets.json", [{"image_id": 3, "bbox": BOX, "score": 0.9}, entry])
     with pytest.raises(AnnotationError) as info:
@@ -92,7 +95,9 @@ def test_bad_det_entry_names_file_entry_and_field(tmp_path: Path, entry: Any, fi
 
 
 def test_det_file_that_is_not_a_list_or_not_json(tmp_path: Path) -> None:
-    with pytest.raises(AnnotationError, match=r"dets.json: field '<top level>': expected a JSON list of detections, got dict"):
+    with pytest.raises(
+        AnnotationError, match=r"dets.json: field '<top level>': expected a JSON list of detections, got dict"
+    ):
         load_detections(str(_dets(tmp_path / "dets.json", {"image_id": 1})), 0.3)  # type: ignore[arg-type]
     (tmp_path / "bad.json").write_text('[{"image_id": 1,')
     with pytest.raises(AnnotationError, match=r"bad.json: field '<json>': expected valid JSON"):
@@ -105,16 +110,19 @@ def test_det_ids_as_numbers_strings_and_file_names() -> None:
 
 
 def test_det_keys_and_thresholds(tmp_path: Path) -> None:
-    path = _dets(tmp_path / "dets.json", [
-        {"image_id": 196141, "bbox": BOX, "score": 0.9},
-        {"image_id": "196141", "bbox": BOX, "score": 0.8},
-        {"image_id": "images/000000196141.jpg", "bbox": BOX, "score": 0.7},
-        {"image_id": 785.0, "bbox": BOX, "score": 0.6},
-        {"image_id": "frame_0001.png", "bbox": BOX, "score": 0.5},
-        {"image_id": 9, "file_name": "clips/frame_0002.jpg", "bbox": BOX, "score": 0.5},  # file_name wins
-        {"image_id": 5, "bbox": BOX, "score": 0.1},  # under the threshold
-        {"image_id": 6, "bbox": BOX, "score": 0.9, "category_id": 2},  # not a person
-    ])
+    path = _dets(
+        tmp_path / "dets.json",
+        [
+            {"image_id": 196141, "bbox": BOX, "score": 0.9},
+            {"image_id": "196141", "bbox": BOX, "score": 0.8},
+            {"image_id": "images/000000196141.jpg", "bbox": BOX, "score": 0.7},
+            {"image_id": 785.0, "bbox": BOX, "score": 0.6},
+            {"image_id": "frame_0001.png", "bbox": BOX, "score": 0.5},
+            {"image_id": 9, "file_name": "clips/frame_0002.jpg", "bbox": BOX, "score": 0.5},  # file_name wins
+            {"image_id": 5, "bbox": BOX, "score": 0.1},  # under the threshold
+            {"image_id": 6, "bbox": BOX, "score": 0.9, "category_id": 2},  # not a person
+        ],
+    )
     dets = load_detections(str(path), 0.3)
     assert sorted(dets, key=str) == [196141, 785, "frame_0001", "frame_0002"]
     assert dets[196141][:, 4].tolist() == pytest.approx([0.9, 0.8, 0.7])
@@ -123,7 +131,11 @@ def test_det_keys_and_thresholds(tmp_path: Path) -> None:
 
 # --------------------------------------------------------------------------- run_inference
 def _summary(caplog: pytest.LogCaptureFixture) -> str:
-    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("infer: ") and "images read" in r.getMessage()]
+    lines = [
+        r.getMessage()
+        for r in caplog.records
+        if r.getMessage().startswith("infer: ") and "images read" in r.getMessage()
+    ]
     assert len(lines) == 1, lines
     return lines[0]
 
@@ -131,12 +143,15 @@ def _summary(caplog: pytest.LogCaptureFixture) -> str:
 def test_folder_with_bad_image_unmatched_ids_and_names(
     predictor: Predictor, folder: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    dets = _dets(tmp_path / "dets.json", [
-        {"image_id": 785, "bbox": BOX, "score": 0.9},  # reaches 000000000785.png by number
-        {"image_id": "frame_0001.png", "bbox": [5.0, 5.0, 20.0, 20.0], "score": 0.8},  # by name
-        {"image_id": 999, "bbox": BOX, "score": 0.9},  # reaches nothing
-        {"image_id": 2, "bbox": BOX, "score": 0.9},  # nor this: no guessing by list position
-    ])
+    dets = _dets(
+        tmp_path / "dets.json",
+        [
+            {"image_id": 785, "bbox": BOX, "score": 0.9},  # reaches 000000000785.png by number
+            {"image_id": "frame_0001.png", "bbox": [5.0, 5.0, 20.0, 20.0], "score": 0.8},  # by name
+            {"image_id": 999, "bbox": BOX, "score": 0.9},  # reaches nothing
+            {"image_id": 2, "bbox": BOX, "score": 0.9},  # nor this: no guessing by list position
+        ],
+    )
     out = tmp_path / "out"
     (out).mkdir()
     (out / "predictions.json").write_text("[]")  # a previous run's file is not left beside this run's
@@ -144,17 +159,25 @@ def test_folder_with_bad_image_unmatched_ids_and_names(
         path = run_inference(predictor, str(folder), str(out), det_file=str(dets))
     results = json.loads(Path(path).read_text())
     got = [(r["file_name"], r["box_source"], r["bbox"]) for r in results]
-    assert got == [("000000000785.png", "det_file", BOX), ("frame_0001.png", "det_file", [5, 5, 20, 20]),
-                   ("other.png", "image", [0, 0, 64, 48])]
+    assert got == [
+        ("000000000785.png", "det_file", BOX),
+        ("frame_0001.png", "det_file", [5, 5, 20, 20]),
+        ("other.png", "image", [0, 0, 64, 48]),
+    ]
     assert [r["image_id"] for r in results] == [785, 2, 3]  # non-numeric names keep their position as id
     assert not (out / "predictions.jsonl").exists() and sorted(p.name for p in (out / "overlays").iterdir()) == [
-        "000000000785.jpg", "frame_0001.jpg", "other.jpg"]
+        "000000000785.jpg",
+        "frame_0001.jpg",
+        "other.jpg",
+    ]
     warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
     assert sum("broken.jpg" in w and "skipping unreadable image" in w for w in warnings) == 1
     assert sum("other.png has no detection in det_file" in w and "whole image" in w for w in warnings) == 1
     assert sum(w.startswith("infer: 2 image ids of det_file") and "[999, 2]" in w for w in warnings) == 1
-    assert _summary(caplog) == ("infer: 3 images read, 3 predictions written; 1 unreadable images skipped; "
-                                "1 images without detections (whole image used); 2 detection ids matched no image")
+    assert _summary(caplog) == (
+        "infer: 3 images read, 3 predictions written; 1 unreadable images skipped; "
+        "1 images without detections (whole image used); 2 detection ids matched no image"
+    )
 
 
 def test_no_box_skip_writes_nothing_for_an_image_without_detections(
@@ -182,7 +205,11 @@ def test_on_bad_image_error_stops_and_keeps_what_was_done(predictor: Predictor, 
 
 
 def test_a_crash_keeps_the_predictions_made_so_far(
-    predictor: Predictor, folder: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+    predictor: Predictor,
+    folder: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     real = predictor.predict
     calls = []
@@ -243,14 +270,33 @@ def test_scripts_leave_no_stray_outputs_folder(predictor: Predictor, folder: Pat
     cwd.mkdir()
     out = tmp_path / "pred"
     env = {"HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "infer.py"), f"ckpt={ckpt}", f"source={folder}",
-                           f"out={out}"], cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "infer.py"), f"ckpt={ckpt}", f"source={folder}", f"out={out}"],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (out / "predictions.json").is_file() and (out / "infer.log").is_file()
     assert "1 unreadable images skipped" in (out / "infer.log").read_text()
-    done = subprocess.run([sys.executable, str(ROOT / "scripts" / "evaluate.py"), f"ckpt={ckpt}", "plots=false",
-                           "data=synthetic_body", "data.val.num_images=2", "data.num_workers=0"],
-                          cwd=cwd, env=env, capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "evaluate.py"),
+            f"ckpt={ckpt}",
+            "plots=false",
+            "data=synthetic_body",
+            "data.val.num_images=2",
+            "data.num_workers=0",
+        ],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     assert (ckpt.parent / "eval_metrics.json").is_file() and (ckpt.parent / "evaluate.log").is_file()
     assert list(cwd.iterdir()) == []  # no outputs/ (nor anything else) where the commands ran
@@ -262,7 +308,9 @@ def test_device_option_says_what_it_accepts(monkeypatch: pytest.MonkeyPatch) -> 
         resolve_device("gpu")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert resolve_device("auto") == torch.device("cpu") and resolve_device("cpu") == torch.device("cpu")
-    with pytest.raises(ValueError, match=r"device=cuda: no CUDA device is available here .*use device=auto or device=cpu"):
+    with pytest.raises(
+        ValueError, match=r"device=cuda: no CUDA device is available here .*use device=auto or device=cpu"
+    ):
         resolve_device("cuda")
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     assert resolve_device("auto") == torch.device("cuda") and resolve_device("cuda:1") == torch.device("cuda", 1)
@@ -292,10 +340,19 @@ def _code_strings(path: Path) -> set[str]:
     import ast
 
     tree = ast.parse(path.read_text())
-    docs = {id(node.body[0].value) for node in ast.walk(tree)
-            if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef)) and node.body
-            and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant)}
-    return {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs}
+    docs = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+        and isinstance(node.body[0].value, ast.Constant)
+    }
+    return {
+        n.value
+        for n in ast.walk(tree)
+        if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+    }
 
 
 def test_inference_names_no_task_or_layout() -> None:
@@ -319,7 +376,8 @@ def test_video_source_gives_frame_entries_and_an_overlay_video(predictor: Predic
     path = run_inference(predictor, str(video), str(tmp_path / "out"))
     results = json.loads(Path(path).read_text())
     assert [(r["image_id"], r["file_name"], r["bbox"]) for r in results] == [
-        (i, f"frame_{i:06d}", [0, 0, 64, 48]) for i in range(3)]
+        (i, f"frame_{i:06d}", [0, 0, 64, 48]) for i in range(3)
+    ]
     assert not (tmp_path / "out" / "overlays").exists() and not (tmp_path / "out" / "predictions.jsonl").exists()
     cap = cv2.VideoCapture(str(tmp_path / "out" / "overlay.mp4"))
     frames = []

@@ -24,9 +24,19 @@ from landmarks.inference.sources import Frame
 from landmarks.types import Prediction
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
-        "data.batch_size=4", "data.val_batch_size=6", "data.val.num_images=6", "data.train.num_images=6",
-        "data.val.image_size=[96,96]", "data.train.image_size=[96,96]"]
+TINY = [
+    "threads=1",
+    "backbone=resnet18",
+    "logger=csv",
+    "input_size=[64,64]",
+    "data.num_workers=0",
+    "data.batch_size=4",
+    "data.val_batch_size=6",
+    "data.val.num_images=6",
+    "data.train.num_images=6",
+    "data.val.image_size=[96,96]",
+    "data.train.image_size=[96,96]",
+]
 
 
 def _untrained_ckpt(out: Path, task: str) -> Path:
@@ -116,9 +126,14 @@ def test_pose_is_written_with_and_drawn_on_the_face_the_landmarks_found(
     predictor = run.load_predictor(str(face_pose_ckpt), device="cpu")
     assert predictor.box_category == "face"
     kp = np.stack([np.linspace(20, 60, 68), np.linspace(30, 80, 68)], axis=-1)[None].astype(np.float32)
-    preds = {"face": Prediction(kp, np.full((1, 68), 0.9, np.float32)),
-             "head_pose": Prediction(np.zeros((1, 0, 2), np.float32), np.zeros((1, 0), np.float32),
-                                     {"euler": np.array([[10.0, -5.0, 3.0]], np.float32)})}
+    preds = {
+        "face": Prediction(kp, np.full((1, 68), 0.9, np.float32)),
+        "head_pose": Prediction(
+            np.zeros((1, 0, 2), np.float32),
+            np.zeros((1, 0), np.float32),
+            {"euler": np.array([[10.0, -5.0, 3.0]], np.float32)},
+        ),
+    }
     monkeypatch.setattr(predictor, "predict", lambda image, boxes=None, return_heatmaps=False: preds)
     image = np.zeros((96, 112, 3), np.uint8)
     entries, overlay = predict_frame(predictor, Frame("a.png", image, 7), None, None, "image", kpt_thr=0.3)
@@ -152,8 +167,9 @@ def test_infer_face_head_pose_writes_euler_pnp_and_overlays(
     assert cv2.imread(str(tmp_path / "none" / "overlays" / overlays[0])).shape == (96, 112, 3)
 
     det_file = tmp_path / "faces.json"
-    det_file.write_text(json.dumps([{"image_id": i + 1, "category_id": 1, "bbox": b, "score": 0.9}
-                                    for i, b in enumerate(boxes)]))
+    det_file.write_text(
+        json.dumps([{"image_id": i + 1, "category_id": 1, "bbox": b, "score": 0.9} for i, b in enumerate(boxes)])
+    )
     results = _infer(face_pose_ckpt, folder, tmp_path / "det", f"det_file={det_file}", "pnp=false")
     assert [r["box_source"] for r in results] == ["det_file"] * 2 and all("pnp_euler" not in r for r in results)
     assert results[0]["bbox"] == pytest.approx(boxes[0], abs=0.01)
@@ -178,7 +194,9 @@ def test_infer_face_head_pose_writes_euler_pnp_and_overlays(
 
 
 @pytest.mark.slow
-def test_infer_pose_only_model_gives_one_entry_per_box(face_images: tuple[Path, list[list[float]]], tmp_path: Path) -> None:
+def test_infer_pose_only_model_gives_one_entry_per_box(
+    face_images: tuple[Path, list[list[float]]], tmp_path: Path
+) -> None:
     folder, _ = face_images
     results = _infer(_untrained_ckpt(tmp_path, "head_pose"), folder, tmp_path / "pred", "face_detector=auto")
     assert [r["task"] for r in results] == ["head_pose"] * 2

@@ -7,17 +7,31 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.synthetic.face.figure import mean_landmarks
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.geometry import euler_to_matrix, geodesic_distance
 from landmarks.inference.pnp import MEAN_FACE_68, camera_matrix, ray_rotation, solve_head_pose, solve_head_poses
 
 F = np.diag([1.0, -1.0, -1.0])
-POSES = [(0, 0, 0), (30, 0, 0), (-30, 0, 0), (0, 25, 0), (0, -25, 0), (0, 0, 35), (0, 0, -35), (60, -20, 15),
-         (-75, 30, -25), (85, 10, 5), (-45, -40, 40), (20, 45, -10)]
+POSES = [
+    (0, 0, 0),
+    (30, 0, 0),
+    (-30, 0, 0),
+    (0, 25, 0),
+    (0, -25, 0),
+    (0, 0, 35),
+    (0, 0, -35),
+    (60, -20, 15),
+    (-75, 30, -25),
+    (85, 10, 5),
+    (-45, -40, 40),
+    (20, 45, -10),
+]
 
 
-def _project(euler: tuple[float, float, float], t: np.ndarray, k_mat: np.ndarray, model: np.ndarray = MEAN_FACE_68) -> np.ndarray:
+def _project(
+    euler: tuple[float, float, float], t: np.ndarray, k_mat: np.ndarray, model: np.ndarray = MEAN_FACE_68
+) -> np.ndarray:
     """By hand: a model point X sits at F @ R.T @ X + t in OpenCV's camera (geometry.py's docstring), then pinhole."""
     cam = model @ (F @ euler_to_matrix(*euler).T).T + t
     return cam[:, :2] / cam[:, 2:] * np.diag(k_mat)[:2] + k_mat[:2, 2]
@@ -48,8 +62,10 @@ def test_along_the_ray_a_head_off_axis_is_seen_turned() -> None:
     to its own left (yaw < 0: the nose points to the image's right, as seen from the camera); a head
     below the axis is seen from above: it looks down (pitch < 0). Both by the ray angle."""
     k_mat = camera_matrix(640, 480, focal=500.0)
-    for t, expected in (([20.0, 0.0, 80.0], (-np.degrees(np.arctan(0.25)), 0.0, 0.0)),
-                        ([0.0, 20.0, 80.0], (0.0, -np.degrees(np.arctan(0.25)), 0.0))):
+    for t, expected in (
+        ([20.0, 0.0, 80.0], (-np.degrees(np.arctan(0.25)), 0.0, 0.0)),
+        ([0.0, 20.0, 80.0], (0.0, -np.degrees(np.arctan(0.25)), 0.0)),
+    ):
         pose = solve_head_pose(_project((0.0, 0.0, 0.0), np.array(t), k_mat), (640, 480), camera=k_mat)
         np.testing.assert_allclose(pose.euler, expected, atol=1e-3)
 
@@ -79,13 +95,17 @@ def test_rendered_faces_match_their_labels() -> None:
         # the same image read with the principal point at the image centre: the head is then off axis,
         # and reading the angles along the ray gives the label back
         k_centre = camera_matrix(160, 160, focal=fr.camera[0, 0])
-        centred.append(float(geodesic_distance(solve_head_pose(fr.keypoints, (160, 160), camera=k_centre).rotation, label)))
+        centred.append(
+            float(geodesic_distance(solve_head_pose(fr.keypoints, (160, 160), camera=k_centre).rotation, label))
+        )
         fr_id = src.render_params(p)  # random identity and expression
         pose = solve_head_pose(fr_id.keypoints, (160, 160), camera=fr_id.camera, mask=fr_id.visible > 0)
         random_id.append(float(geodesic_distance(pose.rotation, euler_to_matrix(*p.euler))))
-    print(f"PnP vs label (deg): neutral median {np.median(geo):.3f} max {max(geo):.3f} (per-angle max {max(angle):.3f}); "
-          f"centred principal point median {np.median(centred):.3f}; random identity median {np.median(random_id):.2f} "
-          f"max {max(random_id):.2f}")
+    print(
+        f"PnP vs label (deg): neutral median {np.median(geo):.3f} max {max(geo):.3f} (per-angle max {max(angle):.3f}); "
+        f"centred principal point median {np.median(centred):.3f}; random identity median {np.median(random_id):.2f} "
+        f"max {max(random_id):.2f}"
+    )
     assert np.median(geo) < 0.3 and max(geo) < 1.5 and max(angle) < 2.0
     assert np.median(centred) < 0.4 and max(centred) < 2.0
     assert np.median(random_id) < 2.5 and max(random_id) < 12.0

@@ -19,10 +19,40 @@ MIDLINE = {
     "wflw98": {16, 51, 52, 53, 54, 57, 79, 85, 90, 94},
 }
 SPOT_PAIRS = {
-    "ibug68": [(0, 16), (7, 9), (17, 26), (21, 22), (31, 35), (36, 45), (39, 42), (40, 47), (41, 46),
-               (48, 54), (50, 52), (55, 59), (60, 64), (65, 67)],
-    "wflw98": [(0, 32), (15, 17), (33, 46), (37, 42), (38, 50), (41, 47), (55, 59), (60, 72), (64, 68),
-               (65, 75), (67, 73), (76, 82), (83, 87), (88, 92), (93, 95), (96, 97)],
+    "ibug68": [
+        (0, 16),
+        (7, 9),
+        (17, 26),
+        (21, 22),
+        (31, 35),
+        (36, 45),
+        (39, 42),
+        (40, 47),
+        (41, 46),
+        (48, 54),
+        (50, 52),
+        (55, 59),
+        (60, 64),
+        (65, 67),
+    ],
+    "wflw98": [
+        (0, 32),
+        (15, 17),
+        (33, 46),
+        (37, 42),
+        (38, 50),
+        (41, 47),
+        (55, 59),
+        (60, 72),
+        (64, 68),
+        (65, 75),
+        (67, 73),
+        (76, 82),
+        (83, 87),
+        (88, 92),
+        (93, 95),
+        (96, 97),
+    ],
 }
 
 
@@ -92,8 +122,10 @@ def test_mirror_on_real_faces(realdata: Path, rel: str, factory) -> None:  # noq
         pts = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)[:, :2]
         io = np.linalg.norm(pts[spec.norm_pair[0]] - pts[spec.norm_pair[1]])
         # The subject's right eye is on the image's left in these near-frontal faces.
-        eye_x = {side: pts[[i for i, n in enumerate(spec.names) if n.startswith(f"{side}_eye")], 0].mean()
-                 for side in ("left", "right")}
+        eye_x = {
+            side: pts[[i for i, n in enumerate(spec.names) if n.startswith(f"{side}_eye")], 0].mean()
+            for side in ("left", "right")
+        }
         assert eye_x["right"] < eye_x["left"]
         # A mirrored face, re-indexed with the flip pairs, fits the original face (faces are nearly symmetric);
         # without re-indexing it does not.

@@ -60,17 +60,28 @@ def test_rescore_and_to_results() -> None:
     np.testing.assert_allclose(rescore(kpt, np.array([0.5, 0.9]), score_thr=0.2), [0.2, 0.0])
     xy = np.array([[[1.5, 2.0], [3.0, 4.0], [5.0, 6.0]]])
     res = to_results(np.array([42]), xy, kpt[:1], np.array([0.2]))
-    assert res == [{"image_id": 42, "category_id": 1, "score": 0.2,
-                    "keypoints": [1.5, 2.0, 0.1, 3.0, 4.0, 0.3, 5.0, 6.0, 0.5]}]
+    assert res == [
+        {"image_id": 42, "category_id": 1, "score": 0.2, "keypoints": [1.5, 2.0, 0.1, 3.0, 4.0, 0.3, 5.0, 6.0, 0.5]}
+    ]
     json.dumps(res)  # plain Python numbers
 
 
 def test_synthetic_missing_image_gives_hand_computed_ap() -> None:
     # two images, one large person each; only image 1 gets a (perfect) prediction
     kp = np.stack([np.linspace(100, 260, 17), np.linspace(50, 370, 17)], axis=1)
-    anns = [{"id": i, "image_id": i, "category_id": 1, "iscrowd": 0, "area": 20000.0, "num_keypoints": 17,
-             "bbox": [90.0, 40.0, 180.0, 340.0],
-             "keypoints": np.concatenate([kp, np.full((17, 1), 2.0)], 1).ravel().tolist()} for i in (1, 2)]
+    anns = [
+        {
+            "id": i,
+            "image_id": i,
+            "category_id": 1,
+            "iscrowd": 0,
+            "area": 20000.0,
+            "num_keypoints": 17,
+            "bbox": [90.0, 40.0, 180.0, 340.0],
+            "keypoints": np.concatenate([kp, np.full((17, 1), 2.0)], 1).ravel().tolist(),
+        }
+        for i in (1, 2)
+    ]
     gt = {"images": [{"id": 1}, {"id": 2}], "annotations": anns, "categories": [{"id": 1, "name": "person"}]}
     ev = CocoKeypointEvaluator(COCO17_SIGMAS)
     ev.add_ground_truth(gt)
@@ -91,8 +102,15 @@ def test_validation_errors() -> None:
         ev.compute()
     with pytest.raises(ValueError, match="'annotations'"):
         ev.add_ground_truth({"images": [], "categories": []})
-    bad = {"id": 1, "image_id": 1, "category_id": 1, "keypoints": [0] * 30, "num_keypoints": 0,
-           "area": 1, "bbox": [0] * 4}
+    bad = {
+        "id": 1,
+        "image_id": 1,
+        "category_id": 1,
+        "keypoints": [0] * 30,
+        "num_keypoints": 0,
+        "area": 1,
+        "bbox": [0] * 4,
+    }
     with pytest.raises(ValueError, match="30 keypoint values, expected 51"):
         ev.add_ground_truth({"images": [{"id": 1}], "annotations": [bad], "categories": []})
     with pytest.raises(ValueError, match=r"keypoints \(1, 5, 2\)"):
@@ -149,8 +167,13 @@ def test_realdata_oks_nms_removes_interleaved_duplicates(coco_gt: dict) -> None:
     # person i scores 1 - 0.05 i, its exact duplicate 0.02 less: sorted detections interleave
     # true positive, duplicate (false positive), true positive, ... so precision falls below 1
     box = np.concatenate([1.0 - 0.05 * np.arange(n), 0.98 - 0.05 * np.arange(n)])
-    args = (np.concatenate([ids, ids]), np.concatenate([kp, kp]), np.ones((2 * n, 17)), box,
-            np.concatenate([areas, areas]))
+    args = (
+        np.concatenate([ids, ids]),
+        np.concatenate([kp, kp]),
+        np.ones((2 * n, 17)),
+        box,
+        np.concatenate([areas, areas]),
+    )
     with_nms = CocoKeypointEvaluator(COCO17_SIGMAS, use_oks_nms=True)
     without = CocoKeypointEvaluator(COCO17_SIGMAS, use_oks_nms=False)
     for ev in (with_nms, without):

@@ -37,8 +37,9 @@ AP_KEYS = {"ap", "ap50", "ap75", "apm", "apl", "ar", "ar50", "ar75", "arm", "arl
 def _metric_configs(tmp: Path) -> dict[str, tuple[Any, Any]]:
     """``{"<task file>/<task>": (metrics config, spec config or None)}`` as plain containers."""
     layout = tmp / "layout.yaml"
-    layout.write_text("keypoints: [a, b, c, d, e]\nflip_pairs: [[b, c]]\nsigmas: [0.03, 0.05, 0.05, 0.08, 0.1]\n"
-                      "torso_pair: [a, d]\n")
+    layout.write_text(
+        "keypoints: [a, b, c, d, e]\nflip_pairs: [[b, c]]\nsigmas: [0.03, 0.05, 0.05, 0.08, 0.1]\ntorso_pair: [a, d]\n"
+    )
     out = {}
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         for name in TASK_FILES:
@@ -57,13 +58,23 @@ def _samples(k: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.nda
     visible = rng.choice([0.0, 1.0, 2.0], p=[0.15, 0.15, 0.7], size=(N, k)).astype(np.float32)
     euler = rng.uniform(-105, 105, size=(N, 3)).astype(np.float32)  # some beyond 99: excluded
     euler[5] = np.nan  # a sample without a pose label
-    pred = {"keypoints": (gt + rng.normal(0, 6, size=gt.shape)).astype(np.float32),
-            "scores": rng.uniform(0.1, 1.0, size=(N, k)).astype(np.float32),
-            "euler": (np.nan_to_num(euler) + rng.normal(0, 8, size=(N, 3))).astype(np.float32)}
-    meta = {"keypoints": gt, "visible": visible, "bbox": np.tile(np.float32([10, 10, 100, 100]), (N, 1)),
-            "area": rng.uniform(3000, 9000, N).astype(np.float32), "image_id": np.arange(N) // 2,
-            "id": np.arange(N), "score": np.ones(N, np.float32), "head_size": np.full(N, 25.0, np.float32),
-            "euler": euler, "index": np.arange(N)}
+    pred = {
+        "keypoints": (gt + rng.normal(0, 6, size=gt.shape)).astype(np.float32),
+        "scores": rng.uniform(0.1, 1.0, size=(N, k)).astype(np.float32),
+        "euler": (np.nan_to_num(euler) + rng.normal(0, 8, size=(N, 3))).astype(np.float32),
+    }
+    meta = {
+        "keypoints": gt,
+        "visible": visible,
+        "bbox": np.tile(np.float32([10, 10, 100, 100]), (N, 1)),
+        "area": rng.uniform(3000, 9000, N).astype(np.float32),
+        "image_id": np.arange(N) // 2,
+        "id": np.arange(N),
+        "score": np.ones(N, np.float32),
+        "head_size": np.full(N, 25.0, np.float32),
+        "euler": euler,
+        "index": np.arange(N),
+    }
     return pred, meta
 
 
@@ -78,7 +89,7 @@ def _run(configs: dict[str, tuple[Any, Any]], order: list[int]) -> dict[str, Any
         metrics = build_metrics(instantiate(metrics_cfg), key, **({"spec": spec} if spec is not None else {}))
         pred, meta = _samples(spec.num_keypoints if spec is not None else 0, seed=len(key))
         for start in range(0, len(order), BATCH):
-            sel = np.asarray(order[start:start + BATCH])
+            sel = np.asarray(order[start : start + BATCH])
             p = Prediction(pred["keypoints"][sel], pred["scores"][sel], {"euler": pred["euler"][sel]})
             batch_meta = {name: torch.from_numpy(np.asarray(v[sel])) for name, v in meta.items()}
             for metric in metrics.values():
@@ -127,22 +138,50 @@ def test_every_task_metric_is_the_same_on_two_processes(tmp_path: Path) -> None:
 def test_evaluate_under_ddp_cpu_equals_one_process(tmp_path: Path) -> None:
     from landmarks import run
 
-    common = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "data.num_workers=0",
-              "data.batch_size=4", "data.val_batch_size=2", "data.train.num_images=8", "data.val.num_images=7",
-              "trainer.max_steps=1", "trainer.val_check_interval=1", "trainer.enable_progress_bar=false",
-              "+trainer.enable_model_summary=false", "model.flip_test=false", f"output_dir={tmp_path / 'train'}"]
+    common = [
+        "threads=1",
+        "backbone=resnet18",
+        "logger=csv",
+        "input_size=[64,64]",
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "data.val_batch_size=2",
+        "data.train.num_images=8",
+        "data.val.num_images=7",
+        "trainer.max_steps=1",
+        "trainer.val_check_interval=1",
+        "trainer.enable_progress_bar=false",
+        "+trainer.enable_model_summary=false",
+        "model.flip_test=false",
+        f"output_dir={tmp_path / 'train'}",
+    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         run.train(compose("train", overrides=common))
         ckpt = tmp_path / "train" / "checkpoints" / "last.ckpt"
         one = run.evaluate(compose("evaluate", overrides=[f"ckpt={ckpt}", f"out={tmp_path / 'one'}", "plots=false"]))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run([sys.executable, str(REPO / "scripts" / "evaluate.py"), f"ckpt={ckpt}", "trainer=ddp_cpu",
-                           f"out={tmp_path / 'two'}", "plots=false", f"hydra.run.dir={tmp_path / 'hydra'}",
-                           "trainer.enable_progress_bar=false"],
-                          cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "scripts" / "evaluate.py"),
+            f"ckpt={ckpt}",
+            "trainer=ddp_cpu",
+            f"out={tmp_path / 'two'}",
+            "plots=false",
+            f"hydra.run.dir={tmp_path / 'hydra'}",
+            "trainer.enable_progress_bar=false",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr[-3000:]
     two = json.loads((tmp_path / "two" / "eval_metrics.json").read_text())
-    assert {"val/pck", "val/pdj", "val/ap"} <= set(one) and one["val/epe"] > 0  # EPE: a mean of 7 errors, not of 2 shards
+    assert {"val/pck", "val/pdj", "val/ap"} <= set(one) and one[
+        "val/epe"
+    ] > 0  # EPE: a mean of 7 errors, not of 2 shards
     for k, v in one.items():
         if k.endswith("/loss"):
             continue  # the loss is a per-batch mean: batches differ between 1 and 2 processes

@@ -153,9 +153,11 @@ def test_wflw_attribute_subsets_are_reported_per_flag() -> None:
     pred = gt + errors[:, None, None] / np.sqrt(2.0)  # per-point error = errors[i] px
     flags = np.zeros((4, 6))
     flags[[0, 1], 0] = 1  # pose subset: faces 0 and 1
-    flags[3, 4] = 1       # occlusion subset: face 3
+    flags[3, 4] = 1  # occlusion subset: face 3
     metrics = FaceNME(norm="box")
-    metrics.update(Prediction(pred, np.ones((4, 98))), {"keypoints": gt, "visible": np.full((4, 98), 2.0), "attributes": flags})
+    metrics.update(
+        Prediction(pred, np.ones((4, 98))), {"keypoints": gt, "visible": np.full((4, 98), 2.0), "attributes": flags}
+    )
     out = metrics.compute()
     box = np.sqrt(np.prod(gt.max(axis=1) - gt.min(axis=1), axis=1))
     assert out["nme_pose"] == pytest.approx(np.mean(errors[:2] / box[:2]))

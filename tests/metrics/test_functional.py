@@ -23,7 +23,10 @@ from landmarks.types import Prediction
 
 def _update(metric, pred, gt, mask, **meta) -> None:  # noqa: ANN001 - the metric's update(prediction, meta)
     n, k = np.shape(gt)[:2]
-    metric.update(Prediction(np.asarray(pred), np.ones((n, k))), {"keypoints": gt, "visible": np.asarray(mask, np.float32) * 2, **meta})
+    metric.update(
+        Prediction(np.asarray(pred), np.ones((n, k))),
+        {"keypoints": gt, "visible": np.asarray(mask, np.float32) * 2, **meta},
+    )
 
 
 def _offset(errors_x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -114,8 +117,16 @@ def test_pckh_mpii_table() -> None:
     pred, gt, mask, heads = _mpii_example()
     table = F.pckh_mpii_table(pred, gt, mask, heads, thr=0.5)
     # per joint: upper_neck 1/1, head_top 1/2 -> Head (1 + .5) / 2; ankles r 1, l 1/2 -> .75
-    expected = {"Head": 0.75, "Shoulder": 1.0, "Elbow": 1.0, "Wrist": 1.0, "Hip": 1.0, "Knee": 1.0,
-                "Ankle": 0.75, "UBody": 1.0}
+    expected = {
+        "Head": 0.75,
+        "Shoulder": 1.0,
+        "Elbow": 1.0,
+        "Wrist": 1.0,
+        "Hip": 1.0,
+        "Knee": 1.0,
+        "Ankle": 0.75,
+        "UBody": 1.0,
+    }
     for key, value in expected.items():
         assert table[key] == pytest.approx(value), key
     # 14 scored joints x 2 samples - 1 unlabelled = 27; misses @.5: head_top, l_ankle -> 25/27
@@ -178,19 +189,34 @@ def test_oks_matches_pycocotools_compute_oks() -> None:
     vis = np.array([[2, 1, 0, 2, 2], [0, 2, 2, 2, 1]])
     areas = [3000.0, 1500.0]
     anns = [
-        {"id": j + 1, "image_id": 7, "category_id": 1, "iscrowd": 0, "area": areas[j],
-         "bbox": [10, 10, 120, 120],
-         "num_keypoints": int((vis[j] > 0).sum()),
-         "keypoints": np.concatenate([gt_kp[j], vis[j, :, None]], 1).ravel().tolist()}
+        {
+            "id": j + 1,
+            "image_id": 7,
+            "category_id": 1,
+            "iscrowd": 0,
+            "area": areas[j],
+            "bbox": [10, 10, 120, 120],
+            "num_keypoints": int((vis[j] > 0).sum()),
+            "keypoints": np.concatenate([gt_kp[j], vis[j, :, None]], 1).ravel().tolist(),
+        }
         for j in range(2)
     ]
-    gt_dict = {"images": [{"id": 7, "width": 200, "height": 200}], "annotations": anns,
-               "categories": [{"id": 1, "name": "person"}]}
+    gt_dict = {
+        "images": [{"id": 7, "width": 200, "height": 200}],
+        "annotations": anns,
+        "categories": [{"id": 1, "name": "person"}],
+    }
     dt_kp = np.concatenate([gt_kp + rng.normal(0, 4, size=gt_kp.shape), gt_kp[:1] + 9.0])
     scores = [0.9, 0.8, 0.7]  # already sorted: COCOeval's ious rows follow descending score
-    results = [{"image_id": 7, "category_id": 1, "score": s,
-                "keypoints": np.concatenate([dt_kp[i], np.ones((k, 1))], 1).ravel().tolist()}
-               for i, s in enumerate(scores)]
+    results = [
+        {
+            "image_id": 7,
+            "category_id": 1,
+            "score": s,
+            "keypoints": np.concatenate([dt_kp[i], np.ones((k, 1))], 1).ravel().tolist(),
+        }
+        for i, s in enumerate(scores)
+    ]
     with contextlib.redirect_stdout(io.StringIO()):
         coco_gt = COCO()
         coco_gt.dataset = gt_dict

@@ -18,11 +18,11 @@ from hydra import compose, initialize_config_dir
 
 from landmarks.codecs.heatmap import MSRAHeatmap
 from landmarks.heads.heatmap import LightHeatmapHead
+from landmarks.heatmap_task import HeatmapKeypointTask
 from landmarks.layouts.spec import KeypointSpec, coco17, mpii16
 from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.types import Prediction
-from landmarks.heatmap_task import HeatmapKeypointTask
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
 
@@ -34,10 +34,17 @@ def _task(spec: KeypointSpec) -> HeatmapKeypointTask:
 
 def _meta(gt: np.ndarray, visible: np.ndarray, **extra: np.ndarray) -> dict:
     n = len(gt)
-    meta = {"keypoints": torch.from_numpy(gt), "visible": torch.from_numpy(visible),
-            "bbox": torch.tensor([[0.0, 0.0, 100.0, 100.0]] * n), "area": torch.full((n,), 1e4),
-            "image_id": torch.arange(n), "id": torch.arange(n), "score": torch.ones(n),
-            "head_size": torch.full((n,), float("nan")), "index": torch.arange(n)}
+    meta = {
+        "keypoints": torch.from_numpy(gt),
+        "visible": torch.from_numpy(visible),
+        "bbox": torch.tensor([[0.0, 0.0, 100.0, 100.0]] * n),
+        "area": torch.full((n,), 1e4),
+        "image_id": torch.arange(n),
+        "id": torch.arange(n),
+        "score": torch.ones(n),
+        "head_size": torch.full((n,), float("nan")),
+        "index": torch.arange(n),
+    }
     meta.update({k: torch.from_numpy(v) for k, v in extra.items()})
     return meta
 
@@ -101,10 +108,22 @@ def test_mpii_data_config_builds_a_16_joint_body_task(realdata: Path) -> None:
     folder = realdata / "mpii"
     ann = folder / "test_mpii.json"
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "data=mpii", f"data.root={folder}", f"data.train.ann_file={ann}", f"data.val.ann_file={ann}",
-            f"data.train.image_root={folder}", f"data.val.image_root={folder}", "data.num_workers=0",
-            "data.batch_size=4", "backbone=resnet18", "input_size=[64,64]", "output_dir=/tmp/unused"])
+        cfg = compose(
+            "train",
+            overrides=[
+                "data=mpii",
+                f"data.root={folder}",
+                f"data.train.ann_file={ann}",
+                f"data.val.ann_file={ann}",
+                f"data.train.image_root={folder}",
+                f"data.val.image_root={folder}",
+                "data.num_workers=0",
+                "data.batch_size=4",
+                "backbone=resnet18",
+                "input_size=[64,64]",
+                "output_dir=/tmp/unused",
+            ],
+        )
     model = run.build_model(cfg)
     run.build_data(cfg, model)  # today: 'has 16 keypoints ... but task body expects 17'
     task = model.tasks["body"]

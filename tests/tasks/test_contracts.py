@@ -28,8 +28,14 @@ CONF = REPO / "conf"
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 HEADS = sorted(p.stem for p in (CONF / "head").glob("*.yaml"))
 TINY = [
-    "threads=1", "backbone=resnet18", "backbone.name=resnet10t", "logger=csv", "input_size=[32,32]", "data.num_workers=0",
-    "data.batch_size=2", "data.val_batch_size=4",
+    "threads=1",
+    "backbone=resnet18",
+    "backbone.name=resnet10t",
+    "logger=csv",
+    "input_size=[32,32]",
+    "data.num_workers=0",
+    "data.batch_size=2",
+    "data.val_batch_size=4",
 ]
 
 
@@ -70,8 +76,9 @@ def tool_example(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.mark.parametrize(("task", "head"), _cases())
-def test_task_trains_validates_and_predicts_through_one_path(task: str, head: str, tmp_path: Path,
-                                                              tool_example: Path) -> None:
+def test_task_trains_validates_and_predicts_through_one_path(
+    task: str, head: str, tmp_path: Path, tool_example: Path
+) -> None:
     overrides = [f"task={task}", *([] if head == "own" else [f"head={head}"]), *_custom(task, tool_example)]
     cfg = _compose(tmp_path, *overrides)
     _shrink(cfg)

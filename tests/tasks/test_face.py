@@ -15,8 +15,8 @@ from torch.utils.data import default_collate
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
-from landmarks.layouts.face import ibug68
 from landmarks.heads.regression import RegressionHead
+from landmarks.layouts.face import ibug68
 from landmarks.losses.coords import CoordinateL1Loss, CoordinateMSELoss
 from landmarks.losses.wing import WingLoss
 from landmarks.metrics.face_nme import FaceNME
@@ -41,9 +41,13 @@ class FakeFaceSource:
         rng = np.random.default_rng(i)
         t = np.linspace(0, 2 * np.pi, 68, endpoint=False)
         kpts = np.stack([80 + 30 * np.cos(t), 75 + 40 * np.sin(t)], 1) + rng.normal(0, 2, (68, 2))
-        sample = {"image": np.full((160, 160, 3), 100, np.uint8), "keypoints": kpts.astype(np.float32),
-                  "visible": np.full(68, 2.0 if self.landmarks else 0.0, np.float32),
-                  "bbox": np.array([50, 35, 60, 80], np.float32), "image_id": i}
+        sample = {
+            "image": np.full((160, 160, 3), 100, np.uint8),
+            "keypoints": kpts.astype(np.float32),
+            "visible": np.full(68, 2.0 if self.landmarks else 0.0, np.float32),
+            "bbox": np.array([50, 35, 60, 80], np.float32),
+            "image_id": i,
+        }
         if self.euler:
             sample["euler"] = np.array([10.0 * i - 20, 5.0, -3.0], np.float32)
         return sample
@@ -81,14 +85,19 @@ def test_flip_back_undoes_the_transform_flip() -> None:
     """Coordinates of the mirrored crop, flipped back, are the plain crop's (x -> W - 1 - x, swapped)."""
     sample = FakeFaceSource(1)[0]
     spec, codec = ibug68(), CoordinateCodec((64, 64))
-    crops = {p: TopDownTransform((64, 64), train=True, flip_prob=p, photometric=0.0, rot_prob=0.0, scale_factor=0.0)(
-        sample, np.random.default_rng(0), spec.flip_indices) for p in (0.0, 1.0)}
+    crops = {
+        p: TopDownTransform((64, 64), train=True, flip_prob=p, photometric=0.0, rot_prob=0.0, scale_factor=0.0)(
+            sample, np.random.default_rng(0), spec.flip_indices
+        )
+        for p in (0.0, 1.0)
+    }
     assert crops[1.0]["flipped"] and not crops[0.0]["flipped"]
     back = codec.flip_back(torch.from_numpy(crops[1.0]["keypoints"])[None], spec.flip_indices)
     np.testing.assert_allclose(back[0].numpy(), crops[0.0]["keypoints"], atol=1e-4)
     task = _task()
-    merged = task.merge_flip(torch.from_numpy(crops[0.0]["keypoints"])[None], task.flip_back(
-        torch.from_numpy(crops[1.0]["keypoints"])[None]))
+    merged = task.merge_flip(
+        torch.from_numpy(crops[0.0]["keypoints"])[None], task.flip_back(torch.from_numpy(crops[1.0]["keypoints"])[None])
+    )
     np.testing.assert_allclose(merged[0].numpy(), crops[0.0]["keypoints"], atol=1e-4)
 
 
@@ -104,8 +113,10 @@ def test_regression_head_starts_at_the_crop_centre_in_input_px() -> None:
 
 
 # ------------------------------------------------------------------ losses: choice and masking
-@pytest.mark.parametrize(("name", "expected"), [("wing", 10 * np.log(1 + 3 / 2) + 10 * np.log(1 + 4 / 2)),
-                                                ("soft_wing", None), ("l1", 7.0), ("mse", 25.0)])
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("wing", 10 * np.log(1 + 3 / 2) + 10 * np.log(1 + 4 / 2)), ("soft_wing", None), ("l1", 7.0), ("mse", 25.0)],
+)
 def test_coord_loss_configs(name: str, expected: float | None) -> None:
     loss = instantiate(OmegaConf.load(CONF / "coord_loss" / f"{name}.yaml"))
     pred = torch.tensor([[[3.0, -4.0], [100.0, 100.0]]])
@@ -173,11 +184,25 @@ def _fit(tmp_path: Path, *overrides: str) -> dict[str, float]:
     from landmarks import run
 
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[
-            "backbone=resnet18", "input_size=[64,64]", "trainer.max_steps=3", "trainer.val_check_interval=3",
-            "trainer.enable_progress_bar=false", "data.num_workers=0", "data.batch_size=4", "data.train.num_images=16",
-            "data.val.num_images=8", "data.val_batch_size=8", "logger=csv", f"output_dir={tmp_path}", "threads=1",
-            *overrides])
+        cfg = compose(
+            "train",
+            overrides=[
+                "backbone=resnet18",
+                "input_size=[64,64]",
+                "trainer.max_steps=3",
+                "trainer.val_check_interval=3",
+                "trainer.enable_progress_bar=false",
+                "data.num_workers=0",
+                "data.batch_size=4",
+                "data.train.num_images=16",
+                "data.val.num_images=8",
+                "data.val_batch_size=8",
+                "logger=csv",
+                f"output_dir={tmp_path}",
+                "threads=1",
+                *overrides,
+            ],
+        )
     metrics = run.train(cfg)
     assert metrics["global_step"] == 3
     return metrics

@@ -45,8 +45,9 @@ def test_soft_argmax_matches_argmax_on_sharp_maps() -> None:
     assert torch.allclose(soft[0, 0], torch.tensor([27.0, 5.0], dtype=torch.float64), atol=1e-4)
 
 
-@pytest.mark.parametrize(("codec_cls", "sigma", "tol_hm_px"), [(MSRAHeatmap, 3.0, 0.005), (MSRAHeatmap, 2.0, 0.08),
-                                                             (UDPHeatmap, 2.5, 0.03)])
+@pytest.mark.parametrize(
+    ("codec_cls", "sigma", "tol_hm_px"), [(MSRAHeatmap, 3.0, 0.005), (MSRAHeatmap, 2.0, 0.08), (UDPHeatmap, 2.5, 0.03)]
+)
 def test_integral_decode_recovers_subpixel_gaussian_peaks(codec_cls: type, sigma: float, tol_hm_px: float) -> None:
     kw = {"unbiased": True} if codec_cls is MSRAHeatmap else {}
     base = codec_cls((128, 128), (32, 32), sigma=sigma, **kw)
@@ -148,9 +149,18 @@ def test_limb_loss_adds_head_channels_seen_only_in_training() -> None:
 # ------------------------------------------------------------------ metrics
 def _batch(gt: np.ndarray, visible: np.ndarray, bbox: np.ndarray) -> dict[str, Any]:
     n = len(gt)
-    return {"meta": {"keypoints": gt, "visible": visible, "bbox": bbox, "area": bbox[:, 2] * bbox[:, 3],
-                     "image_id": np.arange(n), "id": np.arange(n), "score": np.ones(n),
-                     "head_size": np.full(n, np.nan)}}
+    return {
+        "meta": {
+            "keypoints": gt,
+            "visible": visible,
+            "bbox": bbox,
+            "area": bbox[:, 2] * bbox[:, 3],
+            "image_id": np.arange(n),
+            "id": np.arange(n),
+            "score": np.ones(n),
+            "head_size": np.full(n, np.nan),
+        }
+    }
 
 
 def _metrics(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray, bbox: np.ndarray) -> dict[str, float]:
@@ -249,17 +259,33 @@ def test_flip_test_with_identity_indices_recovers_keypoints() -> None:
 
 # ------------------------------------------------------------------ tiny fit
 @pytest.mark.slow
-@pytest.mark.parametrize("variant", [[], ["tasks.hand.decode=integral", "tasks.hand.coord_loss_weight=1.0"],
-                                     ["tasks.hand.limb_loss_weight=1.0", "head=staged"]])
+@pytest.mark.parametrize(
+    "variant",
+    [
+        [],
+        ["tasks.hand.decode=integral", "tasks.hand.coord_loss_weight=1.0"],
+        ["tasks.hand.limb_loss_weight=1.0", "head=staged"],
+    ],
+)
 def test_tiny_fit_task_hand(tmp_path: Path, variant: list[str]) -> None:
     from hydra import compose, initialize_config_dir
 
     from landmarks import run
 
     overrides = [
-        "task=hand", "input_size=[64,64]", "trainer.max_steps=4", "trainer.val_check_interval=4",
-        "trainer.enable_progress_bar=false", "data.num_workers=0", "data.batch_size=4", "data.val.num_images=8",
-        "data.val_batch_size=8", "logger=csv", f"output_dir={tmp_path}", "threads=1", *variant,
+        "task=hand",
+        "input_size=[64,64]",
+        "trainer.max_steps=4",
+        "trainer.val_check_interval=4",
+        "trainer.enable_progress_bar=false",
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "data.val.num_images=8",
+        "data.val_batch_size=8",
+        "logger=csv",
+        f"output_dir={tmp_path}",
+        "threads=1",
+        *variant,
     ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
@@ -279,13 +305,17 @@ def test_prediction_panel_draws_what_the_metrics_measure(tmp_path: Path) -> None
 
     from landmarks.callbacks import PredictionPanel
 
-    codec = IntegralHeatmap(MSRAHeatmap(input_size=(64, 64), heatmap_size=(16, 16), sigma=2.0, refine="dark",
-                                        unbiased=True), beta=20.0)
+    codec = IntegralHeatmap(
+        MSRAHeatmap(input_size=(64, 64), heatmap_size=(16, 16), sigma=2.0, refine="dark", unbiased=True), beta=20.0
+    )
     task = _task(codec)
     rng = np.random.default_rng(0)
     heatmaps = torch.from_numpy(rng.uniform(0, 1, size=(2, 21, 16, 16)).astype(np.float32))  # soft != argmax
-    meta = {"center": torch.tensor([[40.0, 50.0], [100.0, 80.0]]), "scale": torch.tensor([[80.0, 80.0], [40.0, 40.0]]),
-            "rot": torch.zeros(2)}
+    meta = {
+        "center": torch.tensor([[40.0, 50.0], [100.0, 80.0]]),
+        "scale": torch.tensor([[80.0, 80.0], [40.0, 40.0]]),
+        "rot": torch.zeros(2),
+    }
     drawn: list[np.ndarray] = []
     task.draw = lambda image, pred, i, box=None, kpt_thr=0.3: (drawn.append(pred.keypoints[i]), image)[1]  # type: ignore[method-assign]
     module = SimpleNamespace(tasks={"hand": task}, predict_batch=lambda b: {"hand": task.predict(heatmaps, b)})

@@ -10,13 +10,18 @@ import pytest
 import torch
 from torch.utils.data import default_collate
 
-from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.codecs.head_pose import EulerCodec
+from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
 from landmarks.geometry import (
-    euler_to_matrix, flip_euler, geodesic_distance, matrix_to_rotation_6d, project_axes, rotate_roll,
+    euler_to_matrix,
+    flip_euler,
+    geodesic_distance,
+    matrix_to_rotation_6d,
+    project_axes,
+    rotate_roll,
 )
 from landmarks.heads.head_pose import HopenetHead, Rotation6DHead
 from landmarks.layouts.spec import KeypointSpec
@@ -34,8 +39,13 @@ def _axes_sample(euler: tuple[float, float, float]) -> dict[str, Any]:
     centre = np.array([80.0, 80.0])
     ends = project_axes(*euler, center=centre, size=40.0)
     kpts = np.concatenate([centre[None], ends]).astype(np.float32)
-    return {"image": np.zeros((160, 160, 3), np.uint8), "keypoints": kpts, "visible": np.full(4, 2.0, np.float32),
-            "bbox": np.array([40, 40, 80, 80], np.float32), "euler": np.asarray(euler, np.float32)}
+    return {
+        "image": np.zeros((160, 160, 3), np.uint8),
+        "keypoints": kpts,
+        "visible": np.full(4, 2.0, np.float32),
+        "bbox": np.array([40, 40, 80, 80], np.float32),
+        "euler": np.asarray(euler, np.float32),
+    }
 
 
 def _unit_axes(kpts: np.ndarray) -> np.ndarray:
@@ -67,8 +77,9 @@ def test_flip_negates_yaw_and_roll_through_the_transform(euler: tuple[float, flo
 def test_rotation_moves_the_labels_with_the_image(euler: tuple[float, float, float]) -> None:
     """A crop rotated by ``rot`` degrees: the gizmo of the new angles is the rotated gizmo (exact rule)."""
     sample = _axes_sample(euler)
-    transform = TopDownTransform((64, 64), train=True, flip_prob=0.0, rot_prob=1.0, rot_factor=40.0,
-                                 scale_factor=0.0, photometric=0.0)
+    transform = TopDownTransform(
+        (64, 64), train=True, flip_prob=0.0, rot_prob=1.0, rot_factor=40.0, scale_factor=0.0, photometric=0.0
+    )
     crop = transform(sample, np.random.default_rng(3), AXES_SPEC.flip_indices)
     assert abs(crop["rot"]) > 1.0
     np.testing.assert_allclose(crop["euler"], np.array(rotate_roll(*euler, crop["rot"])).ravel(), atol=1e-4)
@@ -127,11 +138,18 @@ def test_one_batch_masks_each_task_for_the_labels_it_lacks() -> None:
     face = FaceLandmarkTask(spec=FakeFaceSource.spec, codec=CoordinateCodec((64, 64)), head=None, loss=WingLoss())
     tasks = {"face": face, "head_pose": _hopenet(), "head_pose_6d": _six_d()}
     tasks["head_pose_6d"].name = "head_pose_6d"
-    outs = lambda: {"face": torch.full((2, 68, 2), 30.0, requires_grad=True),  # noqa: E731
-                    "head_pose": torch.randn(2, 3, 66, requires_grad=True),
-                    "head_pose_6d": torch.randn(2, 6, requires_grad=True)}
-    for source, masked in ((FakeFaceSource(2, euler=False), ("head_pose", "head_pose_6d")),
-                           (FakeFaceSource(2, landmarks=False), ("face",))):
+
+    def outs():
+        return {
+            "face": torch.full((2, 68, 2), 30.0, requires_grad=True),
+            "head_pose": torch.randn(2, 3, 66, requires_grad=True),
+            "head_pose_6d": torch.randn(2, 6, requires_grad=True),
+        }
+
+    for source, masked in (
+        (FakeFaceSource(2, euler=False), ("head_pose", "head_pose_6d")),
+        (FakeFaceSource(2, landmarks=False), ("face",)),
+    ):
         batch = _batch(source, tasks)
         out = outs()
         for name, task in tasks.items():
@@ -154,8 +172,9 @@ def test_hopenet_decode_round_trip_and_unrotation() -> None:
     pred = task.predict(logits, {"meta": {"rot": torch.from_numpy(rot)}})
     assert pred.keypoints.shape == (2, 0, 2)
     np.testing.assert_allclose(pred.extras["euler"][0], decoded[0], atol=1e-4)
-    np.testing.assert_allclose(rotate_roll(*pred.extras["euler"][1].astype(np.float64), 20.0),
-                               decoded[1], atol=1e-3)  # rotating the answer back gives the crop's angles
+    np.testing.assert_allclose(
+        rotate_roll(*pred.extras["euler"][1].astype(np.float64), 20.0), decoded[1], atol=1e-3
+    )  # rotating the answer back gives the crop's angles
 
 
 def test_six_d_decode_round_trip() -> None:
@@ -189,8 +208,9 @@ def test_flip_test_maps_mirrored_outputs_back(make: Any) -> None:
 def test_hopenet_merge_averages_the_two_angles_and_left_edges_disable_flip() -> None:
     task = _hopenet()
     a, b = torch.randn(4, 3, 66), torch.randn(4, 3, 66)
-    np.testing.assert_allclose(task.crop_angles(task.merge_flip(a, b)),
-                               (task.crop_angles(a) + task.crop_angles(b)) / 2, atol=1e-3)
+    np.testing.assert_allclose(
+        task.crop_angles(task.merge_flip(a, b)), (task.crop_angles(a) + task.crop_angles(b)) / 2, atol=1e-3
+    )
     assert not _hopenet(center=False).has_flip_test
 
 
@@ -233,8 +253,14 @@ def test_head_pose_prediction_json_and_drawing() -> None:
 
     task = _hopenet()
     pred = Prediction(np.zeros((2, 0, 2)), np.zeros((2, 0)), {"euler": np.array([[10.0, -5.5, 3.25], [0.0, 0.0, 0.0]])})
-    assert task.to_json(pred, 0) == {"keypoints": [], "keypoint_scores": [], "euler": [10.0, -5.5, 3.25],
-                                     "yaw": 10.0, "pitch": -5.5, "roll": 3.25}
+    assert task.to_json(pred, 0) == {
+        "keypoints": [],
+        "keypoint_scores": [],
+        "euler": [10.0, -5.5, 3.25],
+        "yaw": 10.0,
+        "pitch": -5.5,
+        "roll": 3.25,
+    }
     image = np.zeros((60, 80, 3), np.uint8)
     drawn = task.draw(image, pred, 0, box=(20, 10, 40, 40))
     assert drawn.shape == image.shape and drawn.any() and not image.any()  # axes drawn on a copy

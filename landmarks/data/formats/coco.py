@@ -35,7 +35,11 @@ from typing import Any
 import numpy as np
 
 from landmarks.data.formats.coco_records import (
-    check_iscrowd, check_number, is_number, kept_dict, warn_filled,
+    check_iscrowd,
+    check_number,
+    is_number,
+    kept_dict,
+    warn_filled,
 )
 from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, load_image_rgb, read_json
 from landmarks.layouts.spec import KeypointSpec, coco17
@@ -167,10 +171,12 @@ class CocoKeypointSource:
             where = f"images[{i}]"
             if not isinstance(info, dict):
                 raise AnnotationError(self.ann_file, "images[]", "a JSON object", type(info).__name__, where)
-            checks = (("id", "an integer", isinstance(info.get("id"), int)),
-                      ("file_name", "a string", isinstance(info.get("file_name"), str)),
-                      ("width", "a positive number", _is_number(info.get("width")) and info["width"] > 0),
-                      ("height", "a positive number", _is_number(info.get("height")) and info["height"] > 0))
+            checks = (
+                ("id", "an integer", isinstance(info.get("id"), int)),
+                ("file_name", "a string", isinstance(info.get("file_name"), str)),
+                ("width", "a positive number", _is_number(info.get("width")) and info["width"] > 0),
+                ("height", "a positive number", _is_number(info.get("height")) and info["height"] > 0),
+            )
             for field, expected, ok in checks:
                 if not ok:
                     raise AnnotationError(self.ann_file, f"images[].{field}", expected, repr(info.get(field)), where)
@@ -185,8 +191,11 @@ class CocoKeypointSource:
         seen: dict[int, int] = {}
         for i, ann in enumerate(self.raw_dict["annotations"]):
             if not isinstance(ann, dict):
-                self._policy.handle(AnnotationError(self.ann_file, "annotations[]", "a JSON object",
-                                                    type(ann).__name__, f"annotations[{i}]"))
+                self._policy.handle(
+                    AnnotationError(
+                        self.ann_file, "annotations[]", "a JSON object", type(ann).__name__, f"annotations[{i}]"
+                    )
+                )
                 continue
             where = f"annotation id {ann['id']}" if "id" in ann else f"annotations[{i}]"
             try:
@@ -215,11 +224,17 @@ class CocoKeypointSource:
         file, k = self.ann_file, self.spec.num_keypoints
         ann_id = ann.get("id")
         if not isinstance(ann_id, int) or isinstance(ann_id, bool):
-            raise AnnotationError(file, "id", "an integer annotation id (the COCO evaluator needs one)",
-                                  repr(ann_id), where)
+            raise AnnotationError(
+                file, "id", "an integer annotation id (the COCO evaluator needs one)", repr(ann_id), where
+            )
         if ann_id in seen:
-            raise AnnotationError(file, "id", "unique annotation ids",
-                                  f"id {ann_id} again (first at annotations[{seen[ann_id]}])", f"annotations[{i}]")
+            raise AnnotationError(
+                file,
+                "id",
+                "unique annotation ids",
+                f"id {ann_id} again (first at annotations[{seen[ann_id]}])",
+                f"annotations[{i}]",
+            )
         seen[ann_id] = i
         record = dict(ann)
         record["iscrowd"] = check_iscrowd(ann, file, where)
@@ -229,25 +244,34 @@ class CocoKeypointSource:
             raise AnnotationError(file, "keypoints", f"3*K = {3 * k} values (wrong keypoint count, K={k})", got, where)
         if not (all(type(v) in (int, float) for v in raw) and np.isfinite(kpt := np.asarray(raw, np.float64)).all()):
             bad = next(j for j, v in enumerate(raw) if not is_number(v))
-            raise AnnotationError(file, "keypoints", "finite numbers",
-                                  f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3} ({self.spec.names[bad // 3]})",
-                                  where)
+            raise AnnotationError(
+                file,
+                "keypoints",
+                "finite numbers",
+                f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3} ({self.spec.names[bad // 3]})",
+                where,
+            )
         kpt = kpt.astype(np.float32).reshape(k, 3)
         v = kpt[:, 2]
         if not ((v == 0) | (v == 1) | (v == 2)).all():
-            raise AnnotationError(file, "keypoints", "visibility flags v in {0, 1, 2}",
-                                  sorted(set(kpt[:, 2].tolist())), where)
+            raise AnnotationError(
+                file, "keypoints", "visibility flags v in {0, 1, 2}", sorted(set(kpt[:, 2].tolist())), where
+            )
         if "category_id" not in ann:
-            raise AnnotationError(file, "category_id", "an integer category id (the COCO evaluator needs one)",
-                                  "no such field", where)
+            raise AnnotationError(
+                file, "category_id", "an integer category id (the COCO evaluator needs one)", "no such field", where
+            )
         check_number(ann, "category_id", "an integer category id", file, where, integer=True)
         info = self._image_of(ann.get("image_id"), where, file)
         bbox = self._clipped_box(ann.get("bbox"), info, where)
-        for field, value in (("area", float(ann["bbox"][2] * ann["bbox"][3])),
-                             ("num_keypoints", int((kpt[:, 2] > 0).sum()))):
+        for field, value in (
+            ("area", float(ann["bbox"][2] * ann["bbox"][3])),
+            ("num_keypoints", int((kpt[:, 2] > 0).sum())),
+        ):
             if field in ann:
-                check_number(ann, field, "a finite number >= 0", file, where, integer=field == "num_keypoints",
-                             minimum=0)
+                check_number(
+                    ann, field, "a finite number >= 0", file, where, integer=field == "num_keypoints", minimum=0
+                )
             else:
                 record[field] = value
                 self._filled[field] += 1
@@ -258,8 +282,13 @@ class CocoKeypointSource:
         if record["iscrowd"] or not (kpt[:, 2] > 0).any():
             return record, None
         return record, _Instance(
-            keypoints=kpt[:, :2].copy(), visible=kpt[:, 2].copy(), bbox=bbox, area=float(record["area"]),
-            image_id=int(info["id"]), id=ann_id, score=1.0,
+            keypoints=kpt[:, :2].copy(),
+            visible=kpt[:, 2].copy(),
+            bbox=bbox,
+            area=float(record["area"]),
+            image_id=int(info["id"]),
+            id=ann_id,
+            score=1.0,
             path=os.path.join(self.image_root, info["file_name"]),
         )
 
@@ -267,17 +296,21 @@ class CocoKeypointSource:
         """:attr:`coco_dict` from the kept records; one warning for every field filled."""
         missing = {image_id for image_id, exists in self._image_exists.items() if not exists}
         gt, categories_filled = kept_dict(self.raw_dict, self._kept, missing, self.spec)
-        warn_filled(self.ann_file, {**self._filled, "categories": int(categories_filled)},
-                    len(self.raw_dict["annotations"]))
+        warn_filled(
+            self.ann_file, {**self._filled, "categories": int(categories_filled)}, len(self.raw_dict["annotations"])
+        )
         return gt
 
     def _load_detections(self) -> None:
         assert self.det_file is not None
         dets = read_json(self.det_file)
         if not isinstance(dets, list):
-            raise AnnotationError(self.det_file, "<top level>",
-                                  "a list of {image_id, category_id, bbox, score} (COCO results format)",
-                                  type(dets).__name__)
+            raise AnnotationError(
+                self.det_file,
+                "<top level>",
+                "a list of {image_id, category_id, bbox, score} (COCO results format)",
+                type(dets).__name__,
+            )
         k = self.spec.num_keypoints
         for i, det in enumerate(dets):
             where = f"detection [{i}]"
@@ -297,20 +330,30 @@ class CocoKeypointSource:
                     continue
                 info = self._image_of(det["image_id"], where, self.det_file)
                 box = det["bbox"]
-                if not (isinstance(box, list) and len(box) == 4 and all(_is_number(v) for v in box)
-                        and box[2] > 0 and box[3] > 0):
-                    raise AnnotationError(self.det_file, "bbox", "[x, y, w, h] with w > 0 and h > 0",
-                                          repr(box), where)
+                if not (
+                    isinstance(box, list)
+                    and len(box) == 4
+                    and all(_is_number(v) for v in box)
+                    and box[2] > 0
+                    and box[3] > 0
+                ):
+                    raise AnnotationError(self.det_file, "bbox", "[x, y, w, h] with w > 0 and h > 0", repr(box), where)
                 self._check_image_file(info, where)
             except AnnotationError as err:
                 self._policy.handle(err)
                 continue
-            self._instances.append(_Instance(
-                keypoints=np.zeros((k, 2), np.float32), visible=np.zeros((k,), np.float32),
-                bbox=np.asarray(box, dtype=np.float32), area=float(box[2] * box[3]),
-                image_id=int(info["id"]), id=i, score=float(det["score"]),
-                path=os.path.join(self.image_root, info["file_name"]),
-            ))
+            self._instances.append(
+                _Instance(
+                    keypoints=np.zeros((k, 2), np.float32),
+                    visible=np.zeros((k,), np.float32),
+                    bbox=np.asarray(box, dtype=np.float32),
+                    area=float(box[2] * box[3]),
+                    image_id=int(info["id"]),
+                    id=i,
+                    score=float(det["score"]),
+                    path=os.path.join(self.image_root, info["file_name"]),
+                )
+            )
 
     # ------------------------------------------------------------------ checks
     def _check_layout(self) -> None:
@@ -323,10 +366,19 @@ class CocoKeypointSource:
         a different order would swap points, but many files just name them differently.
         """
         k = self.spec.num_keypoints
-        counts = Counter(len(a["keypoints"]) for a in self.raw_dict["annotations"]
-                         if isinstance(a, dict) and not a.get("iscrowd", 0) and isinstance(a.get("keypoints"), list))
-        declared = next((c["keypoints"] for c in self.raw_dict.get("categories") or []
-                         if isinstance(c, dict) and isinstance(c.get("keypoints"), list) and c["keypoints"]), None)
+        counts = Counter(
+            len(a["keypoints"])
+            for a in self.raw_dict["annotations"]
+            if isinstance(a, dict) and not a.get("iscrowd", 0) and isinstance(a.get("keypoints"), list)
+        )
+        declared = next(
+            (
+                c["keypoints"]
+                for c in self.raw_dict.get("categories") or []
+                if isinstance(c, dict) and isinstance(c.get("keypoints"), list) and c["keypoints"]
+            ),
+            None,
+        )
         layout = f"layout '{self.spec.name}'"
         if self.spec.source:
             layout += f" of {self.spec.source} (field 'keypoints')"
@@ -335,18 +387,29 @@ class CocoKeypointSource:
             got = f"{n_values} values (K = {n_values / 3:g}) in {n} of {sum(counts.values())} annotations"
             if declared is not None:
                 got += f"; the file's categories[].keypoints lists {len(declared)} names"
-            raise AnnotationError(self.ann_file, "annotations[].keypoints",
-                                  f"3*K = {3 * k} values per annotation for the K = {k} keypoints of {layout}", got)
+            raise AnnotationError(
+                self.ann_file,
+                "annotations[].keypoints",
+                f"3*K = {3 * k} values per annotation for the K = {k} keypoints of {layout}",
+                got,
+            )
         named_differently = declared is not None and len(declared) == k and list(declared) != list(self.spec.names)
         if self.spec.source and named_differently:
             diff = [f"{j}: {a!r} vs {b!r}" for j, (a, b) in enumerate(zip(declared, self.spec.names)) if a != b]
-            LOGGER.warning("%s: categories[].keypoints names differ from %s at %d of %d positions (%s); the "
-                           "spec's order is used", self.ann_file, layout, len(diff), k, "; ".join(diff[:3]))
+            LOGGER.warning(
+                "%s: categories[].keypoints names differ from %s at %d of %d positions (%s); the spec's order is used",
+                self.ann_file,
+                layout,
+                len(diff),
+                k,
+                "; ".join(diff[:3]),
+            )
 
     def _image_of(self, image_id: Any, where: str, file: str) -> dict[str, Any]:
         if not isinstance(image_id, int) or image_id not in self._images:
-            raise AnnotationError(file, "image_id", f"an id listed in 'images' of {self.ann_file}",
-                                  repr(image_id), where)
+            raise AnnotationError(
+                file, "image_id", f"an id listed in 'images' of {self.ann_file}", repr(image_id), where
+            )
         return self._images[image_id]
 
     def _clipped_box(self, box: Any, info: dict[str, Any], where: str) -> np.ndarray:
@@ -359,21 +422,25 @@ class CocoKeypointSource:
         x1, y1 = min(max(x, 0.0), width - 1.0), min(max(y, 0.0), height - 1.0)
         x2, y2 = min(max(x + w, 0.0), width - 1.0), min(max(y + h, 0.0), height - 1.0)
         if x2 <= x1 or y2 <= y1:
-            raise AnnotationError(self.ann_file, "bbox",
-                                  f"a box overlapping image {info['file_name']} ({width}x{height})",
-                                  f"{box} (fully outside the image)", where)
+            raise AnnotationError(
+                self.ann_file,
+                "bbox",
+                f"a box overlapping image {info['file_name']} ({width}x{height})",
+                f"{box} (fully outside the image)",
+                where,
+            )
         return np.asarray([x1, y1, x2 - x1, y2 - y1], dtype=np.float32)
 
     def _check_inside(self, kpt: np.ndarray, info: dict[str, Any], where: str) -> None:
         width, height = float(info["width"]), float(info["height"])
         mx, my = self.keypoint_margin * width, self.keypoint_margin * height
         labelled = kpt[:, 2] > 0
-        out = labelled & ((kpt[:, 0] < -mx) | (kpt[:, 0] > width + mx)
-                          | (kpt[:, 1] < -my) | (kpt[:, 1] > height + my))
+        out = labelled & ((kpt[:, 0] < -mx) | (kpt[:, 0] > width + mx) | (kpt[:, 1] < -my) | (kpt[:, 1] > height + my))
         if out.any():
             j = int(np.flatnonzero(out)[0])
             raise AnnotationError(
-                self.ann_file, "keypoints",
+                self.ann_file,
+                "keypoints",
                 f"labelled keypoints within {self.keypoint_margin:.0%} of image {info['file_name']} "
                 f"({info['width']}x{info['height']})",
                 f"keypoint {j} ({self.spec.names[j]}) at ({kpt[j, 0]:.1f}, {kpt[j, 1]:.1f}), far outside",
@@ -386,8 +453,11 @@ class CocoKeypointSource:
             self._image_exists[image_id] = os.path.isfile(os.path.join(self.image_root, info["file_name"]))
         if not self._image_exists[image_id]:
             raise AnnotationError(
-                self.ann_file, "images[].file_name", f"an existing image file under {self.image_root}",
-                f"{info['file_name']!r} (missing)", f"{where}, image id {image_id}",
+                self.ann_file,
+                "images[].file_name",
+                f"an existing image file under {self.image_root}",
+                f"{info['file_name']!r} (missing)",
+                f"{where}, image id {image_id}",
             )
 
     def _raise_empty(self) -> None:
@@ -398,8 +468,10 @@ class CocoKeypointSource:
             field, why = "annotations", f"{n} annotations, none usable ({counts or 'the list is empty'})"
         else:
             field = "bbox"
-            why = (f"no person detection (category_id 1) with score >= {self.det_score_thr}"
-                   f" ({counts or 'the list is empty'})")
+            why = (
+                f"no person detection (category_id 1) with score >= {self.det_score_thr}"
+                f" ({counts or 'the list is empty'})"
+            )
         raise AnnotationError(file, field, "at least one instance", f"0 instances: {why}")
 
     def _load(self, index: int) -> Sample:
@@ -407,11 +479,21 @@ class CocoKeypointSource:
         image = load_image_rgb(inst.path, field="images[].file_name", source=self.ann_file)
         info = self._images[inst.image_id]
         if image.shape[:2] != (info["height"], info["width"]):
-            raise AnnotationError(self.ann_file, "images[].width/height",
-                                  f"{info['width']}x{info['height']} as decoded from {inst.path}",
-                                  f"{image.shape[1]}x{image.shape[0]}", f"image id {inst.image_id}")
+            raise AnnotationError(
+                self.ann_file,
+                "images[].width/height",
+                f"{info['width']}x{info['height']} as decoded from {inst.path}",
+                f"{image.shape[1]}x{image.shape[0]}",
+                f"image id {inst.image_id}",
+            )
         return Sample(
-            image=image, keypoints=inst.keypoints.copy(), visible=inst.visible.copy(),
-            bbox=inst.bbox.copy(), area=inst.area, image_id=inst.image_id, id=inst.id,
-            score=inst.score, path=inst.path,
+            image=image,
+            keypoints=inst.keypoints.copy(),
+            visible=inst.visible.copy(),
+            bbox=inst.bbox.copy(),
+            area=inst.area,
+            image_id=inst.image_id,
+            id=inst.id,
+            score=inst.score,
+            path=inst.path,
         )

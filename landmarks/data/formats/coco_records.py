@@ -42,8 +42,15 @@ def is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
-def check_number(ann: dict[str, Any], field: str, expected: str, file: str, where: str,
-                 integer: bool = False, minimum: float | None = None) -> None:
+def check_number(
+    ann: dict[str, Any],
+    field: str,
+    expected: str,
+    file: str,
+    where: str,
+    integer: bool = False,
+    minimum: float | None = None,
+) -> None:
     """Raise unless ``ann[field]`` is a finite number (an integer when ``integer``) >= ``minimum``."""
     value = ann[field]
     ok = is_number(value) and (not integer or float(value).is_integer()) and (minimum is None or value >= minimum)
@@ -65,15 +72,24 @@ def check_iscrowd(ann: dict[str, Any], file: str, where: str) -> int:
 
 def warn_filled(file: str, filled: dict[str, int], total: int) -> None:
     """Log ONE warning naming ``file`` and, per filled field, the rule and how many records."""
-    parts = [f"'{field}' in {n} of {total} annotations with {FILL_RULES[field]}" if field != "categories"
-             else f"'categories' with {FILL_RULES[field]}" for field, n in filled.items() if n]
+    parts = [
+        f"'{field}' in {n} of {total} annotations with {FILL_RULES[field]}"
+        if field != "categories"
+        else f"'categories' with {FILL_RULES[field]}"
+        for field, n in filled.items()
+        if n
+    ]
     if parts:
-        LOGGER.warning("%s: filled missing fields (mmpose's rule for CrowdPose / AI Challenger-style files): %s",
-                       file, "; ".join(parts))
+        LOGGER.warning(
+            "%s: filled missing fields (mmpose's rule for CrowdPose / AI Challenger-style files): %s",
+            file,
+            "; ".join(parts),
+        )
 
 
-def kept_dict(raw: dict[str, Any], annotations: list[dict[str, Any]], missing_images: set[int],
-              spec: KeypointSpec) -> tuple[dict[str, Any], bool]:
+def kept_dict(
+    raw: dict[str, Any], annotations: list[dict[str, Any]], missing_images: set[int], spec: KeypointSpec
+) -> tuple[dict[str, Any], bool]:
     """The ground-truth dict of the kept records, for the COCO evaluator.
 
     Args:
@@ -89,7 +105,14 @@ def kept_dict(raw: dict[str, Any], annotations: list[dict[str, Any]], missing_im
     categories = raw.get("categories")
     filled = not (isinstance(categories, list) and categories)
     if filled:
-        categories = [{"id": 1, "name": spec.name, "supercategory": spec.name, "keypoints": list(spec.names),
-                       "skeleton": [list(p) for p in spec.skeleton]}]
+        categories = [
+            {
+                "id": 1,
+                "name": spec.name,
+                "supercategory": spec.name,
+                "keypoints": list(spec.names),
+                "skeleton": [list(p) for p in spec.skeleton],
+            }
+        ]
     images = [info for info in raw["images"] if info["id"] not in missing_images]
     return {**raw, "images": images, "annotations": annotations, "categories": categories}, filled

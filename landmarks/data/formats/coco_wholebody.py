@@ -41,7 +41,10 @@ PARTS: dict[str, tuple[str, str | None, int]] = {
 }
 #: ``part=`` choices: one part, or both hands
 CHOICES: dict[str, tuple[str, ...]] = {
-    "left_hand": ("left_hand",), "right_hand": ("right_hand",), "hands": ("left_hand", "right_hand"), "face": ("face",),
+    "left_hand": ("left_hand",),
+    "right_hand": ("right_hand",),
+    "hands": ("left_hand", "right_hand"),
+    "face": ("face",),
 }
 
 
@@ -99,8 +102,11 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
         self._counts["invalid_part"] = 0
         for i, ann in enumerate(self.raw_dict["annotations"]):
             if not isinstance(ann, dict):
-                self._policy.handle(AnnotationError(self.ann_file, "annotations[]", "a JSON object",
-                                                    type(ann).__name__, f"annotations[{i}]"))
+                self._policy.handle(
+                    AnnotationError(
+                        self.ann_file, "annotations[]", "a JSON object", type(ann).__name__, f"annotations[{i}]"
+                    )
+                )
                 continue
             try:
                 crowd = check_iscrowd(ann, self.ann_file, f"annotations[{i}]")
@@ -129,19 +135,26 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
         raw = ann[f"{prefix}_kpts"]
         if not isinstance(raw, list) or len(raw) != 3 * k:
             got = f"{len(raw)} values" if isinstance(raw, list) else repr(raw)
-            raise AnnotationError(self.ann_file, f"{prefix}_kpts",
-                                  f"3*K = {3 * k} values (layout '{self.spec.name}', K={k})", got, where)
+            raise AnnotationError(
+                self.ann_file, f"{prefix}_kpts", f"3*K = {3 * k} values (layout '{self.spec.name}', K={k})", got, where
+            )
         bad = next((j for j, v in enumerate(raw) if not _is_number(v)), None)
         if bad is not None:
-            raise AnnotationError(self.ann_file, f"{prefix}_kpts", "finite numbers",
-                                  f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3}", where)
+            raise AnnotationError(
+                self.ann_file,
+                f"{prefix}_kpts",
+                "finite numbers",
+                f"{raw[bad]!r} as {'xyv'[bad % 3]} of keypoint {bad // 3}",
+                where,
+            )
         kpt = np.asarray(raw, dtype=np.float32).reshape(k, 3)
         if not valid or not np.any(kpt != 0):
             self._counts["invalid_part"] += 1
             return
         if np.any(kpt[:, 2] < 0):
-            raise AnnotationError(self.ann_file, f"{prefix}_kpts", "visibility v >= 0",
-                                  sorted(set(kpt[:, 2].tolist())), where)
+            raise AnnotationError(
+                self.ann_file, f"{prefix}_kpts", "visibility v >= 0", sorted(set(kpt[:, 2].tolist())), where
+            )
         if not np.any(kpt[:, 2] > 0):
             self._counts["no_keypoints"] += 1
             return
@@ -156,12 +169,18 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
             field = f"{prefix}_box" if err.field == "bbox" else f"{prefix}_kpts"
             raise AnnotationError(err.file, field, err.expected, err.got, err.where) from err
         self._check_image_file(info, where)
-        self._instances.append(_Instance(
-            keypoints=kpt[:, :2].copy(), visible=kpt[:, 2].copy(), bbox=bbox,
-            area=float(box[2] * box[3]), image_id=int(info["id"]),
-            id=10 * int(ann["id"]) + code if isinstance(ann.get("id"), int) else -1, score=1.0,
-            path=os.path.join(self.image_root, info["file_name"]),
-        ))
+        self._instances.append(
+            _Instance(
+                keypoints=kpt[:, :2].copy(),
+                visible=kpt[:, 2].copy(),
+                bbox=bbox,
+                area=float(box[2] * box[3]),
+                image_id=int(info["id"]),
+                id=10 * int(ann["id"]) + code if isinstance(ann.get("id"), int) else -1,
+                score=1.0,
+                path=os.path.join(self.image_root, info["file_name"]),
+            )
+        )
         self._handedness.append(handedness)
 
     def _load(self, index: int) -> Sample:
@@ -177,16 +196,29 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
         anns = []
         for inst in self._instances:
             kp = np.concatenate([inst.keypoints, inst.visible[:, None]], axis=1)
-            anns.append({
-                "id": inst.id, "image_id": inst.image_id, "category_id": 1, "iscrowd": 0,
-                "keypoints": kp.reshape(-1).astype(float).tolist(),
-                "num_keypoints": int((inst.visible > 0).sum()),
-                "bbox": inst.bbox.astype(float).tolist(), "area": inst.area,
-            })
+            anns.append(
+                {
+                    "id": inst.id,
+                    "image_id": inst.image_id,
+                    "category_id": 1,
+                    "iscrowd": 0,
+                    "keypoints": kp.reshape(-1).astype(float).tolist(),
+                    "num_keypoints": int((inst.visible > 0).sum()),
+                    "bbox": inst.bbox.astype(float).tolist(),
+                    "area": inst.area,
+                }
+            )
         name = "face" if self.part == "face" else "hand"
         return {
             "images": [info for info in self.raw_dict["images"] if self._image_exists.get(info["id"], True)],
             "annotations": anns,
-            "categories": [{"id": 1, "name": name, "supercategory": name, "keypoints": list(self.spec.names),
-                            "skeleton": [list(p) for p in self.spec.skeleton]}],
+            "categories": [
+                {
+                    "id": 1,
+                    "name": name,
+                    "supercategory": name,
+                    "keypoints": list(self.spec.names),
+                    "skeleton": [list(p) for p in self.spec.skeleton],
+                }
+            ],
         }

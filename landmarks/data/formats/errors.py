@@ -15,7 +15,8 @@ from __future__ import annotations
 import json
 import logging
 import os
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import cv2
 import numpy as np
@@ -123,7 +124,9 @@ class BadSamplePolicy:
                 self._last_error = err
         last = self._last_error
         raise AnnotationError(
-            last.file, last.field, "at least one instance whose image loads",
+            last.file,
+            last.field,
+            "at least one instance whose image loads",
             f"all {count} instances failed (logged above); the last: {last}",
         )
 
@@ -141,7 +144,9 @@ def read_json(path: str) -> Any:
             return json.load(f)
     except json.JSONDecodeError as err:
         raise AnnotationError(
-            path, "<json>", "valid JSON",
+            path,
+            "<json>",
+            "valid JSON",
             f"a syntax error at line {err.lineno} column {err.colno} (char {err.pos}): {err.msg}",
         ) from err
 
@@ -178,7 +183,10 @@ def load_image_rgb(path: str, field: str = "image", source: str | None = None) -
     image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR) if data else None
     if image is None:
         raise AnnotationError(
-            path, field, "a decodable image (jpg/png/...)",
-            f"a file of {len(data)} bytes that OpenCV cannot decode (corrupt or not an image)", where,
+            path,
+            field,
+            "a decodable image (jpg/png/...)",
+            f"a file of {len(data)} bytes that OpenCV cannot decode (corrupt or not an image)",
+            where,
         )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

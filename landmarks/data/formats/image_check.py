@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from typing import Callable
+from collections.abc import Callable
 
 __all__ = ["CHECKS", "image_problem", "jpeg_problem", "png_problem"]
 
@@ -60,7 +60,9 @@ def jpeg_problem(data: bytes) -> str | None:
             return f"no end-of-image marker (FF D9): the file ends at byte {n} between segments (truncated)"
         code = data[pos + 1]
         if data[pos] != 0xFF or code < 0xC0 and code != 0x01:
-            return f"byte {pos}: expected a JPEG marker (FF C0-FE), got {data[pos:pos + 2].hex(' ').upper()} (corrupt)"
+            return (
+                f"byte {pos}: expected a JPEG marker (FF C0-FE), got {data[pos : pos + 2].hex(' ').upper()} (corrupt)"
+            )
         if code == 0xD9:
             return None
         if 0xD0 <= code <= 0xD7 or code == 0x01:
@@ -68,18 +70,19 @@ def jpeg_problem(data: bytes) -> str | None:
             continue
         if pos + 4 > n:
             return f"the file ends inside the header of marker FF {code:02X} at byte {pos} (truncated)"
-        (length,) = struct.unpack(">H", data[pos + 2:pos + 4])
+        (length,) = struct.unpack(">H", data[pos + 2 : pos + 4])
         end = pos + 2 + length
         if length < 2 or end > n:
-            return (f"marker FF {code:02X} at byte {pos} declares {length} bytes; the file ends at byte {n}"
-                    " (truncated or corrupt)")
+            return (
+                f"marker FF {code:02X} at byte {pos} declares {length} bytes; the file ends at byte {n}"
+                " (truncated or corrupt)"
+            )
         if code != 0xDA:
             pos = end
             continue
         found = _SCAN_MARKER.search(data, end)
         if found is None:
-            return (f"no end-of-image marker (FF D9): the file ends inside the compressed data at byte {n}"
-                    " (truncated)")
+            return f"no end-of-image marker (FF D9): the file ends inside the compressed data at byte {n} (truncated)"
         pos = found.start()
 
 
@@ -100,13 +103,13 @@ def png_problem(data: bytes) -> str | None:
     while True:
         if pos + 8 > n:
             return f"no IEND chunk: the file ends at byte {n} between chunks (truncated)"
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
         name = kind.decode("latin-1")
         end = pos + 12 + length
         if end > n:
             return f"no IEND chunk: the file ends inside chunk {name!r} at byte {n} (truncated)"
-        (crc,) = struct.unpack(">I", data[end - 4:end])
-        if zlib.crc32(data[pos + 4:end - 4]) != crc:
+        (crc,) = struct.unpack(">I", data[end - 4 : end])
+        if zlib.crc32(data[pos + 4 : end - 4]) != crc:
             return f"chunk {name!r} at byte {pos} fails its CRC-32 check (corrupt)"
         if kind == b"IEND":
             return None

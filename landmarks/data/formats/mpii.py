@@ -128,16 +128,23 @@ class MpiiSource:
         self._policy = BadSamplePolicy(on_bad_sample, owner=f"MpiiSource({self.ann_file})")
         anns = read_json(self.ann_file)
         if not isinstance(anns, list):
-            raise AnnotationError(self.ann_file, "<top level>",
-                                  "a list of {image, joints, joints_vis, center, scale}", type(anns).__name__)
+            raise AnnotationError(
+                self.ann_file,
+                "<top level>",
+                "a list of {image, joints, joints_vis, center, scale}",
+                type(anns).__name__,
+            )
         head_sizes: np.ndarray | None = None
         self.head_boxes_file = None if head_boxes_file is None else str(head_boxes_file)
         if head_boxes_file is not None:
             boxes = load_head_boxes(str(head_boxes_file))
             if len(boxes) != len(anns):
-                raise AnnotationError(str(head_boxes_file), "head boxes",
-                                      f"one box per annotation of {self.ann_file} ({len(anns)})",
-                                      f"{len(boxes)} boxes")
+                raise AnnotationError(
+                    str(head_boxes_file),
+                    "head boxes",
+                    f"one box per annotation of {self.ann_file} ({len(anns)})",
+                    f"{len(boxes)} boxes",
+                )
             head_sizes = HEAD_SIZE_FACTOR * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
         self._image_ids: dict[str, int] = {}
         self._instances: list[_Instance] = []
@@ -147,8 +154,12 @@ class MpiiSource:
             except AnnotationError as err:
                 self._policy.handle(err)
         if not self._instances:
-            raise AnnotationError(self.ann_file, "<top level>", "at least one instance",
-                                  f"0 instances ({len(anns)} entries, {self._policy.skipped} bad and skipped)")
+            raise AnnotationError(
+                self.ann_file,
+                "<top level>",
+                "at least one instance",
+                f"0 instances ({len(anns)} entries, {self._policy.skipped} bad and skipped)",
+            )
 
     @property
     def skipped_counts(self) -> dict[str, int]:
@@ -179,8 +190,11 @@ class MpiiSource:
             raise AnnotationError(self.ann_file, "image", "an image file name", repr(image), where)
         where = f"entry [{i}], image {image}"
         joints = ann.get("joints")
-        if not (isinstance(joints, list) and len(joints) == k
-                and all(isinstance(j, list) and len(j) == 2 and all(_number(v) for v in j) for j in joints)):
+        if not (
+            isinstance(joints, list)
+            and len(joints) == k
+            and all(isinstance(j, list) and len(j) == 2 and all(_number(v) for v in j) for j in joints)
+        ):
             got = f"{len(joints)} entries" if isinstance(joints, list) else repr(joints)
             raise AnnotationError(self.ann_file, "joints", f"K={k} pairs of finite numbers [x, y]", got, where)
         vis = ann.get("joints_vis")
@@ -190,19 +204,24 @@ class MpiiSource:
         if not (isinstance(center, list) and len(center) == 2 and all(_number(v) for v in center)):
             raise AnnotationError(self.ann_file, "center", "[x, y] numbers", repr(center), where)
         if center[0] == -1:
-            raise AnnotationError(self.ann_file, "center", "a person position (MPII uses -1 for unknown)",
-                                  repr(center), where)
+            raise AnnotationError(
+                self.ann_file, "center", "a person position (MPII uses -1 for unknown)", repr(center), where
+            )
         if not (_number(scale) and scale > 0):
-            raise AnnotationError(self.ann_file, "scale", "a positive number (units of 200 px)",
-                                  repr(scale), where)
+            raise AnnotationError(self.ann_file, "scale", "a positive number (units of 200 px)", repr(scale), where)
         if head_size is not None and not (math.isfinite(head_size) and head_size > 0):
-            raise AnnotationError(str(self.head_boxes_file), "head boxes",
-                                  "finite corners of a box of non-zero size (PCKh normaliser)",
-                                  f"head size {head_size} for entry [{i}] of {self.ann_file}", f"box [{i}]")
+            raise AnnotationError(
+                str(self.head_boxes_file),
+                "head boxes",
+                "finite corners of a box of non-zero size (PCKh normaliser)",
+                f"head size {head_size} for entry [{i}] of {self.ann_file}",
+                f"box [{i}]",
+            )
         path = os.path.join(self.image_root, image)
         if not os.path.isfile(path):
-            raise AnnotationError(self.ann_file, "image", f"an existing image file under {self.image_root}",
-                                  f"{image!r} (missing)", where)
+            raise AnnotationError(
+                self.ann_file, "image", f"an existing image file under {self.image_root}", f"{image!r} (missing)", where
+            )
         labelled = np.asarray(vis, dtype=bool)
         keypoints = np.asarray(joints, dtype=np.float32) - 1.0
         keypoints[~labelled] = 0.0
@@ -211,16 +230,26 @@ class MpiiSource:
         cy = float(center[1]) + CENTER_SHIFT_PER_SCALE * float(scale) - 1.0
         bbox = np.asarray([cx - side / 2, cy - side / 2, side, side], dtype=np.float32)
         return _Instance(
-            keypoints=keypoints, visible=np.where(labelled, 2.0, 0.0).astype(np.float32), bbox=bbox,
-            image_id=self._image_id(image), id=i, path=path, head_size=head_size,
+            keypoints=keypoints,
+            visible=np.where(labelled, 2.0, 0.0).astype(np.float32),
+            bbox=bbox,
+            image_id=self._image_id(image),
+            id=i,
+            path=path,
+            head_size=head_size,
         )
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
         sample = Sample(
             image=load_image_rgb(inst.path, field="image", source=self.ann_file),
-            keypoints=inst.keypoints.copy(), visible=inst.visible.copy(), bbox=inst.bbox.copy(),
-            area=float(inst.bbox[2] * inst.bbox[3]), image_id=inst.image_id, id=inst.id, score=1.0,
+            keypoints=inst.keypoints.copy(),
+            visible=inst.visible.copy(),
+            bbox=inst.bbox.copy(),
+            area=float(inst.bbox[2] * inst.bbox[3]),
+            image_id=inst.image_id,
+            id=inst.id,
+            score=1.0,
             path=inst.path,
         )
         if inst.head_size is not None:

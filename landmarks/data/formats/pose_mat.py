@@ -44,7 +44,8 @@ from __future__ import annotations
 
 import glob
 import os
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,9 @@ def read_euler(mat: dict[str, Any], file: str) -> np.ndarray:
         raise AnnotationError(file, "Pose_Para", _POSE_LAYOUT, "no such field")
     pose = _numeric(mat, file, "Pose_Para", _POSE_LAYOUT).ravel()
     if pose.size != 7:
-        raise AnnotationError(file, "Pose_Para", _POSE_LAYOUT, f"{pose.size} values, shape {np.shape(mat['Pose_Para'])}")
+        raise AnnotationError(
+            file, "Pose_Para", _POSE_LAYOUT, f"{pose.size} values, shape {np.shape(mat['Pose_Para'])}"
+        )
     if not np.isfinite(pose[:3]).all():
         raise AnnotationError(file, "Pose_Para", "finite pitch, yaw, roll", pose[:3].tolist())
     pitch, yaw, roll = pose[:3]
@@ -104,8 +107,12 @@ def _finite(xy: np.ndarray, file: str, field: str) -> np.ndarray:
     bad = np.flatnonzero(~np.isfinite(xy).all(axis=1))
     if bad.size:
         j = int(bad[0])
-        raise AnnotationError(file, field, "finite x, y (AFLW marks a missing point (-1, -1))",
-                              f"point {j} = ({xy[j, 0]}, {xy[j, 1]}) ({bad.size} non-finite points)")
+        raise AnnotationError(
+            file,
+            field,
+            "finite x, y (AFLW marks a missing point (-1, -1))",
+            f"point {j} = ({xy[j, 0]}, {xy[j, 1]}) ({bad.size} non-finite points)",
+        )
     return xy
 
 
@@ -179,15 +186,21 @@ class PoseMatSource:
                 self._policy.handle(err)
         if not self._files:
             what = self.list_file or f"{self.root} ({', '.join(patterns)})"
-            raise AnnotationError(what, "mat", "at least one .mat file with its image",
-                                  f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)")
+            raise AnnotationError(
+                what,
+                "mat",
+                "at least one .mat file with its image",
+                f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)",
+            )
 
     def __len__(self) -> int:
         return len(self._files)
 
     def __getitem__(self, index: int) -> Sample:
         """Face ``index``: its ``.mat`` parsed and its image decoded now."""
-        return self._policy.load_at(index, len(self._files), self._load, f"PoseMatSource({self.list_file or self.root})")
+        return self._policy.load_at(
+            index, len(self._files), self._load, f"PoseMatSource({self.list_file or self.root})"
+        )
 
     @property
     def files(self) -> list[str]:
@@ -209,8 +222,9 @@ class PoseMatSource:
     def _listed(self) -> list[tuple[str, int | None]]:
         assert self.list_file is not None
         if not os.path.isfile(self.list_file):
-            raise AnnotationError(self.list_file, "<file>", "an existing list file (one .mat path per line)",
-                                  "no such file")
+            raise AnnotationError(
+                self.list_file, "<file>", "an existing list file (one .mat path per line)", "no such file"
+            )
         out: list[tuple[str, int | None]] = []
         with open(self.list_file, encoding="utf-8") as f:
             for n, raw in enumerate(f.read().splitlines(), start=1):
@@ -239,8 +253,15 @@ class PoseMatSource:
         image_path = os.path.splitext(path)[0] + self.image_ext
         return Sample(
             image=load_image_rgb(image_path, field="image", source=path),
-            keypoints=keypoints, visible=visible, bbox=bbox, area=float(bbox[2] * bbox[3]),
-            image_id=index, id=index, score=1.0, euler=euler, path=image_path,
+            keypoints=keypoints,
+            visible=visible,
+            bbox=bbox,
+            area=float(bbox[2] * bbox[3]),
+            image_id=index,
+            id=index,
+            score=1.0,
+            euler=euler,
+            path=image_path,
         )
 
     def _landmarks(self, mat: dict[str, Any], path: str) -> tuple[np.ndarray, np.ndarray]:
@@ -286,13 +307,15 @@ class PoseMatSource:
             if ok.sum() >= 2:
                 pts = raw[ok] - (1.0 if self.one_based else 0.0)
         if len(pts) < 2:
-            raise AnnotationError(path, "pt2d", "labelled pt2d points or landmarks to place the face box",
-                                  "fewer than 2 labelled points")
+            raise AnnotationError(
+                path, "pt2d", "labelled pt2d points or landmarks to place the face box", "fewer than 2 labelled points"
+            )
         (x1, y1), (x2, y2) = pts.min(axis=0), pts.max(axis=0)
         w, h = x2 - x1, y2 - y1
         if w <= 0 or h <= 0:
-            raise AnnotationError(path, "pt2d", "points spanning a box of non-zero width and height",
-                                  f"[{x1}, {y1}, {x2}, {y2}]")
+            raise AnnotationError(
+                path, "pt2d", "points spanning a box of non-zero width and height", f"[{x1}, {y1}, {x2}, {y2}]"
+            )
         left, top, right, bottom = self.box_margins
         x1, y1, x2, y2 = x1 - left * w, y1 - top * h, x2 + right * w, y2 + bottom * h
         return np.asarray([x1, y1, x2 - x1, y2 - y1], dtype=np.float32)
@@ -304,5 +327,6 @@ def _loadmat(path: str) -> dict[str, Any]:
     try:
         return loadmat(path)
     except Exception as err:  # noqa: BLE001 - scipy raises several types for a bad file
-        raise AnnotationError(path, "<file>", "a MATLAB .mat file scipy.io.loadmat reads",
-                              f"{type(err).__name__}: {err}") from None
+        raise AnnotationError(
+            path, "<file>", "a MATLAB .mat file scipy.io.loadmat reads", f"{type(err).__name__}: {err}"
+        ) from None

@@ -38,8 +38,8 @@ from __future__ import annotations
 import glob
 import math
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 
@@ -150,15 +150,21 @@ class Pts300WSource:
             except AnnotationError as err:
                 self._policy.handle(err)
         if not self._instances:
-            raise AnnotationError(owner, "pts", "at least one .pts file with its image",
-                                  f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)")
+            raise AnnotationError(
+                owner,
+                "pts",
+                "at least one .pts file with its image",
+                f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)",
+            )
 
     def __len__(self) -> int:
         return len(self._instances)
 
     def __getitem__(self, index: int) -> Sample:
         """Face ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        return self._policy.load_at(index, len(self._instances), self._load, f"Pts300WSource({self.list_file or self.root})")
+        return self._policy.load_at(
+            index, len(self._instances), self._load, f"Pts300WSource({self.list_file or self.root})"
+        )
 
     @property
     def files(self) -> list[str]:
@@ -200,8 +206,13 @@ class Pts300WSource:
     # ------------------------------------------------------------------ parsing
     def _parse(self, pts: str, line: int | None) -> _Instance:
         if line is not None and not os.path.isfile(pts):
-            raise AnnotationError(str(self.list_file), "pts", "an existing .pts file beside the listed image",
-                                  f"{pts} (missing)", f"line {line}")
+            raise AnnotationError(
+                str(self.list_file),
+                "pts",
+                "an existing .pts file beside the listed image",
+                f"{pts} (missing)",
+                f"line {line}",
+            )
         points = read_pts(pts)
         k = self.spec.num_keypoints
         if len(points) != k:
@@ -210,13 +221,21 @@ class Pts300WSource:
             points = points - 1.0
         lo, hi = points.min(axis=0), points.max(axis=0)
         if not (hi[0] > lo[0] and hi[1] > lo[1]):
-            raise AnnotationError(pts, "points", "points spanning a box of non-zero width and height",
-                                  f"all within [{lo[0]}, {hi[0]}] x [{lo[1]}, {hi[1]}]")
+            raise AnnotationError(
+                pts,
+                "points",
+                "points spanning a box of non-zero width and height",
+                f"all within [{lo[0]}, {hi[0]}] x [{lo[1]}, {hi[1]}]",
+            )
         stem = os.path.splitext(pts)[0]
         image = next((stem + ext for ext in self.image_exts if os.path.isfile(stem + ext)), None)
         if image is None:
-            raise AnnotationError(pts, "image", f"an image beside it named {os.path.basename(stem)} + one of "
-                                  f"{', '.join(self.image_exts)}", "none found")
+            raise AnnotationError(
+                pts,
+                "image",
+                f"an image beside it named {os.path.basename(stem)} + one of {', '.join(self.image_exts)}",
+                "none found",
+            )
         bbox = np.asarray([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], dtype=np.float32)
         return _Instance(keypoints=points.astype(np.float32), bbox=bbox, pts=pts, path=image)
 
@@ -224,7 +243,12 @@ class Pts300WSource:
         inst = self._instances[index]
         return Sample(
             image=load_image_rgb(inst.path, field="image", source=inst.pts),
-            keypoints=inst.keypoints.copy(), visible=np.full(len(inst.keypoints), 2.0, np.float32),
-            bbox=inst.bbox.copy(), area=float(inst.bbox[2] * inst.bbox[3]), image_id=index, id=index,
-            score=1.0, path=inst.path,
+            keypoints=inst.keypoints.copy(),
+            visible=np.full(len(inst.keypoints), 2.0, np.float32),
+            bbox=inst.bbox.copy(),
+            area=float(inst.bbox[2] * inst.bbox[3]),
+            image_id=index,
+            id=index,
+            score=1.0,
+            path=inst.path,
         )

@@ -43,8 +43,10 @@ WFLW_ATTRIBUTES: tuple[str, ...] = ("pose", "expression", "illumination", "make-
 """The six attribute flags of a WFLW line, in file order."""
 NUM_LANDMARKS = 98
 VALUES_PER_LINE = 2 * NUM_LANDMARKS + 4 + len(WFLW_ATTRIBUTES) + 1  # 207
-_LINE_LAYOUT = (f"{VALUES_PER_LINE} whitespace-separated values: 196 landmark coordinates, "
-                "4 rect values x_min y_min x_max y_max, 6 attribute flags, the image name")
+_LINE_LAYOUT = (
+    f"{VALUES_PER_LINE} whitespace-separated values: 196 landmark coordinates, "
+    "4 rect values x_min y_min x_max y_max, 6 attribute flags, the image name"
+)
 
 
 def _is_flag(token: str) -> bool:
@@ -96,8 +98,10 @@ class WflwSource:
         self.image_root = str(image_root)
         self.spec = spec if spec is not None else wflw98()
         if self.spec.num_keypoints != NUM_LANDMARKS:
-            raise ValueError(f"WflwSource({self.ann_file}): spec '{self.spec.name}' has "
-                             f"{self.spec.num_keypoints} points; WFLW lines hold {NUM_LANDMARKS}")
+            raise ValueError(
+                f"WflwSource({self.ann_file}): spec '{self.spec.name}' has "
+                f"{self.spec.num_keypoints} points; WFLW lines hold {NUM_LANDMARKS}"
+            )
         if box not in ("rect", "landmarks"):
             raise ValueError(f"WflwSource({self.ann_file}): box must be 'rect' or 'landmarks', got {box!r}")
         self.box = box
@@ -116,8 +120,12 @@ class WflwSource:
             except AnnotationError as err:
                 self._policy.handle(err)
         if not self._instances:
-            raise AnnotationError(self.ann_file, "<lines>", "at least one face line",
-                                  f"0 faces ({len(lines)} lines, {self._policy.skipped} bad and skipped)")
+            raise AnnotationError(
+                self.ann_file,
+                "<lines>",
+                "at least one face line",
+                f"0 faces ({len(lines)} lines, {self._policy.skipped} bad and skipped)",
+            )
 
     def __len__(self) -> int:
         return len(self._instances)
@@ -144,23 +152,31 @@ class WflwSource:
         try:
             numbers = [float(t) for t in tokens[:200]]
         except ValueError as err:
-            raise AnnotationError(self.ann_file, "landmarks/rect", "200 numbers before the attribute flags",
-                                  str(err), where) from None
+            raise AnnotationError(
+                self.ann_file, "landmarks/rect", "200 numbers before the attribute flags", str(err), where
+            ) from None
         bad = next((j for j, v in enumerate(numbers) if not math.isfinite(v)), None)
         if bad is not None:
-            what = f"{'xy'[bad % 2]} of landmark {bad // 2}" if bad < 196 else ["x_min", "y_min", "x_max", "y_max"][bad - 196]
-            raise AnnotationError(self.ann_file, "landmarks" if bad < 196 else "rect", "finite numbers",
-                                  f"{tokens[bad]} as {what}", where)
+            what = (
+                f"{'xy'[bad % 2]} of landmark {bad // 2}"
+                if bad < 196
+                else ["x_min", "y_min", "x_max", "y_max"][bad - 196]
+            )
+            raise AnnotationError(
+                self.ann_file, "landmarks" if bad < 196 else "rect", "finite numbers", f"{tokens[bad]} as {what}", where
+            )
         flags = tokens[200:206]
         if not all(_is_flag(t) for t in flags):
-            raise AnnotationError(self.ann_file, "attributes", f"6 flags 0/1 ({' '.join(WFLW_ATTRIBUTES)})",
-                                  " ".join(flags), where)
+            raise AnnotationError(
+                self.ann_file, "attributes", f"6 flags 0/1 ({' '.join(WFLW_ATTRIBUTES)})", " ".join(flags), where
+            )
         name = tokens[206]
         where = f"line {n}, image {name}"
         x1, y1, x2, y2 = numbers[196:200]
         if not (x2 > x1 and y2 > y1):
-            raise AnnotationError(self.ann_file, "rect", "x_min < x_max and y_min < y_max",
-                                  f"[{x1}, {y1}, {x2}, {y2}]", where)
+            raise AnnotationError(
+                self.ann_file, "rect", "x_min < x_max and y_min < y_max", f"[{x1}, {y1}, {x2}, {y2}]", where
+            )
         keypoints = np.asarray(numbers[:196], dtype=np.float32).reshape(NUM_LANDMARKS, 2)
         if self.box == "rect":
             bbox = np.asarray([x1, y1, x2 - x1, y2 - y1], dtype=np.float32)
@@ -169,20 +185,36 @@ class WflwSource:
             bbox = np.asarray([lo[0], lo[1], hi[0] - lo[0], hi[1] - lo[1]], dtype=np.float32)
         path = os.path.join(self.image_root, name)
         if not os.path.isfile(path):
-            raise AnnotationError(self.ann_file, "image name", f"an existing image file under {self.image_root}",
-                                  f"{name!r} (missing)", where)
+            raise AnnotationError(
+                self.ann_file,
+                "image name",
+                f"an existing image file under {self.image_root}",
+                f"{name!r} (missing)",
+                where,
+            )
         if name not in self._image_ids:
             self._image_ids[name] = len(self._image_ids)
-        return _Instance(keypoints=keypoints, bbox=bbox, attributes=np.asarray([float(t) for t in flags], np.uint8),
-                         image_id=self._image_ids[name], id=n - 1, path=path)
+        return _Instance(
+            keypoints=keypoints,
+            bbox=bbox,
+            attributes=np.asarray([float(t) for t in flags], np.uint8),
+            image_id=self._image_ids[name],
+            id=n - 1,
+            path=path,
+        )
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
         sample = Sample(
             image=load_image_rgb(inst.path, field="image name", source=self.ann_file),
-            keypoints=inst.keypoints.copy(), visible=np.full(NUM_LANDMARKS, 2.0, np.float32),
-            bbox=inst.bbox.copy(), area=float(inst.bbox[2] * inst.bbox[3]), image_id=inst.image_id,
-            id=inst.id, score=1.0, path=inst.path,
+            keypoints=inst.keypoints.copy(),
+            visible=np.full(NUM_LANDMARKS, 2.0, np.float32),
+            bbox=inst.bbox.copy(),
+            area=float(inst.bbox[2] * inst.bbox[3]),
+            image_id=inst.image_id,
+            id=inst.id,
+            score=1.0,
+            path=inst.path,
         )
         sample["attributes"] = inst.attributes.copy()
         return sample

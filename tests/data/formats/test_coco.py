@@ -72,8 +72,7 @@ def test_detection_mode_counts_person_boxes_over_threshold(coco_dir: Path) -> No
     dets = json.loads(det_file.read_text())
     thr = 0.5
     expected = [d for d in dets if d["category_id"] == 1 and d["score"] >= thr]
-    src = CocoKeypointSource(str(coco_dir / "test_coco.json"), str(coco_dir),
-                             det_file=str(det_file), det_score_thr=thr)
+    src = CocoKeypointSource(str(coco_dir / "test_coco.json"), str(coco_dir), det_file=str(det_file), det_score_thr=thr)
     assert len(src) == len(expected) == 18
     assert src.skipped_counts["below_score_thr"] == len(dets) - len(expected)
     s = src[0]
@@ -91,8 +90,7 @@ def _write_dataset(root: Path, anns: list[dict], n_images: int = 2) -> Path:
         cv2.imwrite(str(root / name), np.full((48, 64, 3), 40 * (i + 1), np.uint8))
         images.append({"id": i + 1, "file_name": name, "width": 64, "height": 48})
     path = root / "ann.json"
-    path.write_text(json.dumps({"images": images, "annotations": anns,
-                                "categories": [{"id": 1, "name": "person"}]}))
+    path.write_text(json.dumps({"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}))
     return path
 
 
@@ -100,9 +98,17 @@ def _ann(ann_id: int, image_id: int = 1, bbox: list | None = None, n_kpts: int =
     kpts = []
     for j in range(n_kpts):
         kpts += [10.0 + j, 20.0, 2]
-    return {"id": ann_id, "image_id": image_id, "bbox": bbox or [5.0, 5.0, 40.0, 30.0],
-            "keypoints": kpts, "num_keypoints": n_kpts, "iscrowd": 0, "area": 1000.0,
-            "category_id": 1, **kw}
+    return {
+        "id": ann_id,
+        "image_id": image_id,
+        "bbox": bbox or [5.0, 5.0, 40.0, 30.0],
+        "keypoints": kpts,
+        "num_keypoints": n_kpts,
+        "iscrowd": 0,
+        "area": 1000.0,
+        "category_id": 1,
+        **kw,
+    }
 
 
 def test_malformed_json_names_file_and_position(tmp_path: Path) -> None:
@@ -165,8 +171,9 @@ def test_corrupt_image_error_and_skip(tmp_path: Path, caplog: pytest.LogCaptureF
 
 
 def test_box_fully_outside_error_and_skip(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    path = _write_dataset(tmp_path, [_ann(1), _ann(5, bbox=[100.0, 10.0, 20.0, 20.0]),
-                                     _ann(6, bbox=[-20.0, -10.0, 30.0, 25.0])])
+    path = _write_dataset(
+        tmp_path, [_ann(1), _ann(5, bbox=[100.0, 10.0, 20.0, 20.0]), _ann(6, bbox=[-20.0, -10.0, 30.0, 25.0])]
+    )
     with pytest.raises(AnnotationError, match=r"ann\.json \(annotation id 5\): field 'bbox'.*fully outside"):
         CocoKeypointSource(str(path), str(tmp_path))
     with caplog.at_level(logging.WARNING, logger="landmarks.data"):

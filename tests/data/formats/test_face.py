@@ -17,15 +17,15 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
-from tests.data.formats.face_files import compose_train, face_points, write_image
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.pts300w import Pts300WSource
 from landmarks.data.formats.wflw import VALUES_PER_LINE, WFLW_ATTRIBUTES, WflwSource
 from landmarks.layouts.face import aflw19, cofw29, ibug68, wflw98
 from landmarks.metrics.face_subsets import nme_by_attribute
-from tests.layouts.test_face import _procrustes_residual
+from tests.data.formats.face_files import compose_train, face_points, write_image
 from tests.data.formats.test_pose_mat import _aflw2000, _write_mat
+from tests.layouts.test_face import _procrustes_residual
 
 
 # ====================================================================== WFLW text
@@ -65,13 +65,16 @@ def test_wflw_reads_landmarks_rect_and_attributes(wflw_dir: Path) -> None:
     np.testing.assert_allclose(tight[0]["bbox"], [30, 20, 50, 50], atol=1e-3)
 
 
-@pytest.mark.parametrize("mutate, field, where", [
-    (lambda t: t[:-2] + t[-1:], "<line>", "207 whitespace-separated values"),  # one value short
-    (lambda t: ["abc"] + t[1:], "landmarks/rect", "200 numbers"),
-    (lambda t: t[:200] + ["2"] + t[201:], "attributes", "flags 0/1"),
-    (lambda t: t[:196] + ["80", "15", "25", "75"] + t[200:], "rect", "x_min < x_max"),
-    (lambda t: t[:206] + ["0--Parade/missing.jpg"], "image name", "missing"),
-])
+@pytest.mark.parametrize(
+    "mutate, field, where",
+    [
+        (lambda t: t[:-2] + t[-1:], "<line>", "207 whitespace-separated values"),  # one value short
+        (lambda t: ["abc"] + t[1:], "landmarks/rect", "200 numbers"),
+        (lambda t: t[:200] + ["2"] + t[201:], "attributes", "flags 0/1"),
+        (lambda t: t[:196] + ["80", "15", "25", "75"] + t[200:], "rect", "x_min < x_max"),
+        (lambda t: t[:206] + ["0--Parade/missing.jpg"], "image name", "missing"),
+    ],
+)
 def test_wflw_bad_lines_name_file_line_and_field(wflw_dir: Path, mutate, field: str, where: str) -> None:  # noqa: ANN001
     ann = wflw_dir / "list_98pt_rect_attr_test.txt"
     lines = ann.read_text().splitlines()
@@ -149,13 +152,16 @@ def test_pts_missing_file_named_by_list_line(w300_dir: Path) -> None:
     assert len(skipping) == 1 and skipping.skipped_counts["bad_sample"] == 1
 
 
-@pytest.mark.parametrize("write, field, expected", [
-    (lambda p: _write_pts(p, face_points(67)), "n_points", "68 points (layout 'ibug68')"),  # wrong number of points
-    (lambda p: _write_pts(p, face_points(67), n_points=68), "points", "n_points = 68 point lines"),
-    (lambda p: p.write_text("version: 1\nn_points: 68\n{\n1.0 abc\n}\n"), "points", "two numbers"),
-    (lambda p: p.write_text("version: 1\n{\n1 2\n}\n"), "n_points", "a header line"),
-    (lambda p: p.write_text("version: 1\nn_points: 68\n1 2\n"), "points", "'{' line"),
-])
+@pytest.mark.parametrize(
+    "write, field, expected",
+    [
+        (lambda p: _write_pts(p, face_points(67)), "n_points", "68 points (layout 'ibug68')"),  # wrong number of points
+        (lambda p: _write_pts(p, face_points(67), n_points=68), "points", "n_points = 68 point lines"),
+        (lambda p: p.write_text("version: 1\nn_points: 68\n{\n1.0 abc\n}\n"), "points", "two numbers"),
+        (lambda p: p.write_text("version: 1\n{\n1 2\n}\n"), "n_points", "a header line"),
+        (lambda p: p.write_text("version: 1\nn_points: 68\n1 2\n"), "points", "'{' line"),
+    ],
+)
 def test_pts_malformed_files_name_file_and_field(w300_dir: Path, write, field: str, expected: str) -> None:  # noqa: ANN001
     bad = w300_dir / "ibug" / "image_003_1.pts"
     write(bad)
@@ -179,7 +185,8 @@ def test_wflw_300w_300wlp_configs_build_their_sources(tmp_path: Path) -> None:
     ann.mkdir(parents=True)
     for split in ("train", "test"):
         (ann / f"list_98pt_rect_attr_{split}.txt").write_text(
-            _wflw_line(face_points(98), (25, 15, 85, 75), (0,) * 6, "0--Parade/a.jpg") + "\n")
+            _wflw_line(face_points(98), (25, 15, 85, 75), (0,) * 6, "0--Parade/a.jpg") + "\n"
+        )
     w300 = tmp_path / "300W"
     for rel in ("afw/1", "helen/trainset/2", "lfpw/trainset/3", "helen/testset/4", "lfpw/testset/5", "ibug/6"):
         write_image(w300 / (rel + ".jpg"))
@@ -217,9 +224,18 @@ def test_real_coco_face_files_through_coco_face_config(realdata: Path, name: str
     file, layout, count = REAL[name]
     folder = realdata / name
     target = f"landmarks.layouts.face.{layout.__name__}"
-    cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={folder / file}",
-                    f"data.val.ann_file={folder / file}", f"data.train.image_root={folder}",
-                    f"data.val.image_root={folder}", f"keypoint_layout._target_={target}"])
+    cfg = compose_train(
+        [
+            "task=face",
+            "data=coco_face",
+            f"data.root={folder}",
+            f"data.train.ann_file={folder / file}",
+            f"data.val.ann_file={folder / file}",
+            f"data.train.image_root={folder}",
+            f"data.val.image_root={folder}",
+            f"keypoint_layout._target_={target}",
+        ]
+    )
     run.check_config(cfg)
     src = instantiate(cfg.data.val, _convert_="all")
     assert len(src) == count and src.spec.name == layout.__name__ and src.skipped_counts["bad_sample"] == 0
@@ -236,9 +252,19 @@ def test_real_wflw_runs_one_face_validation_batch(realdata: Path) -> None:
     folder = realdata / "wflw"
     ann = folder / "test_wflw.json"
     target = "landmarks.layouts.face.wflw98"
-    cfg = compose_train(["task=face", "data=coco_face", f"data.root={folder}", f"data.train.ann_file={ann}",
-                    f"data.val.ann_file={ann}", f"data.train.image_root={folder}", f"data.val.image_root={folder}",
-                    f"keypoint_layout._target_={target}", "input_size=[64,64]"])
+    cfg = compose_train(
+        [
+            "task=face",
+            "data=coco_face",
+            f"data.root={folder}",
+            f"data.train.ann_file={ann}",
+            f"data.val.ann_file={ann}",
+            f"data.train.image_root={folder}",
+            f"data.val.image_root={folder}",
+            f"keypoint_layout._target_={target}",
+            "input_size=[64,64]",
+        ]
+    )
     model = run.build_model(cfg)
     data = run.build_data(cfg, model)
     batch = next(iter(data.val_dataloader()))
@@ -252,7 +278,6 @@ def test_real_wflw_runs_one_face_validation_batch(realdata: Path) -> None:
     assert {"nme", "nme_io", "fr", "auc"} <= set(metrics) and np.isfinite(metrics["nme_io"])
 
 
-
 @pytest.mark.parametrize("name", ["cofw", "aflw"])
 def test_cofw29_aflw19_flip_pairs_on_real_faces(realdata: Path, name: str) -> None:
     file, layout, _ = REAL[name]
@@ -260,8 +285,9 @@ def test_cofw29_aflw19_flip_pairs_on_real_faces(realdata: Path, name: str) -> No
     fi = spec.flip_indices
     np.testing.assert_array_equal(fi[fi], np.arange(spec.num_keypoints))
     for i, n in enumerate(spec.names):  # right_X <-> left_X, midline points map to themselves
-        assert spec.names[fi[i]] == (n.replace("right_", "left_") if n.startswith("right_")
-                                     else n.replace("left_", "right_"))
+        assert spec.names[fi[i]] == (
+            n.replace("right_", "left_") if n.startswith("right_") else n.replace("left_", "right_")
+        )
     for ann in json.loads((realdata / name / file).read_text())["annotations"]:
         pts = np.asarray(ann["keypoints"], dtype=np.float64).reshape(-1, 3)[:, :2]
         right = [i for i, n in enumerate(spec.names) if n.startswith("right_")]

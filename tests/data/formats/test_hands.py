@@ -19,8 +19,11 @@ from landmarks.data.formats.errors import AnnotationError
 from landmarks.layouts.hand import hand21
 
 CONF = Path(__file__).resolve().parents[3] / "conf"
-HAND_FILES = {"freihand": ("test_freihand.json", 8), "onehand10k": ("test_onehand10k.json", 4),
-              "panoptic": ("test_panoptic.json", 4)}
+HAND_FILES = {
+    "freihand": ("test_freihand.json", 8),
+    "onehand10k": ("test_onehand10k.json", 4),
+    "panoptic": ("test_panoptic.json", 4),
+}
 
 
 # ---------------------------------------------------------------- COCO-style hand files
@@ -57,8 +60,16 @@ def test_coco_hand_data_config_runs_one_validation_batch(realdata: Path) -> None
 
     folder = realdata / "onehand10k"
     ann = str(folder / "test_onehand10k.json")
-    overrides = ["task=hand", "data=coco_hand", f"data.root={folder}", f"data.train.ann_file={ann}",
-                 f"data.val.ann_file={ann}", "input_size=[64,64]", "data.num_workers=0", "output_dir=/tmp/unused"]
+    overrides = [
+        "task=hand",
+        "data=coco_hand",
+        f"data.root={folder}",
+        f"data.train.ann_file={ann}",
+        f"data.val.ann_file={ann}",
+        "input_size=[64,64]",
+        "data.num_workers=0",
+        "output_dir=/tmp/unused",
+    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     assert cfg.monitor == "val/auc"
@@ -84,12 +95,14 @@ def wholebody(realdata: Path) -> tuple[Path, dict]:
 
 def _expected(data: dict, prefix: str) -> list[dict]:
     """mmpose's rule: ``P_valid`` and some non-zero keypoint value."""
-    return [a for a in data["annotations"] if not a.get("iscrowd") and a[f"{prefix}_valid"]
-            and max(a[f"{prefix}_kpts"]) > 0]
+    return [
+        a for a in data["annotations"] if not a.get("iscrowd") and a[f"{prefix}_valid"] and max(a[f"{prefix}_kpts"]) > 0
+    ]
 
 
-@pytest.mark.parametrize(("part", "prefix", "side"), [("left_hand", "lefthand", "left"),
-                                                      ("right_hand", "righthand", "right")])
+@pytest.mark.parametrize(
+    ("part", "prefix", "side"), [("left_hand", "lefthand", "left"), ("right_hand", "righthand", "right")]
+)
 def test_wholebody_hands_match_json(wholebody: tuple[Path, dict], part: str, prefix: str, side: str) -> None:
     folder, data = wholebody
     src = CocoWholeBodyPartSource(str(folder / "test_coco_wholebody.json"), str(folder), part=part)
@@ -116,8 +129,11 @@ def test_wholebody_both_hands_and_fractional_visibility(wholebody: tuple[Path, d
     assert len(src) == len(_expected(data, "lefthand")) + len(_expected(data, "righthand")) == 10
     sides = [src[i]["handedness"] for i in range(len(src))]
     assert sides.count("left") == sides.count("right") == 5
-    fractional = [a for a in data["annotations"] if a["righthand_valid"]
-                  and not np.isin(a["righthand_kpts"][2::3], (0, 1, 2)).all()]
+    fractional = [
+        a
+        for a in data["annotations"]
+        if a["righthand_valid"] and not np.isin(a["righthand_kpts"][2::3], (0, 1, 2)).all()
+    ]
     assert len(fractional) == 2  # the sample file's confidence-valued hands
     by_id = {src[i]["id"]: src[i] for i in range(len(src))}
     for ann in fractional:
@@ -164,9 +180,16 @@ def test_wholebody_hand_data_config_builds(realdata: Path) -> None:
 
     folder = realdata / "coco"
     ann = str(folder / "test_coco_wholebody.json")
-    overrides = ["task=hand", "data=coco_wholebody_hand", f"data.root={folder}", f"data.train.ann_file={ann}",
-                 f"data.train.image_root={folder}", f"data.val.ann_file={ann}", f"data.val.image_root={folder}",
-                 "output_dir=/tmp/unused"]
+    overrides = [
+        "task=hand",
+        "data=coco_wholebody_hand",
+        f"data.root={folder}",
+        f"data.train.ann_file={ann}",
+        f"data.train.image_root={folder}",
+        f"data.val.ann_file={ann}",
+        f"data.val.image_root={folder}",
+        "output_dir=/tmp/unused",
+    ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
         cfg = compose("train", overrides=overrides)
     data = instantiate(cfg.data, _convert_="all")

@@ -59,7 +59,7 @@ def test_jpeg_cut_anywhere_is_found(realdata: Path, keep: float) -> None:
 def test_jpeg_with_a_foreign_marker_in_its_data_is_corrupt(realdata: Path) -> None:
     data = bytearray((realdata / COCO_JPG).read_bytes())
     pos = len(data) // 2
-    data[pos:pos + 2] = b"\xff\x12"  # FF 12 is no JPEG marker; inside scan data it cannot occur
+    data[pos : pos + 2] = b"\xff\x12"  # FF 12 is no JPEG marker; inside scan data it cannot occur
     problem = jpeg_problem(bytes(data))
     assert problem is not None and problem.startswith(f"byte {pos}: expected a JPEG marker") and "FF 12" in problem
 
@@ -71,11 +71,14 @@ def test_hand_made_jpeg_structures() -> None:
     assert jpeg_problem(soi + app0 + sos + b"\x12\xff\x00\x34\xff\xd0\x56" + eoi) is None  # stuffed FF 00, RST0
     assert jpeg_problem(soi + app0 + eoi + b"trailing camera padding") is None
     assert jpeg_problem(soi + b"\xff\xe0\x00\x10ab") == (
-        "marker FF E0 at byte 2 declares 16 bytes; the file ends at byte 8 (truncated or corrupt)")
+        "marker FF E0 at byte 2 declares 16 bytes; the file ends at byte 8 (truncated or corrupt)"
+    )
     assert jpeg_problem(soi + app0 + sos + b"\x12\x34") == (
-        "no end-of-image marker (FF D9): the file ends inside the compressed data at byte 14 (truncated)")
+        "no end-of-image marker (FF D9): the file ends inside the compressed data at byte 14 (truncated)"
+    )
     assert jpeg_problem(soi + app0) == (
-        "no end-of-image marker (FF D9): the file ends at byte 8 between segments (truncated)")
+        "no end-of-image marker (FF D9): the file ends at byte 8 between segments (truncated)"
+    )
     assert image_problem(b"BM not checked") is None  # other formats are left to the decoder
 
 
@@ -104,8 +107,19 @@ def _coco_with_a_truncated_image(realdata: Path, root: Path) -> Path:
     (root / "cut.jpg").write_bytes(data[: len(data) // 3])
     kpts = [v for j in range(17) for v in (300.0 + j, 200.0, 2)]
     images = [{"id": i + 1, "file_name": n, "width": 640, "height": 425} for i, n in enumerate(["good.jpg", "cut.jpg"])]
-    anns = [{"id": 10 + i, "image_id": i + 1, "bbox": [250.0, 100.0, 120.0, 200.0], "keypoints": kpts,
-             "num_keypoints": 17, "iscrowd": 0, "area": 24000.0, "category_id": 1} for i in range(2)]
+    anns = [
+        {
+            "id": 10 + i,
+            "image_id": i + 1,
+            "bbox": [250.0, 100.0, 120.0, 200.0],
+            "keypoints": kpts,
+            "num_keypoints": 17,
+            "iscrowd": 0,
+            "area": 24000.0,
+            "category_id": 1,
+        }
+        for i in range(2)
+    ]
     path = root / "ann.json"
     path.write_text(json.dumps({"images": images, "annotations": anns, "categories": [{"id": 1, "name": "person"}]}))
     return path

@@ -77,8 +77,9 @@ def test_head_box_count_mismatch(tmp_path: Path, mpii_dir: Path) -> None:
         MpiiSource(str(mpii_dir / "test_mpii.json"), str(mpii_dir), head_boxes_file=str(path))
 
 
-def test_bad_entries_error_and_skip(tmp_path: Path, mpii_dir: Path, mpii_json: list[dict],
-                                    caplog: pytest.LogCaptureFixture) -> None:
+def test_bad_entries_error_and_skip(
+    tmp_path: Path, mpii_dir: Path, mpii_json: list[dict], caplog: pytest.LogCaptureFixture
+) -> None:
     anns = json.loads(json.dumps(mpii_json))
     anns[1]["joints"] = anns[1]["joints"][:15]
     anns[3]["image"] = "does_not_exist.jpg"

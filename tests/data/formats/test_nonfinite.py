@@ -11,12 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.data.formats.face_files import face_points, write_image
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.mpii import MpiiSource
 from landmarks.data.formats.pose_mat import PoseMatSource
 from landmarks.data.formats.pts300w import Pts300WSource
 from landmarks.data.formats.wflw import WflwSource
+from tests.data.formats.face_files import face_points, write_image
 from tests.data.formats.test_face import _wflw_line, _write_pts
 from tests.data.formats.test_pose_mat import _aflw2000, _write_mat
 
@@ -33,18 +33,26 @@ def test_mpii_non_finite_joint_and_head_box(tmp_path: Path, realdata: Path, capl
     anns[1]["joints"][3][1] = float("inf")
     ann_file = tmp_path / "mpii.json"
     ann_file.write_text(json.dumps(anns))
-    with pytest.raises(AnnotationError, match=r"mpii\.json \(entry \[1\], image .*\): field 'joints': expected K=16 "
-                                              r"pairs of finite numbers"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"mpii\.json \(entry \[1\], image .*\): field 'joints': expected K=16 "
+        r"pairs of finite numbers",
+    ):
         MpiiSource(str(ann_file), str(mpii))
     boxes = np.array([[[10.0, 20.0], [40.0, 60.0]]] * 5)
     boxes[3, 1, 0] = np.nan
     np.save(tmp_path / "heads.npy", boxes)
     good = mpii / "test_mpii.json"
-    with pytest.raises(AnnotationError, match=r"heads\.npy \(box \[3\]\): field 'head boxes': expected finite corners.*"
-                                              r"head size nan for entry \[3\]"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"heads\.npy \(box \[3\]\): field 'head boxes': expected finite corners.*"
+        r"head size nan for entry \[3\]",
+    ):
         MpiiSource(str(good), str(mpii), head_boxes_file=str(tmp_path / "heads.npy"))
-    src, logs = _skip_logs(caplog, lambda: MpiiSource(str(good), str(mpii), head_boxes_file=str(tmp_path / "heads.npy"),
-                                                      on_bad_sample="skip"))
+    src, logs = _skip_logs(
+        caplog,
+        lambda: MpiiSource(str(good), str(mpii), head_boxes_file=str(tmp_path / "heads.npy"), on_bad_sample="skip"),
+    )
     assert len(src) == 4 and [src[i]["id"] for i in range(4)] == [0, 1, 2, 4]  # type: ignore[index, arg-type]
     assert src[0]["head_size"] == pytest.approx(0.6 * 50.0)  # type: ignore[index]  # 0.6 * diagonal of 30 x 40
     assert len(logs) == 1 and "heads.npy" in logs[0] and "box [3]" in logs[0]
@@ -58,8 +66,11 @@ def test_pose_mat_nan_landmark_is_bad_not_unlabelled(tmp_path: Path, caplog: pyt
     _write_mat(root / "image00003.mat", pt3d_68=pt3d, pt2d=face_points(21, 32, 22, 36).T.copy())
     src = PoseMatSource(str(root))
     assert src[0]["visible"].sum() == 136
-    with pytest.raises(AnnotationError, match=r"image00003\.mat: field 'pt3d_68': expected finite x, y.*point 17 = "
-                                              r"\(\d+\.\d+, nan\)"):
+    with pytest.raises(
+        AnnotationError,
+        match=r"image00003\.mat: field 'pt3d_68': expected finite x, y.*point 17 = "
+        r"\(\d+\.\d+, nan\)",
+    ):
         src[1]
     skipping, _ = _skip_logs(caplog, lambda: PoseMatSource(str(root), on_bad_sample="skip"))
     with caplog.at_level(logging.WARNING, logger="landmarks.data"):
@@ -82,10 +93,13 @@ def test_pts_nan_point_names_the_line(tmp_path: Path) -> None:
         Pts300WSource(str(tmp_path))
 
 
-@pytest.mark.parametrize(("index", "value", "expected"), [
-    (21, "nan", r"field 'landmarks': expected finite numbers, got nan as y of landmark 10"),
-    (198, "inf", r"field 'rect': expected finite numbers, got inf as x_max"),
-])
+@pytest.mark.parametrize(
+    ("index", "value", "expected"),
+    [
+        (21, "nan", r"field 'landmarks': expected finite numbers, got nan as y of landmark 10"),
+        (198, "inf", r"field 'rect': expected finite numbers, got inf as x_max"),
+    ],
+)
 def test_wflw_non_finite_value_names_line_and_value(
     tmp_path: Path, caplog: pytest.LogCaptureFixture, index: int, value: str, expected: str
 ) -> None:

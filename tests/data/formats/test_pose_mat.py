@@ -9,11 +9,11 @@ import pytest
 import torch
 from scipy.io import savemat
 
-from tests.data.formats.face_files import compose_train, face_points, write_image
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.data.formats.pose_mat import PoseMatSource
 from landmarks.geometry import euler_to_matrix
+from tests.data.formats.face_files import compose_train, face_points, write_image
 
 
 def _ddfa_rotation(pitch: float, yaw: float, roll: float) -> np.ndarray:
@@ -111,12 +111,19 @@ def _bad_mat(path: Path, case: str) -> None:
         path.write_bytes(b"not a mat file")
 
 
-@pytest.mark.parametrize("case, field, expected", [
-    ("no_pose", "Pose_Para", "a 1 x 7 array [pitch, yaw, roll, tx, ty, tz, scale] (angles in radians), got no such field"),
-    ("pose_size", "Pose_Para", "got 6 values"),
-    ("pt3d_shape", "pt3d_68", "a 3 x 68 array"),
-    ("corrupt", "<file>", "a MATLAB .mat file"),
-])
+@pytest.mark.parametrize(
+    "case, field, expected",
+    [
+        (
+            "no_pose",
+            "Pose_Para",
+            "a 1 x 7 array [pitch, yaw, roll, tx, ty, tz, scale] (angles in radians), got no such field",
+        ),
+        ("pose_size", "Pose_Para", "got 6 values"),
+        ("pt3d_shape", "pt3d_68", "a 3 x 68 array"),
+        ("corrupt", "<file>", "a MATLAB .mat file"),
+    ],
+)
 def test_pose_mat_errors_name_file_and_field(tmp_path: Path, case: str, field: str, expected: str) -> None:
     _aflw2000(tmp_path / "a" / "good.mat")
     _bad_mat(tmp_path / "a" / "bad.mat", case)

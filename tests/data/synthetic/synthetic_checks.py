@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import pickle
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -81,8 +82,11 @@ def coco_self_ap(gt: Any, sigmas: Sequence[float] | np.ndarray | None = None) ->
     """
     from pycocotools.cocoeval import COCOeval
 
-    dets = [{"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
-            for a in gt.loadAnns(gt.getAnnIds()) if a["num_keypoints"] > 0]
+    dets = [
+        {"image_id": a["image_id"], "category_id": 1, "keypoints": a["keypoints"], "score": 1.0}
+        for a in gt.loadAnns(gt.getAnnIds())
+        if a["num_keypoints"] > 0
+    ]
     ev = COCOeval(gt, gt.loadRes(dets), "keypoints")
     if sigmas is not None:
         ev.params.kpt_oks_sigmas = np.asarray(sigmas)

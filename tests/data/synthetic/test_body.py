@@ -8,14 +8,25 @@ import os
 import cv2
 import numpy as np
 import pytest
-from tests.data.synthetic.synthetic_checks import (
-    assert_box_in_image, assert_deterministic, assert_disjoint_streams, assert_labels_in_image,
-    assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
-)
 
 from landmarks.data.synthetic import SyntheticBodySource
 from landmarks.data.synthetic.body.poses import POSE_FAMILIES, sample_pose
-from landmarks.data.synthetic.body.skeleton3d import JOINT_LIMITS_DEG, elevation_limit, forward_kinematics, sample_body_shape
+from landmarks.data.synthetic.body.skeleton3d import (
+    JOINT_LIMITS_DEG,
+    elevation_limit,
+    forward_kinematics,
+    sample_body_shape,
+)
+from tests.data.synthetic.synthetic_checks import (
+    assert_box_in_image,
+    assert_deterministic,
+    assert_disjoint_streams,
+    assert_labels_in_image,
+    assert_rejects_bad_index_and_split,
+    assert_sample_arrays,
+    coco_self_ap,
+    render_ms,
+)
 
 W, H = 192, 160  # not square, so a W/H swap shows
 EXAMPLE_PATH = "/tmp/synthetic_body_example.png"

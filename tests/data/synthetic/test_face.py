@@ -9,18 +9,23 @@ from dataclasses import replace
 import cv2
 import numpy as np
 import pytest
-from tests.data.synthetic.synthetic_checks import (
-    assert_deterministic, assert_disjoint_streams, assert_labels_in_image, assert_rejects_bad_index_and_split,
-    assert_sample_arrays, coco_self_ap, render_ms,
-)
 
-from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.synthetic.face.contours import FaceFeatures, landmark_chart
 from landmarks.data.synthetic.face.figure import mean_landmarks
 from landmarks.data.synthetic.face.mesh import attach, face_template
+from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.synthetic.face.scene import mirror_params
-from landmarks.layouts.face import ibug68, wflw98
 from landmarks.geometry import euler_to_matrix, flip_euler, matrix_to_euler, project_axes
+from landmarks.layouts.face import ibug68, wflw98
+from tests.data.synthetic.synthetic_checks import (
+    assert_deterministic,
+    assert_disjoint_streams,
+    assert_labels_in_image,
+    assert_rejects_bad_index_and_split,
+    assert_sample_arrays,
+    coco_self_ap,
+    render_ms,
+)
 
 S = 160
 SAMPLES_PATH = "/tmp/face_samples.png"
@@ -153,8 +158,10 @@ def test_solvepnp_recovers_the_label() -> None:
         e = np.array([float(a) for a in matrix_to_euler(_rotation_from_pnp(mean_face, kp, fr.camera))])
         mean.append(np.abs(e - np.array(p.euler)).max())
         assert np.allclose(euler_to_matrix(*e), label, atol=0.2)  # same rotation, not just angles
-    print(f"solvePnP: own 3-D points max err {max(own):.3f} deg; mean face median {np.median(mean):.2f}, "
-          f"max {max(mean):.2f} deg")
+    print(
+        f"solvePnP: own 3-D points max err {max(own):.3f} deg; mean face median {np.median(mean):.2f}, "
+        f"max {max(mean):.2f} deg"
+    )
     assert max(own) < 2.0
     assert float(np.median(mean)) < 2.5 and max(mean) < 8.0
 
@@ -236,8 +243,11 @@ def test_top_down_dataset_reads_the_source(source: SyntheticFaceSource) -> None:
     from landmarks.data.dataset import TopDownDataset
     from landmarks.data.transforms import TopDownTransform
 
-    ds = TopDownDataset(source, TopDownTransform((128, 128), train=True),
-                        {"face": MSRAHeatmap(input_size=(128, 128), heatmap_size=(32, 32))})
+    ds = TopDownDataset(
+        source,
+        TopDownTransform((128, 128), train=True),
+        {"face": MSRAHeatmap(input_size=(128, 128), heatmap_size=(32, 32))},
+    )
     item = ds[3]
     assert tuple(item["image"].shape) == (3, 128, 128) and item["meta"]["keypoints"].shape == (68, 2)
     assert np.array_equal(ds.flip_indices, ibug68().flip_indices)
@@ -260,11 +270,15 @@ def test_save_sample_picture() -> None:
         for x, y in s["keypoints"][s["visible"] == 1]:  # occluded points: small red dots
             cv2.circle(canvas, (int(round(float(x))), int(round(float(y)))), 1, (255, 0, 0), -1)
         origin = s["bbox"][:2] + 0.5 * s["bbox"][2:]
-        for end, colour in zip(project_axes(*s["euler"], center=origin, size=0.3 * S),
-                               ((255, 0, 0), (0, 255, 0), (0, 0, 255))):
-            cv2.line(canvas, tuple(int(round(c)) for c in origin), tuple(int(round(c)) for c in end), colour, 2,
-                     cv2.LINE_AA)
-        cv2.putText(canvas, "%d %d %d" % tuple(s["euler"]), (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 0), 1)
+        for end, colour in zip(
+            project_axes(*s["euler"], center=origin, size=0.3 * S), ((255, 0, 0), (0, 255, 0), (0, 0, 255))
+        ):
+            cv2.line(
+                canvas, tuple(int(round(c)) for c in origin), tuple(int(round(c)) for c in end), colour, 2, cv2.LINE_AA
+            )
+        cv2.putText(
+            canvas, " ".join(f"{a:.0f}" for a in s["euler"]), (3, 11), cv2.FONT_HERSHEY_SIMPLEX, 0.35, (255, 255, 0), 1
+        )
         tiles.append(np.concatenate([image, canvas], axis=1))
     save_image(SAMPLES_PATH, image_grid(tiles, 4))
     assert cv2.imread(SAMPLES_PATH).shape == (4 * S, 8 * S, 3)

@@ -8,15 +8,21 @@ import os
 import cv2
 import numpy as np
 import pytest
-from tests.data.synthetic.synthetic_checks import (
-    assert_box_in_image, assert_deterministic, assert_disjoint_streams, assert_labels_in_image,
-    assert_rejects_bad_index_and_split, assert_sample_arrays, coco_self_ap, render_ms,
-)
 
-from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
 from landmarks.data.synthetic.hand.poses import HAND_POSE_FAMILIES, sample_hand_pose
+from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
 from landmarks.data.synthetic.hand.skeleton import HAND_LIMITS_DEG, hand_forward_kinematics, mirror, sample_hand_shape
 from landmarks.layouts.hand import HAND21_NAMES, finger_indices, hand21
+from tests.data.synthetic.synthetic_checks import (
+    assert_box_in_image,
+    assert_deterministic,
+    assert_disjoint_streams,
+    assert_labels_in_image,
+    assert_rejects_bad_index_and_split,
+    assert_sample_arrays,
+    coco_self_ap,
+    render_ms,
+)
 
 W, H = 224, 192  # not square, so a W/H swap shows
 SAMPLES_PATH = "/tmp/hand_samples.png"
@@ -140,7 +146,9 @@ def test_left_hand_thumb_is_radial_and_right_is_its_mirror() -> None:
     assert left.side == "left" and right.side == "right"
     assert left.joints[1, 0] > left.joints[17, 0] and right.joints[1, 0] < right.joints[17, 0]
     assert np.allclose(right.joints * np.array([-1.0, 1.0, 1.0]), left.joints)
-    assert np.allclose(np.linalg.norm(right.joints[8] - right.joints[5]), np.linalg.norm(left.joints[8] - left.joints[5]))
+    assert np.allclose(
+        np.linalg.norm(right.joints[8] - right.joints[5]), np.linalg.norm(left.joints[8] - left.joints[5])
+    )
 
 
 def test_top_down_dataset_reads_the_source(source: SyntheticHandSource) -> None:

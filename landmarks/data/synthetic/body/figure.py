@@ -27,13 +27,23 @@ L_THIGH, R_THIGH, L_SHANK, R_SHANK, L_FOOT, R_FOOT = 10, 11, 12, 13, 14, 15
 
 #: For each COCO-17 keypoint, the parts that may lie on top of it without hiding it.
 KEYPOINT_OWNERS: tuple[frozenset[int], ...] = (
-    frozenset({HEAD}), frozenset({HEAD}), frozenset({HEAD}), frozenset({HEAD}), frozenset({HEAD}),
-    frozenset({TORSO, NECK, L_UPPER_ARM}), frozenset({TORSO, NECK, R_UPPER_ARM}),
-    frozenset({L_UPPER_ARM, L_FOREARM}), frozenset({R_UPPER_ARM, R_FOREARM}),
-    frozenset({L_FOREARM, L_HAND}), frozenset({R_FOREARM, R_HAND}),
-    frozenset({TORSO, L_THIGH}), frozenset({TORSO, R_THIGH}),
-    frozenset({L_THIGH, L_SHANK}), frozenset({R_THIGH, R_SHANK}),
-    frozenset({L_SHANK, L_FOOT}), frozenset({R_SHANK, R_FOOT}),
+    frozenset({HEAD}),
+    frozenset({HEAD}),
+    frozenset({HEAD}),
+    frozenset({HEAD}),
+    frozenset({HEAD}),
+    frozenset({TORSO, NECK, L_UPPER_ARM}),
+    frozenset({TORSO, NECK, R_UPPER_ARM}),
+    frozenset({L_UPPER_ARM, L_FOREARM}),
+    frozenset({R_UPPER_ARM, R_FOREARM}),
+    frozenset({L_FOREARM, L_HAND}),
+    frozenset({R_FOREARM, R_HAND}),
+    frozenset({TORSO, L_THIGH}),
+    frozenset({TORSO, R_THIGH}),
+    frozenset({L_THIGH, L_SHANK}),
+    frozenset({R_THIGH, R_SHANK}),
+    frozenset({L_SHANK, L_FOOT}),
+    frozenset({R_SHANK, R_FOOT}),
 )
 
 
@@ -105,8 +115,9 @@ def _box(frame: np.ndarray, origin: np.ndarray, rows: list[tuple[float, float, f
     return origin + local @ frame.T
 
 
-def person_parts(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: Look,
-                 light: np.ndarray) -> tuple[list[Part], np.ndarray, np.ndarray, dict[str, bool]]:
+def person_parts(
+    skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: Look, light: np.ndarray
+) -> tuple[list[Part], np.ndarray, np.ndarray, dict[str, bool]]:
     """Builds the shaded 2-D parts of one person.
 
     Args:
@@ -155,12 +166,16 @@ def person_parts(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Came
 
     # Torso: shirt hull in the chest frame, trousers hull in the pelvis frame.
     chest, pelvis = skel.frames["chest"], skel.frames["pelvis"]
-    up_rows = [(sh.shoulder_half + 0.018 * h, 0.97 * sh.thorax, 0.045 * h * g),
-               (sh.shoulder_half * (0.8 + 0.2 * g), 0.72 * sh.thorax, 0.065 * h * g),
-               (0.082 * h * g, -0.02 * h, 0.058 * h * g)]
-    lo_rows = [(0.082 * h * g, sh.lumbar + 0.01 * h, 0.058 * h * g),
-               (sh.hip_half + 0.036 * h * g, 0.0, 0.066 * h * g),
-               (0.035 * h, -0.065 * h, 0.05 * h * g)]
+    up_rows = [
+        (sh.shoulder_half + 0.018 * h, 0.97 * sh.thorax, 0.045 * h * g),
+        (sh.shoulder_half * (0.8 + 0.2 * g), 0.72 * sh.thorax, 0.065 * h * g),
+        (0.082 * h * g, -0.02 * h, 0.058 * h * g),
+    ]
+    lo_rows = [
+        (0.082 * h * g, sh.lumbar + 0.01 * h, 0.058 * h * g),
+        (sh.hip_half + 0.036 * h * g, 0.0, 0.066 * h * g),
+        (0.035 * h, -0.065 * h, 0.05 * h * g),
+    ]
     upper = _box(chest, skel.joints["lumbar"], up_rows) @ rot.T + trans
     lower = _box(pelvis, skel.joints["pelvis"], lo_rows) @ rot.T + trans
     scale = px(0.15 * h, float(upper[:, 2].mean()))
@@ -198,11 +213,17 @@ def facing(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray) -> dict[str, fl
     to_cam = -head / np.linalg.norm(head)
     fh, fc, fp = rot @ skel.frames["head"], rot @ skel.frames["chest"], rot @ skel.frames["pelvis"]
     normals = {
-        "head": fh[:, 2], "nose": fh[:, 2], "mouth": fh @ np.array([0.0, -0.5, 0.866]),
-        "left_eye": fh @ np.array([0.3, 0.0, 0.954]), "right_eye": fh @ np.array([-0.3, 0.0, 0.954]),
-        "left_ear": fh[:, 0], "right_ear": -fh[:, 0],
-        "left_shoulder": fc[:, 0], "right_shoulder": -fc[:, 0],
-        "left_hip": fp[:, 0], "right_hip": -fp[:, 0],
+        "head": fh[:, 2],
+        "nose": fh[:, 2],
+        "mouth": fh @ np.array([0.0, -0.5, 0.866]),
+        "left_eye": fh @ np.array([0.3, 0.0, 0.954]),
+        "right_eye": fh @ np.array([-0.3, 0.0, 0.954]),
+        "left_ear": fh[:, 0],
+        "right_ear": -fh[:, 0],
+        "left_shoulder": fc[:, 0],
+        "right_shoulder": -fc[:, 0],
+        "left_hip": fp[:, 0],
+        "right_hip": -fp[:, 0],
     }
     return {k: float(v @ to_cam) for k, v in normals.items()}
 
@@ -210,9 +231,17 @@ def facing(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray) -> dict[str, fl
 #: Minimum facing cosine (see :func:`facing`) for a surface keypoint to be seen; eyes also
 #: need the face (``"head"``) turned toward the camera.
 FACING_MIN: dict[str, float] = {
-    "head": -0.05, "nose": -0.05, "mouth": 0.1, "left_eye": 0.05, "right_eye": 0.05,
-    "left_ear": -0.3, "right_ear": -0.3,
-    "left_shoulder": -0.55, "right_shoulder": -0.55, "left_hip": -0.55, "right_hip": -0.55,
+    "head": -0.05,
+    "nose": -0.05,
+    "mouth": 0.1,
+    "left_eye": 0.05,
+    "right_eye": 0.05,
+    "left_ear": -0.3,
+    "right_ear": -0.3,
+    "left_shoulder": -0.55,
+    "right_shoulder": -0.55,
+    "left_hip": -0.55,
+    "right_hip": -0.55,
 }
 
 
@@ -227,16 +256,38 @@ def surface_visible(cos: dict[str, float]) -> dict[str, bool]:
 # Head-frame points (head radii) used to draw the head: centre, crown direction, hair centre,
 # hairline-cap centre, ears (L, R), eyes (L, R), brow ends (L in, L out, R in, R out), nose
 # root and tip, mouth corners.
-_HEAD_DRAW_POINTS = np.array([
-    (0, 0, 0), (0, 1, 0), (0, 0.08, -0.25), (0, 0.52, -0.05),
-    (0.86, 0, -0.05), (-0.86, 0, -0.05), (0.36, 0.12, 0.86), (-0.36, 0.12, 0.86),
-    (0.2, 0.3, 0.9), (0.52, 0.3, 0.78), (-0.2, 0.3, 0.9), (-0.52, 0.3, 0.78),
-    (0, 0.1, 0.95), (0, -0.12, 1.08), (-0.22, -0.5, 0.8), (0.22, -0.5, 0.8),
-], dtype=np.float64)
+_HEAD_DRAW_POINTS = np.array(
+    [
+        (0, 0, 0),
+        (0, 1, 0),
+        (0, 0.08, -0.25),
+        (0, 0.52, -0.05),
+        (0.86, 0, -0.05),
+        (-0.86, 0, -0.05),
+        (0.36, 0.12, 0.86),
+        (-0.36, 0.12, 0.86),
+        (0.2, 0.3, 0.9),
+        (0.52, 0.3, 0.78),
+        (-0.2, 0.3, 0.9),
+        (-0.52, 0.3, 0.78),
+        (0, 0.1, 0.95),
+        (0, -0.12, 1.08),
+        (-0.22, -0.5, 0.8),
+        (0.22, -0.5, 0.8),
+    ],
+    dtype=np.float64,
+)
 
 
-def _head_strokes(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: Look,
-                  light: np.ndarray, vis: dict[str, bool]) -> list:
+def _head_strokes(
+    skel: Skeleton3D,
+    rot: np.ndarray,
+    trans: np.ndarray,
+    cam: Camera,
+    look: Look,
+    light: np.ndarray,
+    vis: dict[str, bool],
+) -> list:
     r = skel.shape.head_radius
     fh = rot @ skel.frames["head"]
     centre = skel.joints["head"] @ rot.T + trans
@@ -245,10 +296,14 @@ def _head_strokes(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Cam
     rpx = cam.f * r / centre[2]
     angle = float(np.degrees(np.arctan2(up[0], -up[1])))
     skin = look.skin
-    face = [("ellipse", c2, (0.86 * rpx, 1.02 * rpx), angle, _shade(skin, 0.8), True),
-            ("ellipse", c2 + light * 0.1 * rpx, (0.72 * rpx, 0.88 * rpx), angle, skin, False)]
-    hair = [("ellipse", pts[2], (0.98 * rpx, 1.04 * rpx), angle, _shade(look.hair, 0.85), True),
-            ("ellipse", pts[2] + light * 0.25 * rpx, (0.55 * rpx, 0.6 * rpx), angle, _shade(look.hair, 1.08, 4), False)]
+    face = [
+        ("ellipse", c2, (0.86 * rpx, 1.02 * rpx), angle, _shade(skin, 0.8), True),
+        ("ellipse", c2 + light * 0.1 * rpx, (0.72 * rpx, 0.88 * rpx), angle, skin, False),
+    ]
+    hair = [
+        ("ellipse", pts[2], (0.98 * rpx, 1.04 * rpx), angle, _shade(look.hair, 0.85), True),
+        ("ellipse", pts[2] + light * 0.25 * rpx, (0.55 * rpx, 0.6 * rpx), angle, _shade(look.hair, 1.08, 4), False),
+    ]
     feats: list = []
     for k, side in enumerate(("left", "right")):
         if vis[f"{side}_ear"]:
@@ -278,5 +333,11 @@ def _long_hair(skel: Skeleton3D, rot: np.ndarray, trans: np.ndarray, cam: Camera
     ends = centre + np.array([(0.0, 0.2, -0.45), (0.0, -1.7, -0.75)]) @ fh.T * r
     width = 2.0 * cam.f * r / centre[2]
     p = cam.project(ends)
-    return Part(float(ends[:, 2].mean()), HEAD, [("line", p[0], p[1], width, look.hair, True),
-                                                 ("line", p[0], p[1], 0.5 * width, _shade(look.hair, 1.2, 6), False)])
+    return Part(
+        float(ends[:, 2].mean()),
+        HEAD,
+        [
+            ("line", p[0], p[1], width, look.hair, True),
+            ("line", p[0], p[1], 0.5 * width, _shade(look.hair, 1.2, 6), False),
+        ],
+    )

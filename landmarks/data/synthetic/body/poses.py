@@ -11,7 +11,7 @@ at most 30 deg, ...). To add a family, write ``_family(rng) -> PoseAngles`` and 
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -95,14 +95,18 @@ def _lap_arm(rng: np.random.Generator) -> LimbAngles:
 
 
 def _sitting(rng: np.random.Generator) -> PoseAngles:
-    legs = [LimbAngles(_u(rng, 70, 100), _u(rng, -10, 30), _u(rng, -10, 15), _u(rng, 65, 115), _u(rng, 0, 20))
-            for _ in range(2)]
+    legs = [
+        LimbAngles(_u(rng, 70, 100), _u(rng, -10, 30), _u(rng, -10, 15), _u(rng, 65, 115), _u(rng, 0, 20))
+        for _ in range(2)
+    ]
     return PoseAngles(_lap_arm(rng), _lap_arm(rng), legs[0], legs[1], **_spine_neck(rng, (-5, 20)))
 
 
 def _crouching(rng: np.random.Generator) -> PoseAngles:
-    legs = [LimbAngles(_u(rng, 85, 125), _u(rng, 0, 40), _u(rng, -10, 20), _u(rng, 105, 150), _u(rng, 10, 30))
-            for _ in range(2)]
+    legs = [
+        LimbAngles(_u(rng, 85, 125), _u(rng, 0, 40), _u(rng, -10, 20), _u(rng, 105, 150), _u(rng, 10, 30))
+        for _ in range(2)
+    ]
     arms = [LimbAngles(_u(rng, 20, 80), _u(rng, -30, 40), _u(rng, 0, 40), _u(rng, 20, 120), 0.0) for _ in range(2)]
     return PoseAngles(arms[0], arms[1], legs[0], legs[1], **_spine_neck(rng, (20, 50)))
 
@@ -119,8 +123,11 @@ def _uniform_limb(rng: np.random.Generator, joint: str) -> LimbAngles:
     az = _u(rng, lo, hi)
     bend, distal = ("elbow", "wrist") if joint == "shoulder" else ("knee", "ankle")
     return LimbAngles(
-        _u(rng, 0, elevation_limit(joint, az)), az, _u(rng, *JOINT_LIMITS_DEG[f"{joint}_twist"]),
-        _u(rng, *JOINT_LIMITS_DEG[bend]), _u(rng, *JOINT_LIMITS_DEG[distal]),
+        _u(rng, 0, elevation_limit(joint, az)),
+        az,
+        _u(rng, *JOINT_LIMITS_DEG[f"{joint}_twist"]),
+        _u(rng, *JOINT_LIMITS_DEG[bend]),
+        _u(rng, *JOINT_LIMITS_DEG[distal]),
     )
 
 
@@ -129,7 +136,10 @@ def _uniform(rng: np.random.Generator) -> PoseAngles:
     for leg in legs:  # stay upright-ish: a uniform draw otherwise mostly looks like falling
         leg.elevation = min(leg.elevation, 70.0)
     return PoseAngles(
-        _uniform_limb(rng, "shoulder"), _uniform_limb(rng, "shoulder"), legs[0], legs[1],
+        _uniform_limb(rng, "shoulder"),
+        _uniform_limb(rng, "shoulder"),
+        legs[0],
+        legs[1],
         spine=tuple(_u(rng, *JOINT_LIMITS_DEG[f"spine_{k}"]) for k in ("flexion", "lateral", "twist")),
         neck=tuple(_u(rng, *JOINT_LIMITS_DEG[f"neck_{k}"]) for k in ("flexion", "lateral", "yaw")),
     )
@@ -157,8 +167,10 @@ def _clip(v: float, key: str) -> float:
 def clip_to_limits(pose: PoseAngles) -> PoseAngles:
     """Clips every angle of ``pose`` (in place) to the joint limits and returns it."""
     for limb, joint, bend, distal in (
-        (pose.left_arm, "shoulder", "elbow", "wrist"), (pose.right_arm, "shoulder", "elbow", "wrist"),
-        (pose.left_leg, "hip", "knee", "ankle"), (pose.right_leg, "hip", "knee", "ankle"),
+        (pose.left_arm, "shoulder", "elbow", "wrist"),
+        (pose.right_arm, "shoulder", "elbow", "wrist"),
+        (pose.left_leg, "hip", "knee", "ankle"),
+        (pose.right_leg, "hip", "knee", "ankle"),
     ):
         limb.azimuth = _clip(limb.azimuth, f"{joint}_azimuth")
         limb.elevation = min(max(limb.elevation, 0.0), elevation_limit(joint, limb.azimuth))

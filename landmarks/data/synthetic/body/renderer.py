@@ -24,10 +24,10 @@ from __future__ import annotations
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import KEYPOINT_OWNERS, Part, person_parts
-from landmarks.data.synthetic.common.source import SyntheticSource
-from landmarks.data.synthetic.common.raster import paint_instances
 from landmarks.data.synthetic.body.scene import PlacedPerson, sample_camera, sample_person
 from landmarks.data.synthetic.body.skeleton3d import JOINT_NAMES
+from landmarks.data.synthetic.common.raster import paint_instances
+from landmarks.data.synthetic.common.source import SyntheticSource
 from landmarks.data.synthetic.common.texture import background, occluder_strokes
 from landmarks.layouts.spec import COCO17_NAMES, KeypointSpec, coco17
 from landmarks.types import Sample
@@ -53,13 +53,24 @@ class SyntheticBodySource(SyntheticSource):
 
     noun = "person"
 
-    def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256),
-                 max_people: int = 3, split: str = "train", seed: int = 0, occluders: bool = True,
-                 occluder_prob: float = 0.3, extra_people_prob: float = 0.5, max_overlap: float = 0.35) -> None:
+    def __init__(
+        self,
+        num_images: int = 4000,
+        image_size: tuple[int, int] = (256, 256),
+        max_people: int = 3,
+        split: str = "train",
+        seed: int = 0,
+        occluders: bool = True,
+        occluder_prob: float = 0.3,
+        extra_people_prob: float = 0.5,
+        max_overlap: float = 0.35,
+    ) -> None:
         self._check_split(split)
         if not 1 <= max_people <= MAX_PEOPLE or num_images < 0:
-            raise ValueError(f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
-                             f"buffer) and num_images >= 0, got max_people={max_people}, num_images={num_images}")
+            raise ValueError(
+                f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
+                f"buffer) and num_images >= 0, got max_people={max_people}, num_images={num_images}"
+            )
         self.num_images = int(num_images)
         self.width, self.height = int(image_size[0]), int(image_size[1])
         self.max_people = int(max_people)
@@ -112,21 +123,42 @@ class SyntheticBodySource(SyntheticSource):
             if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
             x0, y0, x1, y1 = box
-            kp, vis = self._keypoints(joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner,
-                                      painted.code, i)
-            instances.append(Sample(
-                keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
-                area=painted.areas[i], image_id=index, id=index * self.max_people + len(instances) + 1, score=1.0,
-                path="",
-            ))
+            kp, vis = self._keypoints(
+                joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner, painted.code, i
+            )
+            instances.append(
+                Sample(
+                    keypoints=kp,
+                    visible=vis,
+                    bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                    area=painted.areas[i],
+                    image_id=index,
+                    id=index * self.max_people + len(instances) + 1,
+                    score=1.0,
+                    path="",
+                )
+            )
         return painted.image, instances
 
-    def _keypoints(self, uv: np.ndarray, xyz: np.ndarray, surface: dict[str, bool], label: np.ndarray,
-                   owner: np.ndarray, code: np.ndarray, who: int) -> tuple[np.ndarray, np.ndarray]:
+    def _keypoints(
+        self,
+        uv: np.ndarray,
+        xyz: np.ndarray,
+        surface: dict[str, bool],
+        label: np.ndarray,
+        owner: np.ndarray,
+        code: np.ndarray,
+        who: int,
+    ) -> tuple[np.ndarray, np.ndarray]:
         """COCO keypoints ``(17, 2)`` float32 px and visibility ``(17,)`` float32 of one person."""
         kp = uv[self._kp_rows].astype(np.float32)
-        inside = ((kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0)
-                  & (kp[:, 1] <= self.height - 1) & (xyz[self._kp_rows, 2] > 0))
+        inside = (
+            (kp[:, 0] >= 0)
+            & (kp[:, 0] <= self.width - 1)
+            & (kp[:, 1] >= 0)
+            & (kp[:, 1] <= self.height - 1)
+            & (xyz[self._kp_rows, 2] > 0)
+        )
         vis = np.zeros(len(kp), dtype=np.float32)
         for k, name in enumerate(self._kp_names):
             if not inside[k]:

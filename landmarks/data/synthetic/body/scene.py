@@ -18,11 +18,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Camera, Look
-from landmarks.data.synthetic.common.placement import place_box
 from landmarks.data.synthetic.body.poses import sample_pose
-from landmarks.data.synthetic.body.skeleton3d import Skeleton3D, forward_kinematics, rot_x, rot_y, rot_z, sample_body_shape
+from landmarks.data.synthetic.body.skeleton3d import (
+    Skeleton3D,
+    forward_kinematics,
+    rot_x,
+    rot_y,
+    rot_z,
+    sample_body_shape,
+)
+from landmarks.data.synthetic.common.placement import place_box
 from landmarks.data.synthetic.common.texture import (
-    HAIR_COLOURS, SKIN_TONES, TROUSER_COLOURS, jitter_colour, random_colour,
+    HAIR_COLOURS,
+    SKIN_TONES,
+    TROUSER_COLOURS,
+    jitter_colour,
+    random_colour,
 )
 
 _BODY_TO_CAMERA = np.diag([1.0, -1.0, -1.0])
@@ -62,8 +73,11 @@ def _tuple(c: np.ndarray) -> tuple[float, float, float]:
 
 def sample_look(rng: np.random.Generator) -> Look:
     """Random skin, hair and clothing colours (RGB 0..255) and clothing switches."""
-    trousers = (jitter_colour(rng, TROUSER_COLOURS[rng.integers(len(TROUSER_COLOURS))])
-                if rng.random() < 0.75 else random_colour(rng, (0.2, 0.8), (0.2, 0.8)))
+    trousers = (
+        jitter_colour(rng, TROUSER_COLOURS[rng.integers(len(TROUSER_COLOURS))])
+        if rng.random() < 0.75
+        else random_colour(rng, (0.2, 0.8), (0.2, 0.8))
+    )
     return Look(
         skin=_tuple(jitter_colour(rng, SKIN_TONES[rng.integers(len(SKIN_TONES))], 10.0)),
         hair=_tuple(jitter_colour(rng, HAIR_COLOURS[rng.integers(len(HAIR_COLOURS))], 12.0)),
@@ -84,8 +98,15 @@ def _extent(skel: Skeleton3D, rot: np.ndarray, depth: float, cam: Camera) -> np.
     return np.array([uv[:, 0].min() - pad, uv[:, 1].min() - pad, uv[:, 0].max() + pad, uv[:, 1].max() + pad])
 
 
-def sample_person(rng: np.random.Generator, cam: Camera, width: int, height: int, main: bool,
-                  others: list[np.ndarray], max_overlap: float) -> tuple[PlacedPerson, np.ndarray]:
+def sample_person(
+    rng: np.random.Generator,
+    cam: Camera,
+    width: int,
+    height: int,
+    main: bool,
+    others: list[np.ndarray],
+    max_overlap: float,
+) -> tuple[PlacedPerson, np.ndarray]:
     """Samples and places one person.
 
     Args:

@@ -193,26 +193,48 @@ def swing(elevation: float, azimuth: float) -> np.ndarray:
     e, a = math.radians(elevation), math.radians(azimuth)
     kx, kz = -math.cos(a), math.sin(a)
     c, s, t = math.cos(e), math.sin(e), 1.0 - math.cos(e)
-    return np.array([
-        [c + t * kx * kx, -s * kz, t * kx * kz],
-        [s * kz, c, -s * kx],
-        [t * kx * kz, s * kx, c + t * kz * kz],
-    ])
+    return np.array(
+        [
+            [c + t * kx * kx, -s * kz, t * kx * kz],
+            [s * kz, c, -s * kx],
+            [t * kx * kz, s * kx, c + t * kz * kz],
+        ]
+    )
 
 
 #: Order of :attr:`Skeleton3D.joints` (so joint arrays can be indexed by name once).
 JOINT_NAMES: tuple[str, ...] = (
-    "pelvis", "lumbar", "neck_base", "atlas", "head", "nose", "left_eye", "right_eye", "left_ear", "right_ear",
+    "pelvis",
+    "lumbar",
+    "neck_base",
+    "atlas",
+    "head",
+    "nose",
+    "left_eye",
+    "right_eye",
+    "left_ear",
+    "right_ear",
     "mouth",
-) + tuple(f"{side}_{j}" for side in ("left", "right")
-          for j in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "heel", "toe"))
+) + tuple(
+    f"{side}_{j}"
+    for side in ("left", "right")
+    for j in ("shoulder", "elbow", "wrist", "hand", "hip", "knee", "ankle", "heel", "toe")
+)
 
 
 _MIRROR_SIGNS = np.outer([-1.0, 1.0, 1.0], [-1.0, 1.0, 1.0])  # M @ R @ M == R * _MIRROR_SIGNS
 # Face points in head radii, head frame (left = +x); the foot direction in the shank frame.
 _FACE_NAMES = ("nose", "left_eye", "right_eye", "left_ear", "right_ear", "mouth")
-_FACE_POINTS = np.array([(0.0, -0.12, 1.08), (0.36, 0.12, 0.86), (-0.36, 0.12, 0.86),
-                         (0.86, 0.0, -0.05), (-0.86, 0.0, -0.05), (0.0, -0.48, 0.82)])
+_FACE_POINTS = np.array(
+    [
+        (0.0, -0.12, 1.08),
+        (0.36, 0.12, 0.86),
+        (-0.36, 0.12, 0.86),
+        (0.86, 0.0, -0.05),
+        (-0.86, 0.0, -0.05),
+        (0.0, -0.48, 0.82),
+    ]
+)
 _FOOT_DIR = np.array([0.0, -0.28, 0.96])
 
 

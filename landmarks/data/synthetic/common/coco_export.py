@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import cv2
 import numpy as np
@@ -23,9 +23,16 @@ from landmarks.types import Sample
 Render = Callable[[int], tuple[np.ndarray, list[Sample]]]
 
 
-def coco_dataset(render: Render, indices: Iterable[int], spec: KeypointSpec, size: tuple[int, int],
-                 file_prefix: str, category: str, description: str,
-                 extra_fields: Sequence[str] = ()) -> tuple[dict, list[np.ndarray]]:
+def coco_dataset(
+    render: Render,
+    indices: Iterable[int],
+    spec: KeypointSpec,
+    size: tuple[int, int],
+    file_prefix: str,
+    category: str,
+    description: str,
+    extra_fields: Sequence[str] = (),
+) -> tuple[dict, list[np.ndarray]]:
     """Renders images and builds a COCO keypoint dataset dict.
 
     Args:
@@ -46,22 +53,32 @@ def coco_dataset(render: Render, indices: Iterable[int], spec: KeypointSpec, siz
     for i in (int(j) for j in indices):
         img, insts = render(i)
         pixels.append(img)
-        images.append({"id": i, "file_name": f"{file_prefix}_{i:08d}.jpg", "width": int(size[0]),
-                       "height": int(size[1])})
+        images.append(
+            {"id": i, "file_name": f"{file_prefix}_{i:08d}.jpg", "width": int(size[0]), "height": int(size[1])}
+        )
         for s in insts:
             kp, vis = np.asarray(s["keypoints"]).reshape(k, 2), np.asarray(s["visible"]).reshape(k)
             flat = [val for (x, y), v in zip(kp.tolist(), vis.tolist()) for val in (round(x, 2), round(y, 2), int(v))]
             ann = {
-                "id": int(s["id"]), "image_id": i, "category_id": 1, "iscrowd": 0, "keypoints": flat,
+                "id": int(s["id"]),
+                "image_id": i,
+                "category_id": 1,
+                "iscrowd": 0,
+                "keypoints": flat,
                 "num_keypoints": int((vis > 0).sum()),
-                "bbox": [round(float(v), 2) for v in s["bbox"]], "area": float(s["area"]),
+                "bbox": [round(float(v), 2) for v in s["bbox"]],
+                "area": float(s["area"]),
             }
             ann.update({key: s[key] for key in extra_fields if key in s})  # type: ignore[literal-required]
             anns.append(ann)
-    cat = {"id": 1, "name": category, "supercategory": category, "keypoints": list(spec.names),
-           "skeleton": [[int(a) + 1, int(b) + 1] for a, b in spec.skeleton]}
-    return {"info": {"description": description}, "images": images, "annotations": anns,
-            "categories": [cat]}, pixels
+    cat = {
+        "id": 1,
+        "name": category,
+        "supercategory": category,
+        "keypoints": list(spec.names),
+        "skeleton": [[int(a) + 1, int(b) + 1] for a, b in spec.skeleton],
+    }
+    return {"info": {"description": description}, "images": images, "annotations": anns, "categories": [cat]}, pixels
 
 
 def write_coco_folder(dataset: dict, pixels: Sequence[np.ndarray], out_dir: str, who: str) -> str:

@@ -23,8 +23,15 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> float:
     return inter / max(union, 1e-6)
 
 
-def place_box(rng: np.random.Generator, ext: np.ndarray, lo: np.ndarray, hi: np.ndarray, others: list[np.ndarray],
-              tries: int, max_overlap: float) -> tuple[np.ndarray, np.ndarray]:
+def place_box(
+    rng: np.random.Generator,
+    ext: np.ndarray,
+    lo: np.ndarray,
+    hi: np.ndarray,
+    others: list[np.ndarray],
+    tries: int,
+    max_overlap: float,
+) -> tuple[np.ndarray, np.ndarray]:
     """Draws an image position for an instance; of up to ``tries`` draws keeps the least overlapping.
 
     Args:

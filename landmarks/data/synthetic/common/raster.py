@@ -21,8 +21,9 @@ silhouette area.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -57,8 +58,9 @@ def _draw(img: np.ndarray, s: tuple, colour: object, line_type: int) -> None:
         raise ValueError(f"raster: unknown stroke kind '{kind}' (expected 'line', 'poly' or 'ellipse')")
 
 
-def draw_strokes(image: np.ndarray, label: np.ndarray | None, strokes: Sequence[tuple], part_id: int,
-                 antialias: bool = False) -> None:
+def draw_strokes(
+    image: np.ndarray, label: np.ndarray | None, strokes: Sequence[tuple], part_id: int, antialias: bool = False
+) -> None:
     """Draws strokes in order into the colour image and (silhouette strokes) the id buffer.
 
     Args:
@@ -129,8 +131,13 @@ class PaintedInstances:
     areas: list[float]
 
 
-def paint_instances(image: np.ndarray, items: Sequence[tuple[float, int, Sequence[Part]]], num_instances: int,
-                    rng: np.random.Generator, unboxed_code: int | None = None) -> PaintedInstances:
+def paint_instances(
+    image: np.ndarray,
+    items: Sequence[tuple[float, int, Sequence[Part]]],
+    num_instances: int,
+    rng: np.random.Generator,
+    unboxed_code: int | None = None,
+) -> PaintedInstances:
     """Draws depth-sorted parts into ``image`` and an id buffer; boxes and areas per instance.
 
     Args:

@@ -11,7 +11,7 @@ any worker and any order, and the ``train``/``val``/``test`` splits are disjoint
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 
@@ -112,8 +112,16 @@ class SyntheticSource:
             ``(dataset dict, images)`` as in :func:`.coco_export.coco_dataset`.
         """
         idx = range(self.num_images) if indices is None else indices
-        return coco_dataset(self._coco_render, idx, self.spec, (self.width, self.height), self.split, self.noun,
-                            self._coco_description(), self.coco_extra_fields)
+        return coco_dataset(
+            self._coco_render,
+            idx,
+            self.spec,
+            (self.width, self.height),
+            self.split,
+            self.noun,
+            self._coco_description(),
+            self.coco_extra_fields,
+        )
 
     def _coco_render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
         """:meth:`render` as the COCO export sees it; a subclass makes its extra fields JSON-ready here."""

@@ -16,18 +16,42 @@ import cv2
 import numpy as np
 
 #: Skin tones (RGB), light to dark.
-SKIN_TONES = np.array([
-    (255, 224, 196), (241, 194, 167), (224, 172, 138), (198, 134, 98),
-    (161, 102, 70), (120, 75, 50), (90, 56, 38),
-], dtype=np.float64)
+SKIN_TONES = np.array(
+    [
+        (255, 224, 196),
+        (241, 194, 167),
+        (224, 172, 138),
+        (198, 134, 98),
+        (161, 102, 70),
+        (120, 75, 50),
+        (90, 56, 38),
+    ],
+    dtype=np.float64,
+)
 #: Hair colours (RGB): black, dark brown, brown, auburn, blond, grey.
-HAIR_COLOURS = np.array([
-    (25, 20, 18), (55, 38, 28), (95, 62, 38), (130, 60, 35), (185, 140, 70), (160, 160, 160),
-], dtype=np.float64)
+HAIR_COLOURS = np.array(
+    [
+        (25, 20, 18),
+        (55, 38, 28),
+        (95, 62, 38),
+        (130, 60, 35),
+        (185, 140, 70),
+        (160, 160, 160),
+    ],
+    dtype=np.float64,
+)
 #: Trouser colours (RGB): denim, navy, black, khaki, grey, brown.
-TROUSER_COLOURS = np.array([
-    (60, 80, 120), (35, 40, 70), (30, 30, 32), (180, 160, 120), (110, 110, 115), (90, 65, 45),
-], dtype=np.float64)
+TROUSER_COLOURS = np.array(
+    [
+        (60, 80, 120),
+        (35, 40, 70),
+        (30, 30, 32),
+        (180, 160, 120),
+        (110, 110, 115),
+        (90, 65, 45),
+    ],
+    dtype=np.float64,
+)
 
 
 def jitter_colour(rng: np.random.Generator, rgb: np.ndarray, amount: float = 18.0) -> np.ndarray:
@@ -35,8 +59,9 @@ def jitter_colour(rng: np.random.Generator, rgb: np.ndarray, amount: float = 18.
     return np.clip(np.asarray(rgb, dtype=np.float64) + rng.uniform(-amount, amount, 3), 0, 255)
 
 
-def random_colour(rng: np.random.Generator, sat: tuple[float, float] = (0.3, 0.9),
-                  val: tuple[float, float] = (0.3, 0.95)) -> np.ndarray:
+def random_colour(
+    rng: np.random.Generator, sat: tuple[float, float] = (0.3, 0.9), val: tuple[float, float] = (0.3, 0.95)
+) -> np.ndarray:
     """``(3,)`` float RGB 0..255 with a uniform hue and the given saturation/value ranges."""
     r, g, b = colorsys.hsv_to_rgb(rng.random(), rng.uniform(*sat), rng.uniform(*val))
     return np.array([r, g, b]) * 255.0
@@ -105,8 +130,9 @@ def background(rng: np.random.Generator, width: int, height: int, clutter: int =
         if rng.random() < 0.6:
             cv2.rectangle(img, (int(x0), int(y0)), (int(x0 + sw), int(y0 + sh)), colour, -1)
         else:
-            cv2.ellipse(img, (int(x0), int(y0)), (int(sw / 2), int(sh / 2)), float(rng.uniform(0, 180)),
-                        0, 360, colour, -1)
+            cv2.ellipse(
+                img, (int(x0), int(y0)), (int(sw / 2), int(sh / 2)), float(rng.uniform(0, 180)), 0, 360, colour, -1
+            )
     return img
 
 

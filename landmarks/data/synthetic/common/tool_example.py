@@ -37,8 +37,15 @@ from landmarks.layouts.spec import KeypointSpec
 
 NAMES = ("tip", "left_barb", "right_barb", "neck", "left_fin", "right_fin", "tail")
 FLIP_PAIRS = (("left_barb", "right_barb"), ("left_fin", "right_fin"))
-SKELETON = (("tip", "left_barb"), ("tip", "right_barb"), ("left_barb", "neck"), ("right_barb", "neck"),
-            ("neck", "tail"), ("tail", "left_fin"), ("tail", "right_fin"))
+SKELETON = (
+    ("tip", "left_barb"),
+    ("tip", "right_barb"),
+    ("left_barb", "neck"),
+    ("right_barb", "neck"),
+    ("neck", "tail"),
+    ("tail", "left_fin"),
+    ("tail", "right_fin"),
+)
 #: The annotation noise of ``repeats.json`` (OKS sigmas, COCO definition): sharp corners are
 #: placed more consistently than the neck, a point on a straight edge.
 TRUE_SIGMAS = (0.02, 0.03, 0.03, 0.06, 0.04, 0.04, 0.035)
@@ -59,8 +66,12 @@ skeleton: {skeleton}
 def tool7_spec() -> KeypointSpec:
     """The layout of :data:`LAYOUT_YAML` as a spec (no sigmas)."""
     idx = {n: i for i, n in enumerate(NAMES)}
-    return KeypointSpec(name="tool7", names=NAMES, flip_pairs=tuple((idx[a], idx[b]) for a, b in FLIP_PAIRS),
-                        skeleton=tuple((idx[a], idx[b]) for a, b in SKELETON))
+    return KeypointSpec(
+        name="tool7",
+        names=NAMES,
+        flip_pairs=tuple((idx[a], idx[b]) for a, b in FLIP_PAIRS),
+        skeleton=tuple((idx[a], idx[b]) for a, b in SKELETON),
+    )
 
 
 def _draw(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -70,15 +81,29 @@ def _draw(rng: np.random.Generator, width: int, height: int) -> tuple[np.ndarray
     head_l, head_w = rng.uniform(0.22, 0.32) * length, rng.uniform(0.16, 0.24) * length
     fin_w, shaft = rng.uniform(0.14, 0.22) * length, max(2.0, rng.uniform(0.07, 0.11) * length)
     # object frame: u along the arrow (tail -> tip), w to its left
-    uw = np.array([(0.5, 0.0), (0.5 - head_l / length, head_w / length), (0.5 - head_l / length, -head_w / length),
-                   (0.5 - head_l / length, 0.0), (-0.5, fin_w / length), (-0.5, -fin_w / length),
-                   (-0.35, 0.0)]) * length
+    uw = (
+        np.array(
+            [
+                (0.5, 0.0),
+                (0.5 - head_l / length, head_w / length),
+                (0.5 - head_l / length, -head_w / length),
+                (0.5 - head_l / length, 0.0),
+                (-0.5, fin_w / length),
+                (-0.5, -fin_w / length),
+                (-0.35, 0.0),
+            ]
+        )
+        * length
+    )
     theta = rng.uniform(0, 2 * np.pi)
     d = np.array([np.cos(theta), np.sin(theta)])
     left = np.array([d[1], -d[0]])  # image y points down: left of d is d rotated by -90 degrees
     half = 0.5 * length + fin_w
-    centre = np.array([rng.uniform(half, width - half), rng.uniform(half, height - half)]) if half < min(
-        width, height) / 2 else np.array([width / 2, height / 2])
+    centre = (
+        np.array([rng.uniform(half, width - half), rng.uniform(half, height - half)])
+        if half < min(width, height) / 2
+        else np.array([width / 2, height / 2])
+    )
     pts = centre + uw[:, :1] * d + uw[:, 1:] * left
     fin_root = centre + (-0.5 + 0.3) * length * d
     polys = [pts[[0, 1, 3, 2]], np.stack([fin_root, pts[4], pts[6]]), np.stack([fin_root, pts[5], pts[6]])]
@@ -101,14 +126,26 @@ def _render(seed: int, split: int, size: tuple[int, int]) -> Any:
     def render(index: int) -> tuple[np.ndarray, list[dict[str, Any]]]:
         image, pts, mask = _draw(np.random.default_rng([seed, split, index]), size[0], size[1])
         x, y, w, h = cv2.boundingRect((mask > 127).astype(np.uint8))
-        sample = {"keypoints": pts, "visible": np.full(len(NAMES), 2.0, np.float32),
-                  "bbox": np.array([x, y, w, h], np.float32), "area": float((mask > 127).sum()), "id": index}
+        sample = {
+            "keypoints": pts,
+            "visible": np.full(len(NAMES), 2.0, np.float32),
+            "bbox": np.array([x, y, w, h], np.float32),
+            "area": float((mask > 127).sum()),
+            "id": index,
+        }
         return image, [sample]
+
     return render
 
 
-def make_custom_example(out_dir: str, num_train: int = 48, num_val: int = 12, size: tuple[int, int] = (128, 128),
-                        repeats: int = 3, seed: int = 0) -> dict[str, str]:
+def make_custom_example(
+    out_dir: str,
+    num_train: int = 48,
+    num_val: int = 12,
+    size: tuple[int, int] = (128, 128),
+    repeats: int = 3,
+    seed: int = 0,
+) -> dict[str, str]:
     """Write the example data set (see the module docstring) under ``out_dir``.
 
     Args:
@@ -129,20 +166,33 @@ def make_custom_example(out_dir: str, num_train: int = 48, num_val: int = 12, si
     with open(written["layout"], "w") as f:
         f.write(LAYOUT_YAML.format(names=", ".join(NAMES), flip=_flow(FLIP_PAIRS), skeleton=_flow(SKELETON)))
     for code, (split, n) in enumerate((("train", num_train), ("val", num_val))):
-        data, pixels = coco_dataset(_render(seed, code, size), range(1, n + 1), spec, size, f"images/{split}",
-                                    "tool", f"landmarks synthetic tool7 {split} (seed {seed})")
+        data, pixels = coco_dataset(
+            _render(seed, code, size),
+            range(1, n + 1),
+            spec,
+            size,
+            f"images/{split}",
+            "tool",
+            f"landmarks synthetic tool7 {split} (seed {seed})",
+        )
         for entry, img in zip(data["images"], pixels):
-            cv2.imwrite(os.path.join(out_dir, entry["file_name"]), cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
-                        [cv2.IMWRITE_JPEG_QUALITY, 95])
+            cv2.imwrite(
+                os.path.join(out_dir, entry["file_name"]),
+                cv2.cvtColor(img, cv2.COLOR_RGB2BGR),
+                [cv2.IMWRITE_JPEG_QUALITY, 95],
+            )
         written[split] = _write_json(os.path.join(out_dir, "annotations", f"{split}.json"), data)
         if split == "val" and repeats > 0:
-            written["repeats"] = _write_json(os.path.join(out_dir, "annotations", "repeats.json"),
-                                             repeated(data, repeats, np.random.default_rng([seed, 99])))
+            written["repeats"] = _write_json(
+                os.path.join(out_dir, "annotations", "repeats.json"),
+                repeated(data, repeats, np.random.default_rng([seed, 99])),
+            )
     return written
 
 
-def repeated(data: dict[str, Any], repeats: int, rng: np.random.Generator,
-             sigmas: tuple[float, ...] = TRUE_SIGMAS) -> dict[str, Any]:
+def repeated(
+    data: dict[str, Any], repeats: int, rng: np.random.Generator, sigmas: tuple[float, ...] = TRUE_SIGMAS
+) -> dict[str, Any]:
     """``data`` with each annotation written ``repeats`` times with annotation noise.
 
     The copies share an ``instance_id`` (the original annotation id); keypoint ``i`` moves by
@@ -156,8 +206,14 @@ def repeated(data: dict[str, Any], repeats: int, rng: np.random.Generator,
         for _ in range(repeats):
             noisy = kp.copy()
             noisy[:, :2] += rng.normal(size=(len(kp), 2)) * std[:, None]
-            anns.append({**ann, "id": next_id, "instance_id": ann["id"],
-                         "keypoints": [round(float(v), 3) for v in noisy.reshape(-1)]})
+            anns.append(
+                {
+                    **ann,
+                    "id": next_id,
+                    "instance_id": ann["id"],
+                    "keypoints": [round(float(v), 3) for v in noisy.reshape(-1)],
+                }
+            )
             next_id += 1
     return {**data, "annotations": anns}
 

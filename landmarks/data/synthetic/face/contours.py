@@ -23,7 +23,14 @@ from functools import lru_cache
 import numpy as np
 
 from landmarks.data.synthetic.face.surface import (
-    EYE_U, EYE_V, JAW_LINE, MOUTH_CORNER_U, MOUTH_V, NASION_V, NOSE_TIP_V, head_points,
+    EYE_U,
+    EYE_V,
+    JAW_LINE,
+    MOUTH_CORNER_U,
+    MOUTH_V,
+    NASION_V,
+    NOSE_TIP_V,
+    head_points,
 )
 
 __all__ = ["FaceFeatures", "LAYOUTS", "brow_outline", "eye_lids", "landmark_chart", "lip_curves", "resample"]
@@ -79,8 +86,9 @@ def _spline(ctrl: np.ndarray, n: int = 200) -> np.ndarray:
     for i in range(1, len(p) - 2):
         t = np.linspace(0.0, 1.0, n // (len(ctrl) - 1), endpoint=False)[:, None]
         p0, p1, p2, p3 = p[i - 1], p[i], p[i + 1], p[i + 2]
-        out.append(0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t ** 2
-                          + (3 * p1 - p0 - 3 * p2 + p3) * t ** 3))
+        out.append(
+            0.5 * (2 * p1 + (p2 - p0) * t + (2 * p0 - 5 * p1 + 4 * p2 - p3) * t**2 + (3 * p1 - p0 - 3 * p2 + p3) * t**3)
+        )
     return np.concatenate(out + [ctrl[-1:]])
 
 
@@ -119,7 +127,7 @@ def eye_lids(ft: FaceFeatures, side: int, n: int = 40) -> tuple[np.ndarray, np.n
     base = outer + t[:, None] * (inner - outer)
     o = ft.eye_open[side]
     closed = 0.8
-    s_up, s_lo = np.sin(np.pi * t ** 1.15), np.sin(np.pi * t ** 0.9)
+    s_up, s_lo = np.sin(np.pi * t**1.15), np.sin(np.pi * t**0.9)
     upper = base + np.stack([0 * t, (o * (3.4 + closed) - closed) * s_up], 1)
     lower = base - np.stack([0 * t, (o * (2.3 - closed) + closed) * s_lo], 1)
     if side == 1:
@@ -134,8 +142,11 @@ def lip_curves() -> dict[str, np.ndarray]:
     up = np.array([(-c - 1.0, MOUTH_V), (-c + 7.0, MOUTH_V + 2.6), (-5.5, MOUTH_V + 4.2), (0.0, MOUTH_V + 3.4)])
     lo = np.array([(-c - 1.0, MOUTH_V), (-c + 8.0, MOUTH_V - 3.8), (0.0, MOUTH_V - 5.4)])
     mirror = lambda a: np.concatenate([a, a[-2::-1] * np.array([-1.0, 1.0])])  # noqa: E731
-    out = {"outer_upper": _spline(mirror(up), 120), "outer_lower": _spline(mirror(lo), 120),
-           "inner": np.stack([np.linspace(-c, c, 60), np.full(60, MOUTH_V)], 1)}
+    out = {
+        "outer_upper": _spline(mirror(up), 120),
+        "outer_lower": _spline(mirror(lo), 120),
+        "inner": np.stack([np.linspace(-c, c, 60), np.full(60, MOUTH_V)], 1),
+    }
     for a in out.values():
         a.setflags(write=False)
     return out
@@ -172,8 +183,18 @@ def _right_half(ft: FaceFeatures, wflw: bool) -> dict[str, np.ndarray]:
     g["right_eye"] = np.concatenate([up[:1], resample(up, f), up[-1:], resample(lo, f[::-1])])
     g["outer_lip"] = outer_lip
     c = MOUTH_CORNER_U
-    g["inner_lip"] = np.array([(-c, MOUTH_V), (-c / 2, MOUTH_V), (0.0, MOUTH_V), (c / 2, MOUTH_V), (c, MOUTH_V),
-                               (c / 2, MOUTH_V), (0.0, MOUTH_V), (-c / 2, MOUTH_V)])
+    g["inner_lip"] = np.array(
+        [
+            (-c, MOUTH_V),
+            (-c / 2, MOUTH_V),
+            (0.0, MOUTH_V),
+            (c / 2, MOUTH_V),
+            (c, MOUTH_V),
+            (c / 2, MOUTH_V),
+            (0.0, MOUTH_V),
+            (-c / 2, MOUTH_V),
+        ]
+    )
     return g
 
 
@@ -202,13 +223,22 @@ def landmark_chart(layout: str, ft: FaceFeatures) -> tuple[np.ndarray, np.ndarra
     up_l, lo_l = eye_lids(ft, 1)
     f = np.array([1 / 4, 1 / 2, 3 / 4]) if wflw else np.array([1 / 3, 2 / 3])
     left_eye = np.concatenate([up_l[-1:], resample(up_l, f[::-1]), up_l[:1], resample(lo_l, f)])
-    parts = [g["jaw"], g["right_brow"], left_brow, g["nose_bridge"], g["nose_base"], g["right_eye"], left_eye,
-             g["outer_lip"], g["inner_lip"]]
+    parts = [
+        g["jaw"],
+        g["right_brow"],
+        left_brow,
+        g["nose_bridge"],
+        g["nose_base"],
+        g["right_eye"],
+        left_eye,
+        g["outer_lip"],
+        g["inner_lip"],
+    ]
     if wflw:
-        for side, sign in ((0, -1.0), (1, 1.0)):
+        for _side, sign in ((0, -1.0), (1, 1.0)):
             parts.append(np.array([[sign * ft.eye_u + ft.gaze[0], EYE_V + ft.gaze[1]]]))
     uv = np.concatenate(parts)
     upper = np.zeros(len(uv), bool)
     inner0 = 88 if wflw else 60
-    upper[inner0 + 1: inner0 + 4] = True
+    upper[inner0 + 1 : inner0 + 4] = True
     return uv, upper

@@ -128,8 +128,9 @@ def render_face(p: FaceParams, layout: str, width: int, height: int, background:
     xy = project(cam)
     normals = vertex_normals(tpl, cam)
     t = tpl.tris
-    area = ((xy[t[:, 1], 0] - xy[t[:, 0], 0]) * (xy[t[:, 2], 1] - xy[t[:, 0], 1])
-            - (xy[t[:, 1], 1] - xy[t[:, 0], 1]) * (xy[t[:, 2], 0] - xy[t[:, 0], 0]))
+    area = (xy[t[:, 1], 0] - xy[t[:, 0], 0]) * (xy[t[:, 2], 1] - xy[t[:, 0], 1]) - (xy[t[:, 1], 1] - xy[t[:, 0], 1]) * (
+        xy[t[:, 2], 0] - xy[t[:, 0], 0]
+    )
     tris = t[(area < 0) | tpl.two_sided]
     z, tex = cam[:, 2], tpl.tex
     if p.look.glasses is not None:
@@ -201,15 +202,17 @@ def _normal_chart(uv: np.ndarray, n_jaw: int) -> np.ndarray:
     return out
 
 
-def _visibility(kp: np.ndarray, cam: np.ndarray, normal: np.ndarray, depth: np.ndarray, f: float,
-                width: int, height: int) -> np.ndarray:
+def _visibility(
+    kp: np.ndarray, cam: np.ndarray, normal: np.ndarray, depth: np.ndarray, f: float, width: int, height: int
+) -> np.ndarray:
     """COCO visibility from the image bounds, the normals and the z-buffer."""
     inside = (kp[:, 0] >= 0) & (kp[:, 0] <= width - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= height - 1)
     vis = np.where(inside, 2.0, 0.0).astype(np.float32)
     # Facing: the normal turns towards the camera, or away by less than ~10 deg (a silhouette point,
     # e.g. the chin seen from the front, which annotators mark visible); nearer geometry still hides it.
-    cos = np.einsum("kc,kc->k", normal, -cam) / np.maximum(np.linalg.norm(normal, axis=1) * np.linalg.norm(cam, axis=1),
-                                                           1e-12)
+    cos = np.einsum("kc,kc->k", normal, -cam) / np.maximum(
+        np.linalg.norm(normal, axis=1) * np.linalg.norm(cam, axis=1), 1e-12
+    )
     facing = cos > -GRAZING
     px = np.clip(np.round(kp).astype(int), 0, [width - 1, height - 1])
     # The farthest surface within a pixel of the landmark: a point on a silhouette (the chin, the jaw
@@ -238,8 +241,19 @@ def _vertex_light(p: FaceParams, normals: np.ndarray, cam: np.ndarray, tint: np.
     return np.stack([tint * (p.ambient + p.diffuse * diffuse), spec], 1)
 
 
-def _shade(p: FaceParams, r: Raster, covered: np.ndarray, tris: np.ndarray, cam: np.ndarray, normals: np.ndarray,
-           tex: np.ndarray, tint: np.ndarray, width: int, height: int, ft: FaceFeatures) -> np.ndarray:
+def _shade(
+    p: FaceParams,
+    r: Raster,
+    covered: np.ndarray,
+    tris: np.ndarray,
+    cam: np.ndarray,
+    normals: np.ndarray,
+    tex: np.ndarray,
+    tint: np.ndarray,
+    width: int,
+    height: int,
+    ft: FaceFeatures,
+) -> np.ndarray:
     """Colours ``(M, 3)`` uint8 of the covered pixels: atlas albedo times interpolated vertex light."""
     attrs = np.concatenate([_vertex_light(p, normals, cam, tint), tex], 1).astype(np.float32)  # (V, 4)
     tid = tris[r.tri[covered]]  # (M, 3)

@@ -10,7 +10,8 @@ and the frame hides the landmarks under it. A ribbon segment is a quad ``width``
 
 from __future__ import annotations
 
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 import numpy as np
 
@@ -46,8 +47,14 @@ def _ribbon(xy: np.ndarray, z: np.ndarray, width_px: np.ndarray) -> tuple[np.nda
     return v, zz, tris
 
 
-def glasses(eye_centres: np.ndarray, ear_points: np.ndarray, pose: Callable[[np.ndarray], np.ndarray],
-            project: Callable[[np.ndarray], np.ndarray], f: float, dark_lenses: bool) -> Extra:
+def glasses(
+    eye_centres: np.ndarray,
+    ear_points: np.ndarray,
+    pose: Callable[[np.ndarray], np.ndarray],
+    project: Callable[[np.ndarray], np.ndarray],
+    f: float,
+    dark_lenses: bool,
+) -> Extra:
     """Frame (and lenses) of a pair of glasses.
 
     Args:
@@ -67,8 +74,14 @@ def glasses(eye_centres: np.ndarray, ear_points: np.ndarray, pose: Callable[[np.
     for k, sign in enumerate((-1.0, 1.0)):
         c = eye_centres[k] + np.array([sign * 0.25, -0.2, 1.5])
         wrap = np.radians(8.0) * sign
-        rim = np.stack([c[0] + 2.5 * np.cos(t) * np.cos(wrap), c[1] + 1.85 * np.sin(t) - 0.25 * np.cos(t) ** 2,
-                        c[2] - 2.5 * np.cos(t) * np.sin(wrap)], 1)
+        rim = np.stack(
+            [
+                c[0] + 2.5 * np.cos(t) * np.cos(wrap),
+                c[1] + 1.85 * np.sin(t) - 0.25 * np.cos(t) ** 2,
+                c[2] - 2.5 * np.cos(t) * np.sin(wrap),
+            ],
+            1,
+        )
         rims.append(rim)
         parts.append((rim, False))
         outer = rim[0] if sign > 0 else rim[12]
@@ -103,5 +116,10 @@ def glasses(eye_centres: np.ndarray, ear_points: np.ndarray, pose: Callable[[np.
             k = np.arange(1, len(pts))
             tri_all.append(np.stack([np.zeros_like(k), k, k % (len(pts) - 1) + 1], 1) + count)
             count += len(pts)
-    return Extra(np.concatenate(xy_all), np.concatenate(z_all), np.concatenate(tex_all), np.concatenate(n_all),
-                 np.concatenate(tri_all))
+    return Extra(
+        np.concatenate(xy_all),
+        np.concatenate(z_all),
+        np.concatenate(tex_all),
+        np.concatenate(n_all),
+        np.concatenate(tri_all),
+    )

@@ -31,8 +31,14 @@ __all__ = ["HEAD", "GAP", "EAR", "NECK", "TORSO", "STRIP", "Template", "attach",
 
 HEAD, GAP, EAR, NECK, TORSO = 0, 1, 2, 3, 4
 #: Atlas strip (atlas degrees, rows 180..200): material -> (x0, x1) columns.
-STRIP = {"mouth": (0.0, 40.0), "ear": (40.0, 80.0), "neck": (80.0, 120.0), "shirt": (120.0, 160.0),
-         "glasses": (160.0, 180.0), "lens": (180.0, 200.0)}
+STRIP = {
+    "mouth": (0.0, 40.0),
+    "ear": (40.0, 80.0),
+    "neck": (80.0, 120.0),
+    "shirt": (120.0, 160.0),
+    "glasses": (160.0, 180.0),
+    "lens": (180.0, 200.0),
+}
 STRIP_ROWS = (180.0, 200.0)
 JAW_HINGE = np.array([0.0, -1.5, -0.8])  # cm, the jaw's rotation axis passes here along x
 NECK_PIVOT = np.array([0.0, -8.0, -2.5])  # cm, where the head turns on the neck
@@ -48,8 +54,14 @@ def _rows(step: float) -> tuple[np.ndarray, int]:
     """Grid elevations (``step`` deg from the chin to the forehead) with the lip row duplicated."""
     start = MOUTH_V - step * np.floor((MOUTH_V + 72.0) / step)
     dense = np.arange(start, 27.0, step)
-    rows = np.concatenate([[-90.0, -84.0, -78.0], [-74.0] if start > -73.0 else [], dense,
-                           [31.0, 37.0, 43.0, 50.0, 58.0, 67.0, 78.0, 90.0]])
+    rows = np.concatenate(
+        [
+            [-90.0, -84.0, -78.0],
+            [-74.0] if start > -73.0 else [],
+            dense,
+            [31.0, 37.0, 43.0, 50.0, 58.0, 67.0, 78.0, 90.0],
+        ]
+    )
     k = int(np.flatnonzero(np.isclose(rows, MOUTH_V))[0])
     return np.insert(rows, k + 1, MOUTH_V), k  # rows k (lower lip side) and k + 1 (upper lip side)
 
@@ -103,7 +115,7 @@ def _grid_tris(n_rows: int, cols: np.ndarray, offset: int = 0, skip_row: int = -
     i, j = i.ravel(), j.ravel()
     i, j = i[i != skip_row], j[i != skip_row]
     a, b, c, d = i * n + j, i * n + j + 1, (i + 1) * n + j, (i + 1) * n + j + 1
-    left = (0.5 * (cols[j] + cols[j + 1]) < 0)
+    left = 0.5 * (cols[j] + cols[j + 1]) < 0
     t1 = np.where(left[:, None], np.stack([a, d, b], 1), np.stack([a, c, b], 1))
     t2 = np.where(left[:, None], np.stack([a, c, d], 1), np.stack([b, c, d], 1))
     return np.concatenate([t1, t2]) + offset
@@ -165,8 +177,15 @@ def face_template(step: float = 3.0) -> Template:
     for name, (m, sd) in IDENTITY.items():
         h = 0.5 * sd
         basis.append((_points({name: m + h}, step) - _points({name: m - h}, step)) / (2 * h) * sd)
-    group = np.concatenate([np.full(n_head, HEAD), np.full(n_gap, GAP), np.full(2 * n_ear, EAR),
-                            np.full(n_neck, NECK), np.full(n_torso, TORSO)])
+    group = np.concatenate(
+        [
+            np.full(n_head, HEAD),
+            np.full(n_gap, GAP),
+            np.full(2 * n_ear, EAR),
+            np.full(n_neck, NECK),
+            np.full(n_torso, TORSO),
+        ]
+    )
     gap_uv = np.stack([np.tile(u.reshape(n_r, n_c)[0, gc], 2), np.repeat([MOUTH_V, MOUTH_V], len(gc))], 1)
     gap_lower = np.repeat([True, False], len(gc))
     u_all = np.concatenate([u, gap_uv[:, 0]])
@@ -176,31 +195,32 @@ def face_template(step: float = 3.0) -> Template:
     # Expression blendshapes (cm per unit), smooth fields over the chart.
     smile = np.zeros_like(mean)
     side = np.sign(u_all)
-    corner = np.exp(-((np.abs(u_all) - MOUTH_CORNER_U) / 8.0) ** 2 - ((v_all - MOUTH_V) / 7.0) ** 2)
-    cheek = np.exp(-((np.abs(u_all) - 30.0) / 10.0) ** 2 - ((v_all + 24.0) / 9.0) ** 2)
-    smile[: n_head + n_gap] = (corner[:, None] * np.stack([0.35 * side, 0.55 + 0 * side, -0.3 + 0 * side], 1)
-                               + cheek[:, None] * np.array([0.0, 0.3, 0.2]))
+    corner = np.exp(-(((np.abs(u_all) - MOUTH_CORNER_U) / 8.0) ** 2) - ((v_all - MOUTH_V) / 7.0) ** 2)
+    cheek = np.exp(-(((np.abs(u_all) - 30.0) / 10.0) ** 2) - ((v_all + 24.0) / 9.0) ** 2)
+    smile[: n_head + n_gap] = corner[:, None] * np.stack([0.35 * side, 0.55 + 0 * side, -0.3 + 0 * side], 1) + cheek[
+        :, None
+    ] * np.array([0.0, 0.3, 0.2])
     brows = np.zeros_like(mean)
-    lift = np.exp(-((v_all - 15.0) / 9.0) ** 2) * smoothstep(55.0, 35.0, np.abs(u_all)) * (v_all > 3.0)
+    lift = np.exp(-(((v_all - 15.0) / 9.0) ** 2)) * smoothstep(55.0, 35.0, np.abs(u_all)) * (v_all > 3.0)
     brows[: n_head + n_gap] = lift[:, None] * np.array([0.0, 0.6, 0.0])
     rig = np.ones(len(mean))
     neck_y = np.repeat(NECK_Y, 32)
-    rig[n_head + n_gap + 2 * n_ear: n_head + n_gap + 2 * n_ear + n_neck] = smoothstep(-17.0, -6.0, neck_y)
+    rig[n_head + n_gap + 2 * n_ear : n_head + n_gap + 2 * n_ear + n_neck] = smoothstep(-17.0, -6.0, neck_y)
     rig[-n_torso:] = 0.0
     tex = np.zeros((len(mean), 2))
     tex[:n_head] = np.stack([u + 180.0, 90.0 - v], 1)
     m0, m1 = STRIP["mouth"]
     across = (gap_uv[:, 0] + MOUTH_CORNER_U + step) / (2 * MOUTH_CORNER_U + 2 * step)  # 0..1 corner to corner
-    tex[n_head: n_head + n_gap] = np.stack([m0 + across * (m1 - m0), np.where(gap_lower, 199.0, 181.0)], 1)
+    tex[n_head : n_head + n_gap] = np.stack([m0 + across * (m1 - m0), np.where(gap_lower, 199.0, 181.0)], 1)
     o = n_head + n_gap
     tint = np.ones(len(mean))
     for k, s in enumerate((-1.0, 1.0)):
         pts, tn = ear_points({}, s)
-        tex[o + k * n_ear: o + (k + 1) * n_ear] = [np.mean(STRIP["ear"]), 190.0]
-        tint[o + k * n_ear: o + (k + 1) * n_ear] = tn
+        tex[o + k * n_ear : o + (k + 1) * n_ear] = [np.mean(STRIP["ear"]), 190.0]
+        tint[o + k * n_ear : o + (k + 1) * n_ear] = tn
     o += 2 * n_ear
-    tex[o: o + n_neck] = [np.mean(STRIP["neck"]), 190.0]
-    tex[o + n_neck:] = [np.mean(STRIP["shirt"]), 190.0]
+    tex[o : o + n_neck] = [np.mean(STRIP["neck"]), 190.0]
+    tex[o + n_neck :] = [np.mean(STRIP["shirt"]), 190.0]
     head_tris = _grid_tris(n_r, cols, skip_row=seam)
     gap_tris = _grid_tris(2, cols[gc], n_head)
     ears = [ear_tris(n_head + n_gap + k * n_ear) for k in range(2)]
@@ -214,20 +234,45 @@ def face_template(step: float = 3.0) -> Template:
         c = mean[t].mean(1) - mean[np.unique(t)].mean(0)
         fixed.append(np.sum(np.einsum("ij,ij->i", e, c)) >= 0)
     flip = lambda t, ok: t if ok else t[:, ::-1]  # noqa: E731
-    tris = np.concatenate([flip(head_tris, fixed[0]), flip(gap_tris, fixed[0]), *ears,
-                           flip(neck_tris, fixed[1]), flip(torso_tris, fixed[2])])
+    tris = np.concatenate(
+        [
+            flip(head_tris, fixed[0]),
+            flip(gap_tris, fixed[0]),
+            *ears,
+            flip(neck_tris, fixed[1]),
+            flip(torso_tris, fixed[2]),
+        ]
+    )
     two_sided = np.zeros(len(tris), bool)
     start = len(head_tris) + len(gap_tris)
-    two_sided[start: start + sum(len(t) for t in ears)] = True
+    two_sided[start : start + sum(len(t) for t in ears)] = True
     radial = np.zeros_like(mean)
     ur, vr = np.radians(u), np.radians(v)
     radial[:n_head] = np.stack([np.cos(vr) * np.sin(ur), np.sin(vr), np.cos(vr) * np.cos(ur)], 1)
     chart = np.full((len(mean), 2), np.nan)
     chart[:n_head] = np.stack([u, v], 1)
-    inc = sparse.csr_matrix((np.ones(3 * len(tris)), (tris.ravel(), np.repeat(np.arange(len(tris)), 3))),
-                            shape=(len(mean), len(tris)))
-    return Template(mean, np.stack(basis), smile, brows, jaw, rig, tex, tint, group, radial, chart, tris,
-                    two_sided, cols, rows, seam, inc)
+    inc = sparse.csr_matrix(
+        (np.ones(3 * len(tris)), (tris.ravel(), np.repeat(np.arange(len(tris)), 3))), shape=(len(mean), len(tris))
+    )
+    return Template(
+        mean,
+        np.stack(basis),
+        smile,
+        brows,
+        jaw,
+        rig,
+        tex,
+        tint,
+        group,
+        radial,
+        chart,
+        tris,
+        two_sided,
+        cols,
+        rows,
+        seam,
+        inc,
+    )
 
 
 def vertex_normals(tpl: Template, verts: np.ndarray) -> np.ndarray:
@@ -269,11 +314,14 @@ def attach(tpl: Template, uv: np.ndarray, upper: np.ndarray | None = None) -> tu
     # Left cells split along a-d, right cells along b-c (as in _grid_tris).
     l_upper = fv >= fu  # above the a-d diagonal: triangle a, c, d
     r_low = fu + fv <= 1.0  # below the b-c diagonal: triangle a, b, c
-    idx = np.where(left[:, None],
-                   np.where(l_upper[:, None], np.stack([a, c, d], 1), np.stack([a, b, d], 1)),
-                   np.where(r_low[:, None], np.stack([a, b, c], 1), np.stack([b, c, d], 1)))
-    w = np.where(left[:, None],
-                 np.where(l_upper[:, None], np.stack([1 - fv, fv - fu, fu], 1), np.stack([1 - fu, fu - fv, fv], 1)),
-                 np.where(r_low[:, None], np.stack([1 - fu - fv, fu, fv], 1),
-                          np.stack([1 - fv, 1 - fu, fu + fv - 1], 1)))
+    idx = np.where(
+        left[:, None],
+        np.where(l_upper[:, None], np.stack([a, c, d], 1), np.stack([a, b, d], 1)),
+        np.where(r_low[:, None], np.stack([a, b, c], 1), np.stack([b, c, d], 1)),
+    )
+    w = np.where(
+        left[:, None],
+        np.where(l_upper[:, None], np.stack([1 - fv, fv - fu, fu], 1), np.stack([1 - fu, fu - fv, fv], 1)),
+        np.where(r_low[:, None], np.stack([1 - fu - fv, fu, fv], 1), np.stack([1 - fv, 1 - fu, fu + fv - 1], 1)),
+    )
     return idx.astype(np.int64), w

@@ -16,18 +16,19 @@ from dataclasses import replace
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Camera
+from landmarks.data.synthetic.common.raster import draw_strokes
+from landmarks.data.synthetic.common.texture import occluder_strokes
 from landmarks.data.synthetic.hand.figure import hand_parts, sample_hand_look
 from landmarks.data.synthetic.hand.poses import sample_hand_pose
 from landmarks.data.synthetic.hand.scene import random_rotation
 from landmarks.data.synthetic.hand.skeleton import hand_forward_kinematics, mirror, sample_hand_shape
-from landmarks.data.synthetic.common.raster import draw_strokes
-from landmarks.data.synthetic.common.texture import occluder_strokes
 
 __all__ = ["draw_occluder"]
 
 
-def _hand_strokes(rng: np.random.Generator, target: np.ndarray, centre: np.ndarray, k_mat: np.ndarray,
-                  skin: np.ndarray) -> list[list]:
+def _hand_strokes(
+    rng: np.random.Generator, target: np.ndarray, centre: np.ndarray, k_mat: np.ndarray, skin: np.ndarray
+) -> list[list]:
     """Stroke lists (one per hand part, back to front) of a hand near camera point ``target`` (cm)."""
     hand = hand_forward_kinematics(sample_hand_pose(rng)[1], sample_hand_shape(rng))
     if rng.random() < 0.5:
@@ -57,8 +58,14 @@ def _hand_strokes(rng: np.random.Generator, target: np.ndarray, centre: np.ndarr
     return [part.strokes for part in parts]
 
 
-def draw_occluder(rng: np.random.Generator, image: np.ndarray, cam_points: np.ndarray, k_mat: np.ndarray,
-                  skin: tuple[float, float, float], box_size: float) -> np.ndarray:
+def draw_occluder(
+    rng: np.random.Generator,
+    image: np.ndarray,
+    cam_points: np.ndarray,
+    k_mat: np.ndarray,
+    skin: tuple[float, float, float],
+    box_size: float,
+) -> np.ndarray:
     """Draws a hand (55 %) or an object (45 %) over part of the face.
 
     Args:

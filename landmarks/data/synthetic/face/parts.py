@@ -39,10 +39,14 @@ def ear_points(q: dict[str, float], side: float) -> tuple[np.ndarray, np.ndarray
     e_out = np.cross(e_up, e_back) * -side
     e_out /= np.linalg.norm(e_out)
     half_w = 1.6 * (1.0 - 0.3 * smoothstep(0.0, -1.0, np.cos(tt)))  # narrower lobe
-    bowl = 0.35 * rr ** 6 - 0.35 * (1.0 - rr ** 2) * smoothstep(0.5, -0.4, np.sin(tt))
+    bowl = 0.35 * rr**6 - 0.35 * (1.0 - rr**2) * smoothstep(0.5, -0.4, np.sin(tt))
     centre = anchor + 1.6 * e_back + 0.45 * e_out + np.array([0.0, 0.3, 0.0])
-    pts = (centre + (2.9 * rr * np.cos(tt))[:, None] * e_up + (half_w * rr * np.sin(tt))[:, None] * e_back
-           + bowl[:, None] * e_out)
+    pts = (
+        centre
+        + (2.9 * rr * np.cos(tt))[:, None] * e_up
+        + (half_w * rr * np.sin(tt))[:, None] * e_back
+        + bowl[:, None] * e_out
+    )
     # Darker canal and concha towards the front, a groove inside the lighter rim (helix).
     front = smoothstep(0.3, -0.6, np.sin(tt))
     tint = np.interp(rr, [0.0, 0.3, 0.55, 0.8, 0.93, 1.0], [0.45, 0.62, 0.85, 0.7, 1.05, 0.92])
@@ -62,8 +66,7 @@ def ear_tris(offset: int) -> np.ndarray:
     return np.asarray(tris) + offset
 
 
-def tube_points(centre_y: np.ndarray, centre_z: np.ndarray, rx: np.ndarray, rz: np.ndarray,
-                n: int = 20) -> np.ndarray:
+def tube_points(centre_y: np.ndarray, centre_z: np.ndarray, rx: np.ndarray, rz: np.ndarray, n: int = 20) -> np.ndarray:
     """Rings of an elliptic tube, ``(len(centre_y) * n, 3)``, ring-major.
 
     Args:
@@ -86,4 +89,3 @@ def tube_tris(n_rings: int, n: int, offset: int, flip: bool = False) -> np.ndarr
             a, b, c, d = r * n + k, r * n + (k + 1) % n, (r + 1) * n + k, (r + 1) * n + (k + 1) % n
             tris += [(a, b, d), (a, d, c)] if not flip else [(a, d, b), (a, c, d)]
     return np.asarray(tris) + offset
-

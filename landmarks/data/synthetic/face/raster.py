@@ -53,8 +53,9 @@ def _spans(p: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return lo, hi
 
 
-def _candidates(p: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: np.ndarray,
-                y1: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _candidates(
+    p: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: np.ndarray, y1: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Candidate pixel centres ``(triangle, x, y)``: whole boxes of small triangles, row spans of big ones."""
     bw = x1 - x0 + 1
     n_px = bw * (y1 - y0 + 1)
@@ -72,8 +73,11 @@ def _candidates(p: np.ndarray, x0: np.ndarray, x1: np.ndarray, y0: np.ndarray,
     n_b = np.maximum(np.minimum(np.floor(hi + 1e-6), x1[row_tri]).astype(np.int32) - xl + 1, 0)
     tb = np.repeat(row_tri, n_b)
     xb = np.repeat(xl, n_b) + (np.arange(len(tb), dtype=np.int32) - np.repeat(np.cumsum(n_b) - n_b, n_b))
-    return (np.concatenate([tt, tb]), np.concatenate([x0[tt] + dx, xb]),
-            np.concatenate([y0[tt] + dy, np.repeat(ys, n_b)]))
+    return (
+        np.concatenate([tt, tb]),
+        np.concatenate([x0[tt] + dx, xb]),
+        np.concatenate([y0[tt] + dy, np.repeat(ys, n_b)]),
+    )
 
 
 def rasterize(xy: np.ndarray, z: np.ndarray, tris: np.ndarray, width: int, height: int) -> Raster:
@@ -130,5 +134,8 @@ def rasterize(xy: np.ndarray, z: np.ndarray, tris: np.ndarray, width: int, heigh
     tri_map[pw] = ids[tt[good[win]]]
     inv = 1.0 / s[win]
     bary_map[pw, 0], bary_map[pw, 1], bary_map[pw, 2] = q[0][win] * inv, q[1][win] * inv, q[2][win] * inv
-    return Raster(tri_map.reshape(height, width), bary_map.reshape(height, width, 3),
-                  depth_map.astype(np.float32).reshape(height, width))
+    return Raster(
+        tri_map.reshape(height, width),
+        bary_map.reshape(height, width, 3),
+        depth_map.astype(np.float32).reshape(height, width),
+    )

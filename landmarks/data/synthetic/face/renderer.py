@@ -29,11 +29,11 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from landmarks.data.synthetic.common.source import SyntheticSource
+from landmarks.data.synthetic.common.texture import background
 from landmarks.data.synthetic.face.figure import FaceRender, render_face
 from landmarks.data.synthetic.face.occluders import draw_occluder
 from landmarks.data.synthetic.face.scene import FaceParams, sample_face_params
-from landmarks.data.synthetic.common.source import SyntheticSource
-from landmarks.data.synthetic.common.texture import background
 from landmarks.layouts.face import ibug68, wflw98
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
@@ -64,18 +64,32 @@ class SyntheticFaceSource(SyntheticSource):
     noun = "face"
     coco_extra_fields = ("euler",)
 
-    def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (160, 160), split: str = "train",
-                 seed: int = 0, layout: str = "ibug68", occluders: bool = True, occluder_prob: float = 0.3,
-                 max_yaw: float = 90.0, max_pitch: float = 60.0, max_roll: float = 45.0) -> None:
+    def __init__(
+        self,
+        num_images: int = 4000,
+        image_size: tuple[int, int] = (160, 160),
+        split: str = "train",
+        seed: int = 0,
+        layout: str = "ibug68",
+        occluders: bool = True,
+        occluder_prob: float = 0.3,
+        max_yaw: float = 90.0,
+        max_pitch: float = 60.0,
+        max_roll: float = 45.0,
+    ) -> None:
         self._check_split(split)
         if layout not in LAYOUTS:
             raise ValueError(f"SyntheticFaceSource: layout '{layout}' is not one of {sorted(LAYOUTS)}")
         if num_images < 0 or min(image_size) < 32:
-            raise ValueError(f"SyntheticFaceSource: need num_images >= 0 and image sides >= 32, got "
-                             f"num_images={num_images}, image_size={tuple(image_size)}")
+            raise ValueError(
+                f"SyntheticFaceSource: need num_images >= 0 and image sides >= 32, got "
+                f"num_images={num_images}, image_size={tuple(image_size)}"
+            )
         if not (0 <= max_yaw <= 90 and 0 <= max_pitch <= 90 and 0 <= max_roll <= 180):
-            raise ValueError(f"SyntheticFaceSource: max_yaw in [0, 90], max_pitch in [0, 90], max_roll in "
-                             f"[0, 180] degrees expected, got {max_yaw}, {max_pitch}, {max_roll}")
+            raise ValueError(
+                f"SyntheticFaceSource: max_yaw in [0, 90], max_pitch in [0, 90], max_roll in "
+                f"[0, 180] degrees expected, got {max_yaw}, {max_pitch}, {max_roll}"
+            )
         self.num_images = int(num_images)
         self.width, self.height = int(image_size[0]), int(image_size[1])
         self.split = split
@@ -88,8 +102,9 @@ class SyntheticFaceSource(SyntheticSource):
 
     def params(self, index: int) -> FaceParams:
         """The parameters image ``index`` is rendered from (identity, expression, pose, camera, look)."""
-        return sample_face_params(self._rng(index), self.width, self.height, *self.max_angles,
-                                  accessories=self.occluders)
+        return sample_face_params(
+            self._rng(index), self.width, self.height, *self.max_angles, accessories=self.occluders
+        )
 
     def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
         """Image ``index`` and ``[its face]`` (``simple`` is unused: every face is a target)."""
@@ -121,8 +136,14 @@ class SyntheticFaceSource(SyntheticSource):
         kp[vis == 0] = 0.0
         w, h = max(float(x1 - x0), 1.0), max(float(y1 - y0), 1.0)
         return Sample(  # type: ignore[typeddict-unknown-key]
-            keypoints=kp, visible=vis.astype(np.float32), bbox=np.array([x0, y0, w, h], dtype=np.float32),
-            area=w * h, euler=np.asarray(p.euler, dtype=np.float32), image_id=index, id=index + 1, score=1.0,
+            keypoints=kp,
+            visible=vis.astype(np.float32),
+            bbox=np.array([x0, y0, w, h], dtype=np.float32),
+            area=w * h,
+            euler=np.asarray(p.euler, dtype=np.float32),
+            image_id=index,
+            id=index + 1,
+            score=1.0,
             path="",
         )
 

@@ -20,10 +20,10 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from landmarks.data.synthetic.common.texture import HAIR_COLOURS, SKIN_TONES, jitter_colour, random_colour
 from landmarks.data.synthetic.face.contours import FaceFeatures
 from landmarks.data.synthetic.face.surface import EYE_U, IDENTITY, NOSE_TIP_V
 from landmarks.data.synthetic.face.texture import FaceLook, HairStyle
-from landmarks.data.synthetic.common.texture import HAIR_COLOURS, SKIN_TONES, jitter_colour, random_colour
 from landmarks.geometry import flip_euler
 
 __all__ = ["FaceParams", "features", "mirror_params", "sample_face_params"]
@@ -82,9 +82,15 @@ def _id(p: FaceParams, name: str) -> float:
 
 def features(p: FaceParams) -> FaceFeatures:
     """The chart features (eye spacing, nose, brows, eyes) of a face."""
-    return FaceFeatures(eye_u=EYE_U + _id(p, "eye_spacing"), eye_open=p.eye_open, gaze=p.gaze, brow_v=p.brow_v,
-                        brow_thick=p.brow_thick, nose_tip_v=NOSE_TIP_V - _id(p, "nose_length"),
-                        nose_width=1.0 + _id(p, "nose_width"))
+    return FaceFeatures(
+        eye_u=EYE_U + _id(p, "eye_spacing"),
+        eye_open=p.eye_open,
+        gaze=p.gaze,
+        brow_v=p.brow_v,
+        brow_thick=p.brow_thick,
+        nose_tip_v=NOSE_TIP_V - _id(p, "nose_length"),
+        nose_width=1.0 + _id(p, "nose_width"),
+    )
 
 
 def _colour(c: np.ndarray) -> tuple[float, float, float]:
@@ -101,21 +107,37 @@ def _look(rng: np.random.Generator, accessories: bool) -> FaceLook:
     r = rng.random()
     front = 95.0 if r < 0.08 else rng.uniform(46.0, 58.0) if r < 0.22 else rng.uniform(33.0, 44.0)
     fringe = rng.uniform(6.0, max(7.0, front - 16.0)) if front < 90 and rng.random() < 0.35 else 0.0
-    style = HairStyle(front=front, temple=rng.uniform(0.0, 8.0), side=rng.uniform(-12.0, 4.0),
-                      nape=rng.uniform(-50.0, -30.0), fringe=fringe, sweep=rng.uniform(-0.6, 0.6),
-                      wave=rng.uniform(0.0, 3.0), freq=rng.uniform(0.15, 0.4), phase=rng.uniform(-np.pi, np.pi),
-                      thickness=rng.uniform(0.3, 1.5))
+    style = HairStyle(
+        front=front,
+        temple=rng.uniform(0.0, 8.0),
+        side=rng.uniform(-12.0, 4.0),
+        nape=rng.uniform(-50.0, -30.0),
+        fringe=fringe,
+        sweep=rng.uniform(-0.6, 0.6),
+        wave=rng.uniform(0.0, 3.0),
+        freq=rng.uniform(0.15, 0.4),
+        phase=rng.uniform(-np.pi, np.pi),
+        thickness=rng.uniform(0.3, 1.5),
+    )
     h, s, v = rng.random(), rng.uniform(0.1, 0.8), rng.uniform(0.15, 0.95)
     shirt = np.array(colorsys.hsv_to_rgb(h, s, v)) * 255.0
     # Every draw happens whatever ``accessories`` says, so a face looks the same with and without.
     wear, frame, dark = rng.random() < 0.2, random_colour(rng, (0.0, 0.6), (0.05, 0.5)), rng.random() < 0.25
     glasses = _colour(frame) if accessories and wear else None
-    return FaceLook(skin=_colour(skin), lips=_colour(lips), brow=_colour(brow), hair=_colour(hair),
-                    iris=_colour(_IRIS[rng.integers(len(_IRIS))] * rng.uniform(0.85, 1.15)), shirt=_colour(shirt),
-                    hair_style=style, beard=float(rng.uniform(0.3, 0.9)) if rng.random() < 0.18 else 0.0,
-                    brow_alpha=float(rng.uniform(0.6, 0.95)), glasses=glasses,
-                    sunglasses=bool(glasses is not None and dark),
-                    noise_seed=int(rng.integers(2 ** 31)))
+    return FaceLook(
+        skin=_colour(skin),
+        lips=_colour(lips),
+        brow=_colour(brow),
+        hair=_colour(hair),
+        iris=_colour(_IRIS[rng.integers(len(_IRIS))] * rng.uniform(0.85, 1.15)),
+        shirt=_colour(shirt),
+        hair_style=style,
+        beard=float(rng.uniform(0.3, 0.9)) if rng.random() < 0.18 else 0.0,
+        brow_alpha=float(rng.uniform(0.6, 0.95)),
+        glasses=glasses,
+        sunglasses=bool(glasses is not None and dark),
+        noise_seed=int(rng.integers(2**31)),
+    )
 
 
 def _eyes(rng: np.random.Generator) -> tuple[float, float]:
@@ -130,8 +152,15 @@ def _eyes(rng: np.random.Generator) -> tuple[float, float]:
     return float(o + rng.normal(0, 0.04)), float(o + rng.normal(0, 0.04))
 
 
-def sample_face_params(rng: np.random.Generator, width: int, height: int, max_yaw: float = 90.0,
-                       max_pitch: float = 60.0, max_roll: float = 45.0, accessories: bool = True) -> FaceParams:
+def sample_face_params(
+    rng: np.random.Generator,
+    width: int,
+    height: int,
+    max_yaw: float = 90.0,
+    max_pitch: float = 60.0,
+    max_roll: float = 45.0,
+    accessories: bool = True,
+) -> FaceParams:
     """Draws the parameters of one face image.
 
     Args:
@@ -151,8 +180,10 @@ def sample_face_params(rng: np.random.Generator, width: int, height: int, max_ya
     frac = rng.uniform(0.5, 0.7)
     side = min(width, height)
     slack = 0.5 * (1.0 - frac) * 0.5
-    centre = (0.5 * (width - 1) + rng.uniform(-slack, slack) * side,
-              0.5 * (height - 1) + rng.uniform(-slack, slack) * side)
+    centre = (
+        0.5 * (width - 1) + rng.uniform(-slack, slack) * side,
+        0.5 * (height - 1) + rng.uniform(-slack, slack) * side,
+    )
     az, el = np.radians(rng.uniform(-70.0, 70.0)), np.radians(rng.uniform(-15.0, 60.0))
     light = np.array([np.sin(az) * np.cos(el), -np.sin(el), -np.cos(az) * np.cos(el)])
     jaw = 0.0 if rng.random() < 0.55 else float(22.0 * rng.random() ** 1.3)
@@ -165,10 +196,24 @@ def sample_face_params(rng: np.random.Generator, width: int, height: int, max_ya
     fov = float(rng.uniform(8.0, 28.0))
     ambient, diffuse, specular = float(rng.uniform(0.3, 0.5)), float(rng.uniform(0.55, 0.8)), float(rng.uniform(0, 0.2))
     return FaceParams(
-        alpha=alpha, smile=smile, brows=brows, jaw_deg=jaw, eye_open=eye_open, gaze=gaze, brow_v=brow_v,
-        brow_thick=brow_thick, euler=euler, torso=(float(torso[0]), float(torso[1]), float(torso[2])),  # type: ignore
-        fov=fov, box_size=float(frac * side), box_centre=(float(centre[0]), float(centre[1])), light=light,
-        ambient=ambient, diffuse=diffuse, specular=specular, look=_look(rng, accessories),
+        alpha=alpha,
+        smile=smile,
+        brows=brows,
+        jaw_deg=jaw,
+        eye_open=eye_open,
+        gaze=gaze,
+        brow_v=brow_v,
+        brow_thick=brow_thick,
+        euler=euler,
+        torso=(float(torso[0]), float(torso[1]), float(torso[2])),  # type: ignore
+        fov=fov,
+        box_size=float(frac * side),
+        box_centre=(float(centre[0]), float(centre[1])),
+        light=light,
+        ambient=ambient,
+        diffuse=diffuse,
+        specular=specular,
+        look=_look(rng, accessories),
     )
 
 
@@ -183,6 +228,13 @@ def mirror_params(p: FaceParams, width: int) -> FaceParams:
     ty, tp, tr = (float(a) for a in flip_euler(*p.torso))
     hs = p.look.hair_style
     look = replace(p.look, hair_style=replace(hs, sweep=-hs.sweep, phase=-hs.phase))
-    return replace(p, eye_open=(p.eye_open[1], p.eye_open[0]), gaze=(-p.gaze[0], p.gaze[1]), euler=(y, pt, r),
-                   torso=(ty, tp, tr), box_centre=(width - 1 - p.box_centre[0], p.box_centre[1]),
-                   light=p.light * np.array([-1.0, 1.0, 1.0]), look=look)
+    return replace(
+        p,
+        eye_open=(p.eye_open[1], p.eye_open[0]),
+        gaze=(-p.gaze[0], p.gaze[1]),
+        euler=(y, pt, r),
+        torso=(ty, tp, tr),
+        box_centre=(width - 1 - p.box_centre[0], p.box_centre[1]),
+        light=p.light * np.array([-1.0, 1.0, 1.0]),
+        look=look,
+    )

@@ -20,8 +20,17 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["EYE_U", "EYE_V", "IDENTITY", "JAW_LINE", "MOUTH_CORNER_U", "MOUTH_V", "NOSE_TIP_V", "head_points",
-           "smoothstep"]
+__all__ = [
+    "EYE_U",
+    "EYE_V",
+    "IDENTITY",
+    "JAW_LINE",
+    "MOUTH_CORNER_U",
+    "MOUTH_V",
+    "NOSE_TIP_V",
+    "head_points",
+    "smoothstep",
+]
 
 #: Identity parameters: name -> (neutral value, standard deviation). Units in the comments.
 IDENTITY: dict[str, tuple[float, float]] = {
@@ -48,8 +57,18 @@ NASION_V = 7.0  # deg
 #: The jaw line on the chart, subject's right (u < 0), from below the ear to the chin (deg). The
 #: surface below it is pulled in, so the jaw has an edge that stays on the silhouette over a range
 #: of views, as a real mandible does; the jaw-line landmarks lie on this curve.
-JAW_LINE = np.array([(-80.0, -3.0), (-79.0, -15.0), (-74.0, -26.0), (-69.0, -36.0), (-63.0, -45.0),
-                     (-52.0, -53.0), (-27.0, -57.5), (0.0, -58.5)])
+JAW_LINE = np.array(
+    [
+        (-80.0, -3.0),
+        (-79.0, -15.0),
+        (-74.0, -26.0),
+        (-69.0, -36.0),
+        (-63.0, -45.0),
+        (-52.0, -53.0),
+        (-27.0, -57.5),
+        (0.0, -58.5),
+    ]
+)
 
 
 def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
@@ -59,7 +78,7 @@ def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
 
 
 def _g(u: np.ndarray, v: np.ndarray, u0: float, v0: float, su: float, sv: float) -> np.ndarray:
-    return np.exp(-((u - u0) / su) ** 2 - ((v - v0) / sv) ** 2)
+    return np.exp(-(((u - u0) / su) ** 2) - ((v - v0) / sv) ** 2)
 
 
 def _pair(u: np.ndarray, v: np.ndarray, u0: float, v0: float, su: float, sv: float) -> np.ndarray:
@@ -73,10 +92,10 @@ def _nose(u: np.ndarray, v: np.ndarray, q: dict[str, float]) -> np.ndarray:
     tip_h = 2.6 + q["nose_size"]
     wf = 1.0 + q["nose_width"]
     t = np.clip((NASION_V - v) / (NASION_V - tip_v), 0.0, 1.0)
-    ridge = np.where(v > tip_v, 0.6 + (tip_h - 0.6) * t ** 1.4, tip_h * np.exp(-((v - tip_v) / 4.6) ** 2))
-    ridge = np.where(v > NASION_V, 0.6 * np.exp(-((v - NASION_V) / 4.0) ** 2), ridge)
+    ridge = np.where(v > tip_v, 0.6 + (tip_h - 0.6) * t**1.4, tip_h * np.exp(-(((v - tip_v) / 4.6) ** 2)))
+    ridge = np.where(v > NASION_V, 0.6 * np.exp(-(((v - NASION_V) / 4.0) ** 2)), ridge)
     width = wf * np.where(v > tip_v, 2.6 + 2.6 * t, 5.2)
-    body = ridge * np.exp(-np.abs(u / width) ** 2.5)
+    body = ridge * np.exp(-(np.abs(u / width) ** 2.5))
     alae = 0.75 * _pair(u, v, 7.2 * wf, tip_v - 5.0, 3.4 * wf, 3.0)
     return body + alae
 
@@ -101,11 +120,14 @@ def head_points(u: np.ndarray, v: np.ndarray, q: dict[str, float] | None = None)
     r = 1.0 / np.sqrt((d[:, 0] / q["width"]) ** 2 + (d[:, 1] / ay) ** 2 + (d[:, 2] / az) ** 2)
     eu = EYE_U + q["eye_spacing"]
     bump = (
-        (0.42 + q["brow_ridge"]) * _pair(u, v, 21.0, 11.5, 15.0, 5.0) + 0.15 * _g(u, v, 0.0, 9.0, 7.0, 5.0)
-        - 0.6 * _pair(u, v, eu, EYE_V, 9.0, 6.5) + 0.42 * _pair(u, v, eu, EYE_V - 0.5, 5.5, 3.8)
+        (0.42 + q["brow_ridge"]) * _pair(u, v, 21.0, 11.5, 15.0, 5.0)
+        + 0.15 * _g(u, v, 0.0, 9.0, 7.0, 5.0)
+        - 0.6 * _pair(u, v, eu, EYE_V, 9.0, 6.5)
+        + 0.42 * _pair(u, v, eu, EYE_V - 0.5, 5.5, 3.8)
         + (0.45 + q["cheeks"]) * _pair(u, v, 35.0, -13.0, 12.0, 9.0)
         - 0.35 * _pair(u, v, 63.0, 18.0, 12.0, 10.0)
-        + 0.2 * _g(u, v, 0.0, -62.0, 40.0, 14.0) + 0.9 * _g(u, v, 0.0, 30.0, 40.0, 15.0)
+        + 0.2 * _g(u, v, 0.0, -62.0, 40.0, 14.0)
+        + 0.9 * _g(u, v, 0.0, 30.0, 40.0, 15.0)
     )
     p = (r + bump)[:, None] * d
     x, y, z = p[:, 0], p[:, 1], p[:, 2]
@@ -113,11 +135,16 @@ def head_points(u: np.ndarray, v: np.ndarray, q: dict[str, float] | None = None)
     front = smoothstep(-0.4, 0.9, d[:, 2])
     x = x * (1.0 - (0.2 + q["jaw"]) * low * (0.3 + 0.7 * front))
     z = z + 1.5 * low * front
-    lips = (0.45 + q["lips"]) * (np.exp(-(u / 15.0) ** 4 - ((v - MOUTH_V - 4.0) / 3.2) ** 2)
-                                 + 1.2 * np.exp(-(u / 14.0) ** 4 - ((v - MOUTH_V + 4.2) / 3.4) ** 2))
+    lips = (0.45 + q["lips"]) * (
+        np.exp(-((u / 15.0) ** 4) - ((v - MOUTH_V - 4.0) / 3.2) ** 2)
+        + 1.2 * np.exp(-((u / 14.0) ** 4) - ((v - MOUTH_V + 4.2) / 3.4) ** 2)
+    )
     chin = (1.5 + q["chin"]) * _g(u, v, 0.0, -58.5, 13.0, 6.5) - 0.25 * _g(u, v, 0.0, MOUTH_V - 10.0, 11.0, 3.0)
-    philtrum = -0.12 * _g(u, v, 0.0, MOUTH_V + 8.0, 2.0, 4.0) - 0.3 * _g(u, v, 0.0, 4.0, 6.0, 3.0) \
+    philtrum = (
+        -0.12 * _g(u, v, 0.0, MOUTH_V + 8.0, 2.0, 4.0)
+        - 0.3 * _g(u, v, 0.0, 4.0, 6.0, 3.0)
         + 0.3 * _g(u, v, 0.0, 12.0, 8.0, 4.0)
+    )
     z = z + (_nose(u, v, q) + lips + chin + philtrum) * front
     au = np.abs(u)
     line = np.interp(au, -JAW_LINE[:1:-1, 0], JAW_LINE[:1:-1, 1])  # the part below the ear, |u| <= 74

@@ -90,8 +90,19 @@ def hair_base(u: np.ndarray, hs: HairStyle) -> np.ndarray:
     au = np.abs(np.asarray(u, dtype=np.float64))
     f = hs.front
     knots_u = [0.0, 28.0, 50.0, 66.0, 78.0, 84.0, 89.0, 104.0, 122.0, 150.0, 180.0]
-    knots_v = [f, f - 1.0, f - 5.0 - hs.temple, min(f - 12.0, 24.0), min(f - 26.0, 10.0), hs.side, 10.0, 8.0,
-               hs.nape + 12.0, hs.nape, hs.nape - 2.0]
+    knots_v = [
+        f,
+        f - 1.0,
+        f - 5.0 - hs.temple,
+        min(f - 12.0, 24.0),
+        min(f - 26.0, 10.0),
+        hs.side,
+        10.0,
+        8.0,
+        hs.nape + 12.0,
+        hs.nape,
+        hs.nape - 2.0,
+    ]
     return np.interp(au, knots_u, knots_v)
 
 
@@ -137,14 +148,16 @@ def _base_layer(look: FaceLook, ft: FaceFeatures, rng: np.random.Generator) -> n
     v = (90.0 - (np.arange(n_v) + 0.5) / _RES).astype(np.float32)
     skin = np.asarray(look.skin, np.float32)
     noise = cv2.resize(rng.normal(1.0, 0.035, (10, 18)).astype(np.float32), (n_u, n_v), interpolation=cv2.INTER_CUBIC)
-    gu = lambda c, s: np.exp(-((np.abs(u) - c) / s) ** 2)  # noqa: E731
-    gv = lambda c, s: np.exp(-((v - c) / s) ** 2)  # noqa: E731
+    gu = lambda c, s: np.exp(-(((np.abs(u) - c) / s) ** 2))  # noqa: E731
+    gv = lambda c, s: np.exp(-(((v - c) / s) ** 2))  # noqa: E731
     socket = np.outer(gv(EYE_V + 1.0, 5.0), gu(ft.eye_u, 10.0))
     base = (noise - 0.12 * socket)[..., None] * skin
     base += np.outer(gv(-16.0, 9.0), gu(30.0, 11.0))[..., None] * np.array([14.0, -6.0, -6.0], np.float32)
     if look.beard > 0:
-        region = np.outer(np.clip((ft.nose_tip_v - 7.0 - v) / 4.0, 0, 1) * np.clip((v + 88.0) / 6.0, 0, 1),
-                          np.clip((84.0 - np.abs(u)) / 6.0, 0, 1))
+        region = np.outer(
+            np.clip((ft.nose_tip_v - 7.0 - v) / 4.0, 0, 1) * np.clip((v + 88.0) / 6.0, 0, 1),
+            np.clip((84.0 - np.abs(u)) / 6.0, 0, 1),
+        )
         lips = np.outer(gv(MOUTH_V, 4.5), gu(0.0, 19.0) ** 0.3) * 0.7
         speck = rng.random((n_v, n_u), dtype=np.float32) * 0.5 + 0.5
         a = (look.beard * region * (1.0 - lips) * speck)[..., None]
@@ -153,8 +166,9 @@ def _base_layer(look: FaceLook, ft: FaceFeatures, rng: np.random.Generator) -> n
     if hs.front < 90:
         line = hairline(u, hs).astype(np.float32)
         soft = np.clip((v[:, None] - line[None, :]) * (0.5 / 1.5) + 0.5, 0.0, 1.0)
-        strands = cv2.resize(rng.normal(1.0, 0.16, (24, n_u)).astype(np.float32), (n_u, n_v),
-                             interpolation=cv2.INTER_LINEAR)
+        strands = cv2.resize(
+            rng.normal(1.0, 0.16, (24, n_u)).astype(np.float32), (n_u, n_v), interpolation=cv2.INTER_LINEAR
+        )
         shine = strands * (1.0 + 0.25 * gv(45.0, 12.0))[:, None]
         base += soft[..., None] * (np.asarray(look.hair, np.float32) * shine[..., None] - base)
     return base
@@ -168,10 +182,10 @@ def _strip(img: np.ndarray, look: FaceLook, scale: float) -> None:
     rows = np.linspace(0.0, 1.0, img.shape[0] - y0)
     mouth = np.where(rows < 0.18, 228.0, np.where(rows > 0.9, 190.0, 40.0 + 40.0 * np.sin(np.pi * rows)))
     tone = np.where((rows < 0.18)[:, None], np.array([1.0, 0.99, 0.95]), np.array([1.0, 0.75, 0.75]))
-    img[y0:, cols["mouth"][0]:cols["mouth"][1]] = (mouth[:, None] * tone)[:, None, :]
-    img[y0:, cols["shirt"][0]:cols["shirt"][1]] = look.shirt
-    img[y0:, cols["glasses"][0]:cols["glasses"][1]] = look.glasses or (0.0, 0.0, 0.0)
-    img[y0:, cols["lens"][0]:cols["lens"][1]] = (22.0, 24.0, 28.0)
+    img[y0:, cols["mouth"][0] : cols["mouth"][1]] = (mouth[:, None] * tone)[:, None, :]
+    img[y0:, cols["shirt"][0] : cols["shirt"][1]] = look.shirt
+    img[y0:, cols["glasses"][0] : cols["glasses"][1]] = look.glasses or (0.0, 0.0, 0.0)
+    img[y0:, cols["lens"][0] : cols["lens"][1]] = (22.0, 24.0, 28.0)
 
 
 def _eye(img: np.ndarray, ft: FaceFeatures, look: FaceLook, side: int, scale: float) -> None:
@@ -192,8 +206,15 @@ def _eye(img: np.ndarray, ft: FaceFeatures, look: FaceLook, side: int, scale: fl
         c16 = tuple(int(round(c * 16)) for c in centre)
         iris = tuple(float(c) for c in look.iris)
         cv2.circle(white, c16, int(round(3.2 * scale * 16)), iris, -1, cv2.LINE_AA, 4)
-        cv2.circle(white, c16, int(round(3.2 * scale * 16)), tuple(0.6 * c for c in iris), max(1, int(0.4 * scale)),
-                   cv2.LINE_AA, 4)
+        cv2.circle(
+            white,
+            c16,
+            int(round(3.2 * scale * 16)),
+            tuple(0.6 * c for c in iris),
+            max(1, int(0.4 * scale)),
+            cv2.LINE_AA,
+            4,
+        )
         cv2.circle(white, c16, int(round(1.3 * scale * 16)), (12, 10, 10), -1, cv2.LINE_AA, 4)
         glint = (int(c16[0] + 0.8 * scale * 16), int(c16[1] - 0.8 * scale * 16))
         cv2.circle(white, glint, int(round(0.5 * scale * 16)), (250, 250, 250), -1, cv2.LINE_AA, 4)
@@ -237,8 +258,18 @@ def paint_atlas(look: FaceLook, ft: FaceFeatures, scale: float) -> np.ndarray:
     for s in (-1.0, 1.0):
         centre = _to_px(np.array([[s * 3.0 * w, ft.nose_tip_v - 8.0]]), scale)[0]
         axes = (int(round(1.9 * w * scale * 16)), int(round(0.9 * scale * 16)))
-        cv2.ellipse(img, tuple(int(round(c * 16)) for c in centre), axes, s * 15.0, 0, 360,
-                    tuple(float(c) for c in 0.35 * skin), -1, cv2.LINE_AA, 4)
+        cv2.ellipse(
+            img,
+            tuple(int(round(c * 16)) for c in centre),
+            axes,
+            s * 15.0,
+            0,
+            360,
+            tuple(float(c) for c in 0.35 * skin),
+            -1,
+            cv2.LINE_AA,
+            4,
+        )
     for side in (0, 1):
         _eye(img, ft, look, side, scale)
     up, lo = brow_outline(ft)

@@ -21,8 +21,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Camera, Colour, Part, _capsule, _hull_strokes, _shade
-from landmarks.data.synthetic.hand.skeleton import Hand3D
 from landmarks.data.synthetic.common.texture import SKIN_TONES, jitter_colour, random_colour
+from landmarks.data.synthetic.hand.skeleton import Hand3D
 from landmarks.layouts.hand import FINGERS
 
 # Part codes: palm, forearm, then three bones per finger (thumb first), proximal to distal.
@@ -39,9 +39,13 @@ PARTS_PER_HAND = 17
 
 #: For each of the 21 keypoints, the parts that may lie on top of it without hiding it.
 KEYPOINT_OWNERS: tuple[frozenset[int], ...] = (frozenset({PALM, FOREARM}),) + tuple(
-    frozenset({PALM, bone_code(f, 0)}) if j == 0 else
-    frozenset({bone_code(f, j - 1), bone_code(f, j)}) if j < 3 else frozenset({bone_code(f, 2)})
-    for f in range(5) for j in range(4)
+    frozenset({PALM, bone_code(f, 0)})
+    if j == 0
+    else frozenset({bone_code(f, j - 1), bone_code(f, j)})
+    if j < 3
+    else frozenset({bone_code(f, 2)})
+    for f in range(5)
+    for j in range(4)
 )
 
 _PALM_PINK = np.array([236.0, 186.0, 172.0])
@@ -90,8 +94,9 @@ def _ellipse_poly(cam: Camera, centre: np.ndarray, u: np.ndarray, v: np.ndarray,
     return cam.project(centre + np.cos(t)[:, None] * u + np.sin(t)[:, None] * v)
 
 
-def hand_parts(hand: Hand3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: HandLook,
-               light: np.ndarray) -> tuple[list[Part], np.ndarray, np.ndarray]:
+def hand_parts(
+    hand: Hand3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: HandLook, light: np.ndarray
+) -> tuple[list[Part], np.ndarray, np.ndarray]:
     """Builds the shaded 2-D parts of one hand.
 
     Args:
@@ -183,8 +188,9 @@ _CREASES = (
 )
 
 
-def _palm_details(hand: Hand3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: HandLook,
-                  back_seen: bool) -> list:
+def _palm_details(
+    hand: Hand3D, rot: np.ndarray, trans: np.ndarray, cam: Camera, look: HandLook, back_seen: bool
+) -> list:
     """Creases on the palm side, knuckle highlights on the back (colour only, not in the id buffer)."""
     L, w = hand.shape.length, hand.shape.width
     th = 0.07 * L * hand.shape.girth

@@ -18,7 +18,7 @@ To add a family, write ``_family(rng) -> HandPose`` and add it to :data:`HAND_PO
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 
@@ -65,8 +65,9 @@ def thumb(rng: np.random.Generator, kind: str) -> FingerAngles:
     return FingerAngles(*(_u(rng, lo, hi) for lo, hi in ranges))
 
 
-def _pose(rng: np.random.Generator, curls: dict[str, float], spread: float, thumb_kind: str,
-          cup: float | None = None) -> HandPose:
+def _pose(
+    rng: np.random.Generator, curls: dict[str, float], spread: float, thumb_kind: str, cup: float | None = None
+) -> HandPose:
     fingers = {f: finger_from_curl(rng, f, curls[f], spread) for f in FINGERS[1:]}
     fingers["thumb"] = thumb(rng, thumb_kind)
     mean_curl = float(np.mean(list(curls.values())))
@@ -121,8 +122,7 @@ def _grasp(rng: np.random.Generator) -> HandPose:
 
 def _uniform(rng: np.random.Generator) -> HandPose:
     middle = _u(rng, -0.1, 1.0)
-    curls = {"index": _u(rng, -0.1, 1.0), "middle": middle,
-             "ring": 0.6 * middle + 0.4 * _u(rng, -0.1, 1.0)}
+    curls = {"index": _u(rng, -0.1, 1.0), "middle": middle, "ring": 0.6 * middle + 0.4 * _u(rng, -0.1, 1.0)}
     curls["little"] = 0.6 * curls["ring"] + 0.4 * _u(rng, -0.1, 1.0)
     kind = ("open", "relaxed", "tucked", "side", "oppose")[int(rng.integers(5))]
     return _pose(rng, curls, _u(rng, 0.0, 1.0), kind)

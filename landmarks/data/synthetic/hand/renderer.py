@@ -26,11 +26,11 @@ from __future__ import annotations
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Part
+from landmarks.data.synthetic.common.raster import paint_instances
+from landmarks.data.synthetic.common.source import SyntheticSource
+from landmarks.data.synthetic.common.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.data.synthetic.hand.figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
 from landmarks.data.synthetic.hand.scene import PlacedHand, sample_hand, sample_hand_camera
-from landmarks.data.synthetic.common.source import SyntheticSource
-from landmarks.data.synthetic.common.raster import paint_instances
-from landmarks.data.synthetic.common.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.layouts.hand import hand21
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
@@ -58,12 +58,22 @@ class SyntheticHandSource(SyntheticSource):
     target_min_labelled = 10
     target_min_box = 0.2
 
-    def __init__(self, num_images: int = 4000, image_size: tuple[int, int] = (256, 256), split: str = "train",
-                 seed: int = 0, occluders: bool = True, occluder_prob: float = 0.3, hands_per_image: int = 1) -> None:
+    def __init__(
+        self,
+        num_images: int = 4000,
+        image_size: tuple[int, int] = (256, 256),
+        split: str = "train",
+        seed: int = 0,
+        occluders: bool = True,
+        occluder_prob: float = 0.3,
+        hands_per_image: int = 1,
+    ) -> None:
         self._check_split(split)
         if not 1 <= hands_per_image <= MAX_HANDS or num_images < 0:
-            raise ValueError(f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
-                             f"got hands_per_image={hands_per_image}, num_images={num_images}")
+            raise ValueError(
+                f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
+                f"got hands_per_image={hands_per_image}, num_images={num_images}"
+            )
         self.num_images = int(num_images)
         self.width, self.height = int(image_size[0]), int(image_size[1])
         self.split = split
@@ -84,8 +94,9 @@ class SyntheticHandSource(SyntheticSource):
         hands: list[PlacedHand] = []
         boxes: list[np.ndarray] = []
         for i in range(n):
-            hand, box = sample_hand(rng, cam, W, H, sample_hand_look(rng, skin), sides[i], i == 0, boxes,
-                                    cut_prob=0.0 if simple else 0.15)
+            hand, box = sample_hand(
+                rng, cam, W, H, sample_hand_look(rng, skin), sides[i], i == 0, boxes, cut_prob=0.0 if simple else 0.15
+            )
             hands.append(hand)
             boxes.append(box)
         angle = rng.uniform(200.0, 340.0) * np.pi / 180.0
@@ -111,23 +122,36 @@ class SyntheticHandSource(SyntheticSource):
                 continue  # outside the frame or fully hidden: not annotatable
             x0, y0, x1, y1 = box
             kp, vis = self._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
-            instances.append(Sample(  # type: ignore[typeddict-unknown-key]
-                keypoints=kp, visible=vis, bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
-                area=painted.areas[i], image_id=index, id=index * MAX_HANDS + len(instances) + 1, score=1.0,
-                path="", handedness=h.handedness,
-            ))
+            instances.append(
+                Sample(  # type: ignore[typeddict-unknown-key]
+                    keypoints=kp,
+                    visible=vis,
+                    bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                    area=painted.areas[i],
+                    image_id=index,
+                    id=index * MAX_HANDS + len(instances) + 1,
+                    score=1.0,
+                    path="",
+                    handedness=h.handedness,
+                )
+            )
         return painted.image, instances
 
-    def _keypoints(self, uv: np.ndarray, label: np.ndarray, owner: np.ndarray, code: np.ndarray,
-                   who: int) -> tuple[np.ndarray, np.ndarray]:
+    def _keypoints(
+        self, uv: np.ndarray, label: np.ndarray, owner: np.ndarray, code: np.ndarray, who: int
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Keypoints ``(21, 2)`` float32 px and COCO visibility ``(21,)`` float32 of one hand."""
         kp = uv.astype(np.float32)
         inside = (kp[:, 0] >= 0) & (kp[:, 0] <= self.width - 1) & (kp[:, 1] >= 0) & (kp[:, 1] <= self.height - 1)
         # A fingertip sits on the rim of its capsule: test it 1.5 px inside, toward the DIP/IP joint.
         probe = uv.copy()
         inward = uv[_TIPS - 1] - uv[_TIPS]
-        probe[_TIPS] += inward * (np.minimum(1.5, np.linalg.norm(inward, axis=1)) /
-                                  np.maximum(np.linalg.norm(inward, axis=1), 1e-6))[:, None]
+        probe[_TIPS] += (
+            inward
+            * (np.minimum(1.5, np.linalg.norm(inward, axis=1)) / np.maximum(np.linalg.norm(inward, axis=1), 1e-6))[
+                :, None
+            ]
+        )
         probe = np.clip(probe + 0.5, 0, [self.width - 1, self.height - 1]).astype(int)
         vis = np.zeros(len(kp), dtype=np.float32)
         for k in np.flatnonzero(inside):

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Camera
+from landmarks.data.synthetic.common.placement import place_box
 from landmarks.data.synthetic.hand.figure import HandLook
 from landmarks.data.synthetic.hand.poses import sample_hand_pose
 from landmarks.data.synthetic.hand.skeleton import Hand3D, hand_forward_kinematics, mirror, sample_hand_shape
-from landmarks.data.synthetic.common.placement import place_box
 
 
 @dataclass
@@ -61,11 +61,13 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     w, x, y, z = rng.normal(size=4)
     n = np.sqrt(w * w + x * x + y * y + z * z)
     w, x, y, z = w / n, x / n, y / n, z / n
-    return np.array([
-        [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-        [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-        [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-    ])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def _extent(pts: np.ndarray, pad_m: float, depth: float, cam: Camera) -> np.ndarray:
@@ -75,9 +77,19 @@ def _extent(pts: np.ndarray, pad_m: float, depth: float, cam: Camera) -> np.ndar
     return np.array([uv[:, 0].min() - pad, uv[:, 1].min() - pad, uv[:, 0].max() + pad, uv[:, 1].max() + pad])
 
 
-def sample_hand(rng: np.random.Generator, cam: Camera, width: int, height: int, look: HandLook, handedness: str,
-                main: bool, others: list[np.ndarray], size_range: tuple[float, float] = (0.45, 0.85),
-                cut_prob: float = 0.15, max_overlap: float = 0.3) -> tuple[PlacedHand, np.ndarray]:
+def sample_hand(
+    rng: np.random.Generator,
+    cam: Camera,
+    width: int,
+    height: int,
+    look: HandLook,
+    handedness: str,
+    main: bool,
+    others: list[np.ndarray],
+    size_range: tuple[float, float] = (0.45, 0.85),
+    cut_prob: float = 0.15,
+    max_overlap: float = 0.3,
+) -> tuple[PlacedHand, np.ndarray]:
     """Samples and places one hand.
 
     Args:

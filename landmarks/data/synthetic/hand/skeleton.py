@@ -30,8 +30,10 @@ HAND_LIMITS_DEG: dict[str, tuple[float, float]] = {
     "mcp": (-25.0, 90.0),  # - hyperextension
     "pip": (0.0, 110.0),
     "dip": (-5.0, 80.0),
-    "abd_index": (-12.0, 22.0), "abd_middle": (-12.0, 12.0),
-    "abd_ring": (-15.0, 10.0), "abd_little": (-25.0, 8.0),
+    "abd_index": (-12.0, 22.0),
+    "abd_middle": (-12.0, 12.0),
+    "abd_ring": (-15.0, 10.0),
+    "abd_little": (-25.0, 8.0),
     "thumb_cmc_flex": (-25.0, 50.0),  # + across the palm (toward the little finger)
     "thumb_cmc_abd": (-15.0, 55.0),  # + palmar abduction (away from the palm plane)
     "thumb_mcp": (-10.0, 60.0),
@@ -45,11 +47,21 @@ HAND_LIMITS_DEG: dict[str, tuple[float, float]] = {
 _MCP_XY = {"index": (0.12, 0.50), "middle": (0.015, 0.52), "ring": (-0.09, 0.49), "little": (-0.18, 0.44)}
 _FAN_DEG = {"index": 7.0, "middle": 0.0, "ring": -8.0, "little": -17.0}
 # Bone lengths (proximal, middle, distal) in hand lengths; the thumb's are metacarpal, proximal, distal.
-_BONES = {"thumb": (0.23, 0.16, 0.135), "index": (0.22, 0.125, 0.09), "middle": (0.245, 0.145, 0.095),
-          "ring": (0.225, 0.14, 0.095), "little": (0.175, 0.10, 0.085)}
+_BONES = {
+    "thumb": (0.23, 0.16, 0.135),
+    "index": (0.22, 0.125, 0.09),
+    "middle": (0.245, 0.145, 0.095),
+    "ring": (0.225, 0.14, 0.095),
+    "little": (0.175, 0.10, 0.085),
+}
 # Bone radii in hand lengths (proximal, middle, distal).
-_RADII = {"thumb": (0.068, 0.054, 0.048), "index": (0.047, 0.042, 0.038), "middle": (0.049, 0.044, 0.039),
-          "ring": (0.045, 0.041, 0.037), "little": (0.039, 0.036, 0.033)}
+_RADII = {
+    "thumb": (0.068, 0.054, 0.048),
+    "index": (0.047, 0.042, 0.038),
+    "middle": (0.049, 0.044, 0.039),
+    "ring": (0.045, 0.041, 0.037),
+    "little": (0.039, 0.036, 0.033),
+}
 _THUMB_CMC = np.array([0.13, 0.16, -0.05])
 
 
@@ -144,6 +156,7 @@ class Hand3D:
 
 def clip_hand_pose(pose: HandPose) -> HandPose:
     """Clips every angle of ``pose`` (in place) to :data:`HAND_LIMITS_DEG` and returns it."""
+
     def clip(v: float, key: str) -> float:
         lo, hi = HAND_LIMITS_DEG[key]
         return float(min(max(v, lo), hi))
@@ -196,10 +209,12 @@ def hand_forward_kinematics(pose: HandPose, shape: HandShape) -> Hand3D:
     th = 0.07 * L * shape.girth  # half the palm thickness
     edge = 0.045 * L * w
     outline = [
-        (0.11 * L * w, -0.03 * L, 0.0), (-0.12 * L * w, -0.03 * L, 0.0),  # wrist, radial and ulnar
+        (0.11 * L * w, -0.03 * L, 0.0),
+        (-0.12 * L * w, -0.03 * L, 0.0),  # wrist, radial and ulnar
         tuple(bases["index"] + np.array([edge, -0.01 * L, 0.0])),
         tuple(bases["little"] + np.array([-edge, -0.02 * L, 0.0])),
-        tuple(bases["middle"] + np.array([0.0, 0.02 * L, 0.0])), tuple(bases["ring"] + np.array([0.0, 0.015 * L, 0.0])),
+        tuple(bases["middle"] + np.array([0.0, 0.02 * L, 0.0])),
+        tuple(bases["ring"] + np.array([0.0, 0.015 * L, 0.0])),
         (-0.19 * L * w, 0.22 * L, 0.0),  # hypothenar
         (0.16 * L * w, 0.22 * L, -0.03 * L),  # thenar
     ]
@@ -214,5 +229,12 @@ _MIRROR = np.array([-1.0, 1.0, 1.0])
 def mirror(hand: Hand3D) -> Hand3D:
     """The mirror image ``x -> -x`` of a hand (left <-> right); bone frames keep ``y``, ``z`` meanings."""
     frames = hand.frames * _MIRROR[None, :, None]  # mirror each column vector
-    return Hand3D(hand.joints * _MIRROR, frames, hand.palm * _MIRROR, hand.forearm * _MIRROR,
-                  hand.dorsal * _MIRROR, hand.shape, "right" if hand.side == "left" else "left")
+    return Hand3D(
+        hand.joints * _MIRROR,
+        frames,
+        hand.palm * _MIRROR,
+        hand.forearm * _MIRROR,
+        hand.dorsal * _MIRROR,
+        hand.shape,
+        "right" if hand.side == "left" else "left",
+    )

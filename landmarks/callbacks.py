@@ -60,8 +60,9 @@ class PredictionPanel(pl.Callback):
         path = os.path.join(self.out_dir, f"step_{trainer.global_step:06d}.png")
         viz.save_image(path, panel)
         for logger in trainer.loggers:
-            if hasattr(logger, "log_image"):
-                logger.log_image(key="val/predictions", images=[panel], step=trainer.global_step)
+            log_image = getattr(logger, "log_image", None)  # only some loggers (W&B) draw images
+            if callable(log_image):
+                log_image(key="val/predictions", images=[panel], step=trainer.global_step)
 
 
 def _in_crop(pred: Prediction, meta: dict[str, Any], size: tuple[int, int], udp: bool) -> Prediction:
@@ -70,11 +71,11 @@ def _in_crop(pred: Prediction, meta: dict[str, Any], size: tuple[int, int], udp:
 
     if pred.keypoints.shape[1] == 0:
         return pred
-    arrays = [
+    centers, scales, rots = (
         v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
         for v in (meta["center"], meta["scale"], meta["rot"])
-    ]
-    affine = batch_affines(*arrays, size, udp=udp)  # (B, 2, 3) image px -> input px
+    )
+    affine = batch_affines(centers, scales, rots, size, udp=udp)  # (B, 2, 3) image px -> input px
     pts = np.einsum("bkj,bij->bki", pred.keypoints.astype(np.float64), affine[:, :, :2]) + affine[:, None, :, 2]
     return Prediction(pts.astype(np.float32), pred.scores, pred.extras)
 
@@ -100,7 +101,9 @@ class TrainingCurves(pl.Callback):
         self.start = time.perf_counter()
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: Any, outputs: Any, batch: Any, batch_idx: int) -> None:
-        if trainer.global_step % max(trainer.log_every_n_steps, 1) == 0:
+        # Trainer sets log_every_n_steps at run time (logger connector); its class does not declare it
+        every = trainer.log_every_n_steps  # pyright: ignore[reportAttributeAccessIssue]
+        if trainer.global_step % max(every, 1) == 0:
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             self.loss.append((trainer.global_step, float(loss)))
 

@@ -18,7 +18,7 @@ import io
 import logging
 import os
 import tempfile
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -191,7 +191,8 @@ def check_state_dict_fits(path: str, model: nn.Module, ckpt: dict[str, Any] | No
 def describe_tasks(model: nn.Module) -> str:
     """``'face' (layout 'ibug68', K=68), 'head_pose'``: a model's tasks with their keypoint layouts."""
     parts = []
-    for name, task in model.tasks.items():
+    tasks = cast(nn.ModuleDict, model.tasks)  # a LandmarkModule's task dict (nn.Module types attributes loosely)
+    for name, task in tasks.items():
         spec = getattr(task, "spec", None)
         parts.append(f"'{name}'" + (f" (layout '{spec.name}', K={spec.num_keypoints})" if spec is not None else ""))
     return ", ".join(parts)

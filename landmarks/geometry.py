@@ -40,7 +40,7 @@ test the round trip through :func:`euler_to_matrix`.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import torch
@@ -100,6 +100,16 @@ def _matrix_to_euler_t(r: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, tor
     return torch.rad2deg(yaw), torch.rad2deg(pitch), torch.rad2deg(roll)
 
 
+@overload
+def euler_to_matrix(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor) -> torch.Tensor: ...
+@overload
+def euler_to_matrix(
+    yaw: np.ndarray | float | Sequence[float],
+    pitch: np.ndarray | float | Sequence[float],
+    roll: np.ndarray | float | Sequence[float],
+) -> np.ndarray: ...
+@overload
+def euler_to_matrix(yaw: ArrayLike, pitch: ArrayLike, roll: ArrayLike) -> Array: ...
 def euler_to_matrix(yaw: ArrayLike, pitch: ArrayLike, roll: ArrayLike) -> Array:
     """Rotation matrix ``Rz(roll) @ Ry(yaw) @ Rx(pitch)`` (6DRepNet ``get_R``).
 
@@ -115,6 +125,12 @@ def euler_to_matrix(yaw: ArrayLike, pitch: ArrayLike, roll: ArrayLike) -> Array:
     return _back(_euler_to_matrix_t(y, p, r), is_torch)
 
 
+@overload
+def matrix_to_euler(matrix: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]: ...
+@overload
+def matrix_to_euler(matrix: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]: ...
+@overload
+def matrix_to_euler(matrix: Array) -> tuple[Array, Array, Array]: ...
 def matrix_to_euler(matrix: Array) -> tuple[Array, Array, Array]:
     """Inverse of :func:`euler_to_matrix` (6DRepNet ``compute_euler_angles_from_rotation_matrices``).
 
@@ -202,6 +218,12 @@ def project_axes(
     return c[..., None, :] + float(size) * axes
 
 
+@overload
+def rotation_6d_to_matrix(d6: torch.Tensor) -> torch.Tensor: ...
+@overload
+def rotation_6d_to_matrix(d6: np.ndarray) -> np.ndarray: ...
+@overload
+def rotation_6d_to_matrix(d6: Array) -> Array: ...
 def rotation_6d_to_matrix(d6: Array) -> Array:
     """6D rotation representation -> rotation matrix by Gram-Schmidt.
 
@@ -225,6 +247,12 @@ def rotation_6d_to_matrix(d6: Array) -> Array:
     return _back(torch.stack([x, y, z], dim=-1), is_torch)
 
 
+@overload
+def matrix_to_rotation_6d(matrix: torch.Tensor) -> torch.Tensor: ...
+@overload
+def matrix_to_rotation_6d(matrix: np.ndarray) -> np.ndarray: ...
+@overload
+def matrix_to_rotation_6d(matrix: Array) -> Array: ...
 def matrix_to_rotation_6d(matrix: Array) -> Array:
     """``(..., 3, 3)`` -> ``(..., 6)``: the first two columns; :func:`rotation_6d_to_matrix` inverts it."""
     (r,), is_torch = _as_tensors(matrix)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
@@ -52,12 +52,14 @@ class LandmarkModule(pl.LightningModule):
         super().__init__()
         self.backbone = backbone
         self.tasks = nn.ModuleDict(dict(tasks))
-        for task in self.tasks.values():
+        for _, task in self.task_items():
             task.build(backbone.channels, backbone.strides)
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.flip_test = flip_test
         self.config = config or {}
+        self.pixel_mean: torch.Tensor
+        self.pixel_std: torch.Tensor
         mean = torch.tensor(backbone.data_config["mean"]).view(1, 3, 1, 1) * 255.0
         std = torch.tensor(backbone.data_config["std"]).view(1, 3, 1, 1) * 255.0
         self.register_buffer("pixel_mean", mean, persistent=False)
@@ -65,6 +67,14 @@ class LandmarkModule(pl.LightningModule):
         self.channels_last = channels_last
         if channels_last:
             self.to(memory_format=torch.channels_last)
+
+    def task(self, name: str) -> Task:
+        """The task named ``name`` (typed access into :attr:`tasks`)."""
+        return cast(Task, self.tasks[name])
+
+    def task_items(self) -> list[tuple[str, Task]]:
+        """``(name, task)`` pairs of :attr:`tasks`, in order, typed."""
+        return [(n, cast(Task, t)) for n, t in self.tasks.items()]
 
     # --- forward ----------------------------------------------------------------------
     def normalize(self, images: torch.Tensor) -> torch.Tensor:
@@ -76,24 +86,24 @@ class LandmarkModule(pl.LightningModule):
         """Raw head outputs for ``images`` (uint8 ``(B, 3, H, W)``), one backbone pass."""
         feats = self.backbone(self.normalize(images))
         names = task_names or list(self.tasks)
-        return {n: self.tasks[n](feats) for n in names}
+        return {n: self.task(n)(feats) for n in names}
 
     def predict_outputs(self, images: torch.Tensor, task_names: list[str] | None = None) -> dict[str, Any]:
         """Head outputs with the flip test applied when enabled."""
         names = task_names or list(self.tasks)
         outs = self(images, names)
-        flip_names = [n for n in names if self.flip_test and self.tasks[n].has_flip_test]
+        flip_names = [n for n in names if self.flip_test and self.task(n).has_flip_test]
         if flip_names:
             flipped = self(images.flip(-1), flip_names)
             for n in flip_names:
-                task = self.tasks[n]
+                task = self.task(n)
                 outs[n] = task.merge_flip(outs[n], task.flip_back(flipped[n]))
         return outs
 
     def predict_batch(self, batch: dict[str, Any]) -> dict[str, Prediction]:
         """Decoded predictions (original-image px) for every task of the model."""
         outs = self.predict_outputs(batch["image"])
-        return {n: self.tasks[n].predict(o, batch) for n, o in outs.items()}
+        return {n: self.task(n).predict(o, batch) for n, o in outs.items()}
 
     # --- training ---------------------------------------------------------------------
     def _source_batches(self, batch: Any) -> list[dict[str, Any]]:
@@ -107,8 +117,9 @@ class LandmarkModule(pl.LightningModule):
             names = [n for n in source["targets"] if n in self.tasks]
             outs = self(source["image"], names)
             for n in names:
-                terms = self.tasks[n].loss(outs[n], source)
-                total = total + self.tasks[n].loss_weight * terms["loss"]
+                task = self.task(n)
+                terms = task.loss(outs[n], source)
+                total = total + task.loss_weight * terms["loss"]
                 for k, v in terms.items():
                     self.log(f"train/{n}/{k}", v.detach(), on_step=True, on_epoch=False)
         self.log("train/loss", total.detach(), on_step=True, on_epoch=False, prog_bar=True)
@@ -119,14 +130,14 @@ class LandmarkModule(pl.LightningModule):
             names = [n for n in source["targets"] if n in self.tasks]
             outs = self.predict_outputs(source["image"], names)
             for n in names:
-                task = self.tasks[n]
+                task = self.task(n)
                 terms = task.loss(outs[n], source)
                 self.log(f"val/{n}/loss", terms["loss"], on_epoch=True, batch_size=len(source["image"]), sync_dist=True)
                 task.update_metrics(task.predict(outs[n], source), source)
 
     def on_validation_epoch_start(self) -> None:
-        for task in self.tasks.values():  # a validation cut short (an error, a limit) leaves no rows behind
-            for metric in task.metrics.values():
+        for _, task in self.task_items():  # a validation cut short (an error, a limit) leaves no rows behind
+            for metric in task.metric_objects():
                 metric.reset()
 
     def on_validation_epoch_end(self) -> None:
@@ -135,7 +146,7 @@ class LandmarkModule(pl.LightningModule):
         Every process computes the same numbers from the same gathered rows; the ``max`` over
         processes of identical values is that value, bit for bit (a mean of N copies need not be).
         """
-        for task in self.tasks.values():
+        for _, task in self.task_items():
             for k, v in task.compute_metrics().items():
                 self.log(f"val/{k}", v, sync_dist=True, reduce_fx="max", prog_bar=k in task.monitor)
 

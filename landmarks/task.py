@@ -24,7 +24,7 @@ from __future__ import annotations
 import abc
 import inspect
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -115,12 +115,27 @@ class Task(nn.Module, abc.ABC):
         self.monitor_mode = monitor_mode
         self.loss_weight = loss_weight
         self.head: nn.Module | None = None
+        self.metrics: nn.ModuleDict
         self._metrics_config = metrics
 
     def build_metrics(self, **context: Any) -> None:
         """Build the metric objects (subclasses call this once their layout is known)."""
         config = self._metrics_config if self._metrics_config is not None else self.default_metrics()
         self.metrics = build_metrics(config, self.name, **context)
+
+    def metric_objects(self) -> list[Metric]:
+        """The metric objects of :attr:`metrics`, typed (``nn.ModuleDict`` holds plain modules)."""
+        return [cast(Metric, m) for m in self.metrics.values()]
+
+    def built_head(self) -> nn.Module:
+        """The head :meth:`build` created.
+
+        Raises:
+            RuntimeError: :meth:`build` was not called yet.
+        """
+        if self.head is None:
+            raise RuntimeError(f"task '{self.name}': no head yet; call build(channels, strides) first")
+        return self.head
 
     def default_metrics(self) -> MetricsConfig:
         """Metrics when the config names none (a task built in Python, an older checkpoint)."""
@@ -209,7 +224,7 @@ class Task(nn.Module, abc.ABC):
     # --- metrics -------------------------------------------------------------------------
     def update_metrics(self, pred: Prediction, batch: dict[str, Any]) -> None:
         """Add one validation batch to every metric object."""
-        for metric in self.metrics.values():
+        for metric in self.metric_objects():
             metric.update(pred, batch["meta"])
 
     def compute_metrics(self) -> dict[str, float]:
@@ -218,7 +233,7 @@ class Task(nn.Module, abc.ABC):
         Per-sample records of the last computation stay readable (``metric.records()``).
         """
         out: dict[str, float] = {}
-        for metric in self.metrics.values():
+        for metric in self.metric_objects():
             if metric.update_count:
                 out.update({k: float(v) for k, v in metric.compute().items()})
             metric.reset()
@@ -283,7 +298,7 @@ class KeypointTask(Task):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Head output: heatmaps ``(B, K, h, w)`` or coordinates ``(B, K, 2)``."""
-        return self.head(features)
+        return self.built_head()(features)
 
     def loss(self, out: torch.Tensor | list[torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """``criterion`` on this task's targets; unlabelled keypoints have weight 0.

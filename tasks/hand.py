@@ -115,6 +115,7 @@ class HandTask(HeatmapKeypointTask):
         self.coord_loss_weight = float(coord_loss_weight)
         self.limb_loss_weight = float(limb_loss_weight)
         self.limb_sigma = float(limb_sigma) if limb_sigma is not None else float(getattr(codec, "sigma", 2.0))
+        self.limb_pairs: torch.Tensor
         self.register_buffer(
             "limb_pairs", torch.as_tensor(np.asarray(spec.skeleton, dtype=np.int64).reshape(-1, 2)), persistent=False
         )
@@ -138,7 +139,7 @@ class HandTask(HeatmapKeypointTask):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor | list[torch.Tensor]:
         """Head output; the limb channels are kept in training only."""
-        out = self.head(features)
+        out = self.built_head()(features)
         if self.training or not self.num_limbs:
             return out
         return out[:, : self.spec.num_keypoints]

@@ -40,6 +40,7 @@ import torch
 from torch import nn
 
 from landmarks.codecs.head_pose import EulerCodec
+from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.geometry import (
     euler_to_matrix,
     matrix_to_euler,
@@ -89,13 +90,20 @@ class HeadPoseTask(Task):
         return {"mae": PoseMAE()}
 
     def _check_codec(self) -> None:
-        if self._codec.bins is None:
+        bins = self._bins()
+        criterion: Any = self.criterion  # a loss that decodes bins (Hopenet's) is handed the codec's bins
+        if hasattr(criterion, "codec"):
+            criterion.codec = bins
+
+    def _bins(self) -> AngleBinCodec:
+        """The codec's angle bins (the Hopenet task needs them)."""
+        bins = self._codec.bins
+        if bins is None:
             raise ValueError(f"task '{self.name}': the Hopenet task needs codec.bins (an AngleBinCodec)")
-        if hasattr(self.criterion, "codec"):
-            self.criterion.codec = self._codec.bins
+        return bins
 
     def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides, num_bins=self._codec.bins.num_bins)
+        self.head = self._head_factory(in_channels=channels, in_strides=strides, num_bins=self._bins().num_bins)
 
     @property
     def codec(self) -> EulerCodec:
@@ -104,13 +112,13 @@ class HeadPoseTask(Task):
     @property
     def has_flip_test(self) -> bool:
         """Exact only when bin values are symmetric about 0 (centres of [-a, a) bins)."""
-        bins = self._codec.bins
+        bins = self._bins()
         return bool(bins.center and np.isclose(bins.start, -bins.stop))
 
     # --- model side --------------------------------------------------------------------
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, 3, num_bins)`` logits (yaw, pitch, roll)."""
-        return self.head(features)
+        return self.built_head()(features)
 
     def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Hopenet loss; samples without a (usable) pose label have weight 0."""
@@ -130,7 +138,7 @@ class HeadPoseTask(Task):
 
     def crop_angles(self, out: torch.Tensor) -> np.ndarray:
         """``(B, 3)`` yaw, pitch, roll degrees in the crop's frame."""
-        return self._codec.bins.decode(out)
+        return self._bins().decode(out)
 
     def predict(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
         """Angles in the original image's frame: the crop rotation ``meta["rot"]`` is undone."""
@@ -198,7 +206,7 @@ class HeadPose6DTask(HeadPoseTask):
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Returns ``(B, 6)``: two raw columns of the rotation matrix."""
-        return self.head(features)
+        return self.built_head()(features)
 
     def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Geodesic loss against ``euler_to_matrix`` of the crop's angles; unlabelled samples weight 0."""

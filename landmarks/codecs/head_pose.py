@@ -73,5 +73,5 @@ class EulerCodec:
             out["bins"] = enc["bins"]
             valid = valid and bool(enc["weight"] > 0)
         out["angles"] = np.where(np.isfinite(a), a, 0.0).astype(np.float32)
-        out["weight"] = np.float32(valid)
+        out["weight"] = np.asarray(valid, dtype=np.float32)  # () float32
         return out

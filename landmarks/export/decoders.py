@@ -60,6 +60,7 @@ class HeatmapDecoder(nn.Module):
         super().__init__()
         self.refine = codec.refine
         self.sigma = float(codec.sigma)
+        self.factor: torch.Tensor
         self.register_buffer("factor", torch.as_tensor(codec._factor(), dtype=torch.float32), persistent=False)
 
     def forward(self, heatmaps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -78,6 +79,8 @@ class IntegralDecoder(nn.Module):
     def __init__(self, codec: Any) -> None:
         super().__init__()
         self.beta = float(codec.beta)
+        self.unit: torch.Tensor
+        self.origin: torch.Tensor
         self.register_buffer("unit", torch.as_tensor(codec._unit, dtype=torch.float32), persistent=False)
         self.register_buffer("origin", torch.as_tensor(codec._origin, dtype=torch.float32), persistent=False)
 
@@ -107,6 +110,7 @@ class BinDecoder(nn.Module):
 
     def __init__(self, bins: Any) -> None:
         super().__init__()
+        self.values: torch.Tensor
         self.register_buffer("values", torch.as_tensor(bins.bin_values, dtype=torch.float32), persistent=False)
 
     def forward(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

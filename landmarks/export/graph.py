@@ -61,7 +61,7 @@ class ExportGraph(nn.Module):
     @property
     def input_size(self) -> tuple[int, int]:
         """``(W, H)`` of the network input (the first task's codec; all tasks share it)."""
-        codec = next(iter(self.model.tasks.values())).codec
+        codec = self.model.task_items()[0][1].codec
         return int(codec.input_size[0]), int(codec.input_size[1])
 
     def forward(self, image: torch.Tensor) -> tuple[torch.Tensor, ...]:

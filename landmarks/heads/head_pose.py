@@ -89,10 +89,11 @@ class Rotation6DHead(PooledHead):
         if pool_size < 1:
             raise ValueError(f"Rotation6DHead: pool_size must be >= 1, got {pool_size}")
         super().__init__(in_channels, hidden, pool_size, dropout, in_index)
-        self.final = nn.Sequential(nn.Dropout(dropout), nn.Linear(self.trunk_width, 6))
-        nn.init.zeros_(self.final[-1].weight)
+        linear = nn.Linear(self.trunk_width, 6)
+        self.final = nn.Sequential(nn.Dropout(dropout), linear)
+        nn.init.zeros_(linear.weight)
         with torch.no_grad():
-            self.final[-1].bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+            linear.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, 6)``: raw first column, then raw second column."""

@@ -57,6 +57,8 @@ class SampleMetric(Metric):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        # a list of per-batch tensors; one concatenated tensor once torchmetrics has synced it
+        self.index: list[torch.Tensor] | torch.Tensor
         self.add_state("index", default=[], dist_reduce_fx="cat")
         for field in self.fields:
             self.add_state(field, default=[], dist_reduce_fx="cat")
@@ -80,6 +82,8 @@ class SampleMetric(Metric):
         idx = torch.full((b,), -1, dtype=torch.int64) if index is None else torch.as_tensor(index).reshape(-1)
         if idx.shape != (b,):
             raise ValueError(f"{type(self).__name__}.update: meta['index'] has {idx.numel()} values for {b} samples")
+        if not isinstance(self.index, list):
+            raise RuntimeError(f"{type(self).__name__}.update: called on a synced state (after compute, before reset)")
         self.index.append(idx.to(device=self.device, dtype=torch.int64))
         for name, value in rows.items():
             tensor = torch.as_tensor(np.asarray(value) if not isinstance(value, torch.Tensor) else value)

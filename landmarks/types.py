@@ -11,7 +11,7 @@ Shape legend used in every docstring of the project:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Required, TypedDict
 
 import numpy as np
 
@@ -36,10 +36,10 @@ class Sample(TypedDict, total=False):
             ``(6,)`` uint8 pose, expression, illumination, make-up, occlusion, blur).
     """
 
-    image: np.ndarray
-    keypoints: np.ndarray
-    visible: np.ndarray
-    bbox: np.ndarray
+    image: np.ndarray  # absent from the instances a synthetic renderer lists (one image, many instances)
+    keypoints: Required[np.ndarray]
+    visible: Required[np.ndarray]
+    bbox: Required[np.ndarray]
     area: float
     image_id: int
     id: int

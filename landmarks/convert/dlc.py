@@ -45,6 +45,8 @@ def _rows(path: str) -> list[list[str]]:
                 "pandas with PyTables to read a DLC .h5 (or read the CollectedData_*.csv DLC writes beside it)",
                 str(err),
             ) from None
+        if not isinstance(df, pd.DataFrame):
+            raise AnnotationError(path, "<h5>", "one DLC table (a DataFrame)", type(df).__name__)
         levels = list(df.columns.names)
         rows = [[str(name)] + [str(c[i]) for c in df.columns] for i, name in enumerate(levels)]
         return rows + [
@@ -96,7 +98,7 @@ def read_dlc(path: str, config: str | None = None) -> Imported:
         with open(config) as f:
             cfg = yaml.safe_load(f) or {}
     table_names = list(dict.fromkeys(parts))
-    if cfg:
+    if config and cfg:
         names = list(cfg.get("multianimalbodyparts") or cfg.get("bodyparts") or []) + list(
             cfg.get("uniquebodyparts") or []
         )

@@ -58,7 +58,7 @@ def read_labelme(src: str, labels: str | None = None) -> Imported:
                 f"keys {sorted(doc)[:6]}" if isinstance(doc, dict) else type(doc).__name__,
             )
         w, h = doc.get("imageWidth"), doc.get("imageHeight")
-        if not all(isinstance(v, int) and v > 0 for v in (w, h)):
+        if not (isinstance(w, int) and w > 0 and isinstance(h, int) and h > 0):
             raise AnnotationError(path, "imageWidth/imageHeight", "the image size in px", f"{w!r} x {h!r}")
         groups: dict[str, dict[str, tuple[float, float, int]]] = {}
         for s, shape in enumerate(doc["shapes"]):

@@ -76,7 +76,7 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
         if not isinstance(url, str):
             raise AnnotationError(path, "data.image", "the image URL or path", repr(url), rec)
         size = None
-        groups: dict[str, dict[str, dict[str, tuple[float, float]]]] = {}
+        groups: dict[str, dict[str, tuple[float, float]]] = {}
         for a, ann in enumerate(task.get("annotations") or []):
             if ann.get("was_cancelled"):
                 cancelled += 1

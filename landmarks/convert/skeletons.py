@@ -17,6 +17,7 @@ loads and that its flip pairs agree with its names).
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -74,7 +75,7 @@ class JointMap:
     dropped: tuple[str, ...]
 
 
-def joint_map(src_names: list[str] | tuple[str, ...], dst_names: list[str] | tuple[str, ...]) -> JointMap:
+def joint_map(src_names: Sequence[str], dst_names: Sequence[str]) -> JointMap:
     """Match joints by name, then through ``same_point``; list derivable target joints."""
     index = {n: i for i, n in enumerate(src_names)}
     alias: dict[str, list[str]] = {}
@@ -98,8 +99,8 @@ def joint_map(src_names: list[str] | tuple[str, ...], dst_names: list[str] | tup
 
 def convert_keypoints(
     keypoints: np.ndarray,
-    src_names: list[str] | tuple[str, ...],
-    dst_names: list[str] | tuple[str, ...],
+    src_names: Sequence[str],
+    dst_names: Sequence[str],
     derive: bool = False,
 ) -> tuple[np.ndarray, list[list[str]]]:
     """Keypoints of one layout in the order of another.

@@ -11,11 +11,17 @@ at most 30 deg, ...). To add a family, write ``_family(rng) -> PoseAngles`` and 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
 from landmarks.data.synthetic.body.skeleton3d import JOINT_LIMITS_DEG, LimbAngles, PoseAngles, elevation_limit
+
+
+def _three(values: Iterable[float]) -> tuple[float, float, float]:
+    """The three angles of a spine or neck as a 3-tuple."""
+    a, b, c = values
+    return (a, b, c)
 
 
 def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -140,8 +146,8 @@ def _uniform(rng: np.random.Generator) -> PoseAngles:
         _uniform_limb(rng, "shoulder"),
         legs[0],
         legs[1],
-        spine=tuple(_u(rng, *JOINT_LIMITS_DEG[f"spine_{k}"]) for k in ("flexion", "lateral", "twist")),
-        neck=tuple(_u(rng, *JOINT_LIMITS_DEG[f"neck_{k}"]) for k in ("flexion", "lateral", "yaw")),
+        spine=_three(_u(rng, *JOINT_LIMITS_DEG[f"spine_{k}"]) for k in ("flexion", "lateral", "twist")),
+        neck=_three(_u(rng, *JOINT_LIMITS_DEG[f"neck_{k}"]) for k in ("flexion", "lateral", "yaw")),
     )
 
 
@@ -177,8 +183,8 @@ def clip_to_limits(pose: PoseAngles) -> PoseAngles:
         limb.twist = _clip(limb.twist, f"{joint}_twist")
         limb.bend = _clip(limb.bend, bend)
         limb.distal = _clip(limb.distal, distal)
-    pose.spine = tuple(_clip(v, f"spine_{k}") for v, k in zip(pose.spine, ("flexion", "lateral", "twist")))
-    pose.neck = tuple(_clip(v, f"neck_{k}") for v, k in zip(pose.neck, ("flexion", "lateral", "yaw")))
+    pose.spine = _three(_clip(v, f"spine_{k}") for v, k in zip(pose.spine, ("flexion", "lateral", "twist")))
+    pose.neck = _three(_clip(v, f"neck_{k}") for v, k in zip(pose.neck, ("flexion", "lateral", "yaw")))
     return pose
 
 

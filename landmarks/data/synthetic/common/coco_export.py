@@ -56,7 +56,9 @@ def coco_dataset(
         images.append(
             {"id": i, "file_name": f"{file_prefix}_{i:08d}.jpg", "width": int(size[0]), "height": int(size[1])}
         )
-        for s in insts:
+        for n, s in enumerate(insts):
+            if "id" not in s or "area" not in s:
+                raise ValueError(f"coco export: instance {n} of image {i} has no 'id' or 'area' (renderers set both)")
             kp, vis = np.asarray(s["keypoints"]).reshape(k, 2), np.asarray(s["visible"]).reshape(k)
             flat = [val for (x, y), v in zip(kp.tolist(), vis.tolist()) for val in (round(x, 2), round(y, 2), int(v))]
             ann = {

@@ -44,7 +44,7 @@ def _col(c: Sequence[float]) -> tuple[float, float, float]:
     return float(c[0]), float(c[1]), float(c[2])
 
 
-def _draw(img: np.ndarray, s: tuple, colour: object, line_type: int) -> None:
+def _draw(img: np.ndarray, s: tuple, colour: Sequence[float] | float, line_type: int) -> None:
     kind = s[0]
     if kind == "line":
         cv2.line(img, _pt(s[1]), _pt(s[2]), colour, max(1, int(s[3] + 0.5)), line_type, _SHIFT)

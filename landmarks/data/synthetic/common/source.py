@@ -63,7 +63,9 @@ class SyntheticSource:
         if not 0 <= index < self.num_images:
             raise IndexError(f"{type(self).__name__}: index {index} out of range [0, {self.num_images})")
         image, instances, target = self._render(int(index))
-        return Sample(image=image, **instances[target])
+        sample = Sample(**instances[target])  # a copy: the instance lists no image
+        sample["image"] = image
+        return sample
 
     def render(self, index: int) -> tuple[np.ndarray, list[Sample]]:
         """Renders image ``index`` and labels every instance in it.

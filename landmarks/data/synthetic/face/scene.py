@@ -175,7 +175,8 @@ def sample_face_params(
     Returns:
         The parameters.
     """
-    euler = tuple(float(rng.uniform(-m, m)) for m in (max_yaw, max_pitch, max_roll))
+    ey, ep, er = (float(rng.uniform(-m, m)) for m in (max_yaw, max_pitch, max_roll))
+    euler = (ey, ep, er)
     torso = (euler[0] * rng.uniform(0.2, 0.7), float(rng.uniform(-8.0, 8.0)), euler[2] * rng.uniform(0.0, 0.5))
     frac = rng.uniform(0.5, 0.7)
     side = min(width, height)

@@ -71,7 +71,7 @@ JAW_LINE = np.array(
 )
 
 
-def smoothstep(e0: float, e1: float, x: np.ndarray) -> np.ndarray:
+def smoothstep(e0: float | np.ndarray, e1: float | np.ndarray, x: np.ndarray) -> np.ndarray:
     """Hermite step: 0 at ``e0``, 1 at ``e1`` (either order), smooth in between."""
     t = np.clip((x - e0) / (e1 - e0), 0.0, 1.0)
     return t * t * (3.0 - 2.0 * t)

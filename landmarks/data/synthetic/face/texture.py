@@ -16,6 +16,7 @@ and for hiding landmarks under a fringe. To add a feature (freckles, make-up), d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import cv2
@@ -122,6 +123,12 @@ def _to_px(uv: np.ndarray, scale: float) -> np.ndarray:
     return np.stack([(uv[:, 0] + 180.0) * scale - 0.5, (90.0 - uv[:, 1]) * scale - 0.5], 1)
 
 
+def _rgb(values: Iterable[float]) -> Colour:
+    """Three channel values as a :data:`Colour`."""
+    r, g, b = (float(c) for c in values)
+    return (r, g, b)
+
+
 def _poly(img: np.ndarray, pts: np.ndarray, colour: Colour, alpha: float = 1.0) -> None:
     x0, y0 = np.floor(pts.min(0)).astype(int) - 1
     x1, y1 = np.ceil(pts.max(0)).astype(int) + 2
@@ -222,11 +229,11 @@ def _eye(img: np.ndarray, ft: FaceFeatures, look: FaceLook, side: int, scale: fl
         cv2.fillPoly(mask, [np.round(local * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
         a = (mask.astype(np.float32) / 255.0)[..., None]
         roi[:] = (white * a + roi * (1 - a)).astype(np.uint8)
-    lash = tuple(float(c) for c in 0.25 * np.asarray(look.brow))
+    lash = _rgb(0.25 * np.asarray(look.brow))
     _line(img, pu, lash, 0.9 * scale)
-    _line(img, pl, tuple(float(c) for c in 0.7 * skin), 0.4 * scale)
+    _line(img, pl, _rgb(0.7 * skin), 0.4 * scale)
     crease = up + np.array([0.0, 2.6 + 0.6 * ft.eye_open[side]])
-    _line(img, _to_px(crease[6:-4], scale), tuple(float(c) for c in 0.8 * skin), 0.4 * scale)
+    _line(img, _to_px(crease[6:-4], scale), _rgb(0.8 * skin), 0.4 * scale)
 
 
 def paint_atlas(look: FaceLook, ft: FaceFeatures, scale: float) -> np.ndarray:
@@ -248,12 +255,12 @@ def paint_atlas(look: FaceLook, ft: FaceFeatures, scale: float) -> np.ndarray:
     _strip(img, look, scale)
     skin = np.asarray(look.skin)
     lips = lip_curves()
-    lip_c = tuple(float(c) for c in look.lips)
+    lip_c = _rgb(look.lips)
     upper = np.concatenate([lips["outer_upper"], lips["inner"][::-1]])
     lower = np.concatenate([lips["inner"], lips["outer_lower"][::-1]])
     _poly(img, _to_px(upper, scale), lip_c, 0.85)
-    _poly(img, _to_px(lower, scale), tuple(min(255.0, 1.06 * c) for c in look.lips), 0.85)
-    _line(img, _to_px(lips["inner"][2:-2], scale), tuple(float(c) for c in 0.45 * np.asarray(look.lips)), 0.6 * scale)
+    _poly(img, _to_px(lower, scale), _rgb(min(255.0, 1.06 * c) for c in look.lips), 0.85)
+    _line(img, _to_px(lips["inner"][2:-2], scale), _rgb(0.45 * np.asarray(look.lips)), 0.6 * scale)
     w = ft.nose_width
     for s in (-1.0, 1.0):
         centre = _to_px(np.array([[s * 3.0 * w, ft.nose_tip_v - 8.0]]), scale)[0]

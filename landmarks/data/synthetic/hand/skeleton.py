@@ -99,10 +99,16 @@ class HandShape:
         return _RADII[finger][bone] * self.length * self.girth
 
 
+def _bone_lengths(rng: np.random.Generator, finger: str, length: float) -> tuple[float, float, float]:
+    """The three bones of ``finger`` for a hand ``length`` m long, each +-6 %."""
+    a, b, c = (float(x * length * rng.uniform(0.94, 1.06)) for x in _BONES[finger])
+    return (a, b, c)
+
+
 def sample_hand_shape(rng: np.random.Generator) -> HandShape:
     """Random adult hand: length 0.16-0.21 m, each bone +-6 %, width 0.9-1.1, girth 0.85-1.15."""
     length = float(rng.uniform(0.16, 0.21))
-    bones = {f: tuple(float(b * length * rng.uniform(0.94, 1.06)) for b in _BONES[f]) for f in FINGERS}
+    bones = {f: _bone_lengths(rng, f, length) for f in FINGERS}
     return HandShape(length, float(rng.uniform(0.9, 1.1)), float(rng.uniform(0.85, 1.15)), bones)
 
 

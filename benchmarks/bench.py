@@ -28,7 +28,7 @@ import statistics
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytorch_lightning as pl
@@ -61,7 +61,7 @@ def machine_info() -> dict[str, Any]:
         "load_avg_1min": round(os.getloadavg()[0], 2),
         "python": platform.python_version(),
         "torch": torch.__version__,
-        "pytorch_lightning": pl.__version__,
+        "pytorch_lightning": pl.__version__,  # pyright: ignore[reportPrivateImportUsage]  (not in its __all__)
         "timm": timm.__version__,
         "numpy": np.__version__,
     }
@@ -127,7 +127,9 @@ def raw_train_throughput(module: Any, batch: dict[str, Any], warmup: int, steps:
         starts.append(time.perf_counter())
         opt.zero_grad(set_to_none=True)
         outs = module(batch["image"], names)
-        loss = sum(module.tasks[n].loss_weight * module.tasks[n].loss(outs[n], batch)["loss"] for n in names)
+        loss = cast(
+            torch.Tensor, sum(module.task(n).loss_weight * module.task(n).loss(outs[n], batch)["loss"] for n in names)
+        )
         loss.backward()
         opt.step()
         if sched is not None:

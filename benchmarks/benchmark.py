@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any, cast
 
 os.environ.update({k: os.environ.get(k, v) for k, v in (("HF_HUB_OFFLINE", "1"), ("WANDB_MODE", "disabled"))})
 ROOT = Path(__file__).resolve().parents[1]
@@ -83,7 +84,7 @@ def model_and_batch(overrides: list[str]):
     cfg = config([*overrides, "data.num_workers=0"])
     torch.manual_seed(0)
     model = run.build_model(cfg)
-    batch = next(iter(run.build_data(cfg, model).train_dataloader()))
+    batch = cast(dict[str, Any], next(iter(run.build_data(cfg, model).train_dataloader())))  # a collated dict
     return cfg, model, batch
 
 
@@ -436,7 +437,7 @@ def markdown(res: dict) -> str:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     ap.add_argument("--quick", action="store_true", help="few repeats: a smoke test, not a measurement")
     ap.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--only", default=",".join(SECTIONS), help="comma-separated subset of " + ",".join(SECTIONS))

@@ -12,6 +12,7 @@ import os
 import statistics
 import time
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
@@ -25,6 +26,12 @@ def median_ms(fn: Callable[[], object], repeats: int) -> float:
         fn()
         times.append(time.perf_counter() - t)
     return 1000 * statistics.median(times)
+
+
+def _read_out(task: Any, out: Any) -> Any:
+    """The keypoint read-out of ``out`` (what the ONNX decoder computes); other outputs as they are."""
+    decode = getattr(task, "_decode_input", None)
+    return decode(out) if decode is not None else out
 
 
 def main() -> None:
@@ -60,19 +67,16 @@ def main() -> None:
             def eager(xt: torch.Tensor = xt) -> object:
                 with torch.no_grad():
                     outs = model.predict_outputs(xt)
-                    return [
-                        model.tasks[n]._decode_input(o) if hasattr(model.tasks[n], "_decode_input") else o
-                        for n, o in outs.items()
-                    ]
+                    return [_read_out(model.task(n), o) for n, o in outs.items()]
 
-            row = [median_ms(eager, args.repeats)]
+            row: list[float | str] = [median_ms(eager, args.repeats)]
             row += [median_ms(lambda s=s, x=x: s.run(None, {"image": x}), args.repeats) for s in sessions.values()]
             try:
                 cv = Runtime(os.path.join(args.export_dir, "model_fp32.onnx"), backend="opencv", threads=threads)
                 row.append(median_ms(lambda cv=cv, x=x: cv.run_crops(x), args.repeats))
             except RuntimeError as err:
                 row.append(f"n/a ({str(err).split(': ', 2)[-1][:60]})")
-            cells = " | ".join(f"{v:.2f}" if isinstance(v, float) else v for v in row)
+            cells = " | ".join(f"{v:.2f}" if isinstance(v, float) else str(v) for v in row)
             print(f"| {batch} | {threads} | {cells} |")
 
 

@@ -20,10 +20,13 @@ import os
 import socket
 import threading
 from collections.abc import Sequence
+from typing import cast
 from urllib.parse import urlparse
 
 import timm
+import timm.data
 import torch
+from timm.models import FeatureInfo
 from torch import nn
 
 log = logging.getLogger("landmarks")
@@ -80,7 +83,7 @@ class TimmBackbone(nn.Module):
             if pretrained and not checkpoint_path:
                 raise RuntimeError(_no_weights(name, f"{type(err).__name__}: {str(err)[:200]}")) from err
             raise
-        info = self.body.feature_info
+        info = cast(FeatureInfo, self.body.feature_info)  # features_only models carry timm's FeatureInfo
         self.channels: list[int] = list(info.channels())
         self.strides: list[int] = list(info.reduction())
         self._nhwc = getattr(self.body, "output_fmt", "NCHW") == "NHWC" or _feature_fmt(self.body) == "NHWC"
@@ -126,11 +129,8 @@ def cached_weights(name: str) -> str | None:
         except ImportError:
             try_to_load_from_cache = None  # type: ignore[assignment]
         if try_to_load_from_cache is not None:
-            names = (
-                [cfg.hf_hub_filename]
-                if getattr(cfg, "hf_hub_filename", None)
-                else ["model.safetensors", "pytorch_model.bin"]
-            )
+            hub_filename = getattr(cfg, "hf_hub_filename", None)
+            names = [hub_filename] if hub_filename else ["model.safetensors", "pytorch_model.bin"]
             for filename in names:
                 found = try_to_load_from_cache(hub_id, filename)
                 if isinstance(found, str) and os.path.isfile(found):
@@ -152,8 +152,9 @@ def weights_host(name: str) -> tuple[str, int] | None:
         if cfg is None:
             return None
         hub = bool(getattr(cfg, "hf_hub_id", None))
-        if not hub and getattr(cfg, "url", None):
-            url = urlparse(cfg.url)
+        cfg_url = getattr(cfg, "url", None)
+        if not hub and cfg_url:
+            url = urlparse(cfg_url)
             return (url.hostname or "", url.port or (443 if url.scheme == "https" else 80)) if url.hostname else None
     if not hub:
         return None

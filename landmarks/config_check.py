@@ -71,7 +71,7 @@ def check_tree(node: Any, path: str, resolved: Callable[[str], Any] | None = Non
         check_tree(value, full, resolved)
 
 
-def _check_value(full: str, value: Any, expected: Any, target: str, resolved: Any) -> None:
+def _check_value(full: str, value: Any, expected: Any, target: str | None, resolved: Any) -> None:
     if isinstance(value, dict) and "_target_" in value:
         return
     value = resolved(full)  # interpolations (also inside lists) as the target will receive them

@@ -14,8 +14,7 @@ and upgrades the resolved config stored in an older checkpoint so that it still 
 When a module moves, add its old and new dotted paths to :data:`MOVED_MODULES`.
 """
 
-from __future__ import annotations
-
+# no ``from __future__ import annotations`` here: the function :func:`annotations` would rebind that name
 import importlib
 import inspect
 import logging

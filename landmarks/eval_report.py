@@ -38,7 +38,7 @@ def write_error_reports(tasks: Mapping[str, Any], out: str) -> list[str]:
     for name, task in tasks.items():
         for metric_name, metric in getattr(task, "metrics", {}).items():
             records = metric.records() if hasattr(metric, "records") else None
-            curves = metric.error_curves() if hasattr(metric, "error_curves") else None
+            curves: dict[str, Any] = (metric.error_curves() if hasattr(metric, "error_curves") else None) or {}
             kind = curves["kind"] if curves else None
             stem = getattr(metric, "report_name", None) or metric_name
             if records:

@@ -12,13 +12,15 @@ import json
 import logging
 import os
 import re
-from typing import Any
+from collections.abc import Callable
+from typing import Any, cast
 
 import pytorch_lightning as pl
 import torch
 from hydra.errors import InstantiationException
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
+from pytorch_lightning.callbacks import ModelCheckpoint
 
 from landmarks.checkpoint import (
     AtomicCheckpointIO,
@@ -201,7 +203,8 @@ def train(cfg: DictConfig) -> dict[str, float]:
             enable_progress_bar=bar,
         )
         if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
-            for folder in {cb.dirpath for cb in trainer.checkpoint_callbacks if cb.dirpath}:
+            dirs = {cb.dirpath for cb in trainer.checkpoint_callbacks if isinstance(cb, ModelCheckpoint) and cb.dirpath}
+            for folder in dirs:
                 remove_stale_temporaries(folder)
         if cfg.get("ckpt_path"):  # a checkpoint of another task: name the file and the first misfit parameter
             check_state_dict_fits(str(cfg.ckpt_path), model)
@@ -256,9 +259,12 @@ def _stored(
     if "landmarks_config" not in ckpt:
         raise ValueError(f"ckpt: '{path}' has no 'landmarks_config' entry; was it written by landmarks?")
     cfg = OmegaConf.create(upgrade_stored_config(ckpt["landmarks_config"], f"ckpt '{path}'"))
+    if not isinstance(cfg, DictConfig):
+        raise ValueError(f"ckpt: '{path}': 'landmarks_config' is a {type(cfg).__name__}, expected a mapping")
     for key, node in (replace or {}).items():
         cfg[key] = node
-    return OmegaConf.merge(cfg, overrides) if overrides is not None else cfg
+    # merging into a DictConfig gives a DictConfig (OmegaConf.merge is typed for lists too)
+    return cast(DictConfig, OmegaConf.merge(cfg, overrides)) if overrides is not None else cfg
 
 
 def load_model(
@@ -334,7 +340,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
     _write_json(os.path.join(out, "eval_metrics.json"), {"checkpoint": str(cfg.ckpt), **metrics})
     if plots:  # per-sample records are metric state, gathered from every process
-        for path in write_error_reports(model.tasks, out):
+        for path in write_error_reports(dict(model.task_items()), out):
             log.info("evaluate: wrote %s", path)
     print(json.dumps(metrics, indent=2))
     return metrics
@@ -357,7 +363,8 @@ def infer(cfg: DictConfig) -> str:
     if runtime not in ("torch", "onnxruntime", "opencv"):
         raise ValueError(f"runtime: expected 'torch', 'onnxruntime' or 'opencv', got {runtime!r}")
     device = str(cfg.get("device") or "auto") if runtime == "torch" else "cpu"
-    predictor = load_predictor(str(cfg.ckpt), flip_test=cfg.get("flip_test"), device=device)
+    # a Predictor, or its ONNX stand-in below (the same duck type: tasks, box_category, predict)
+    predictor: Any = load_predictor(str(cfg.ckpt), flip_test=cfg.get("flip_test"), device=device)
     if runtime != "torch":
         from landmarks.export.predictor import onnx_predictor
 
@@ -417,11 +424,13 @@ def export(cfg: DictConfig) -> dict[str, str]:
     model, full = load_model(ckpt)
     out = str(cfg.get("out") or os.path.join(os.path.dirname(os.path.abspath(ckpt)), "export"))
     quantize = str(cfg.get("quantize") or "none")
-    calibration = None
+    calibration: Callable[[], Any] | None = None
     if quantize == "int8":
 
-        def calibration() -> Any:
+        def _calibration() -> Any:
             return calibration_crops(build_data(full, model), int(cfg.get("calibration_images") or 64))
+
+        calibration = _calibration
 
     return export_model(
         model,

@@ -19,7 +19,7 @@ from landmarks.metrics.sigmas import estimate_sigmas
 
 
 def main(argv: list[str] | None = None) -> dict[str, float]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("ann_file", help="COCO keypoint JSON with repeated annotations")
     parser.add_argument("--layout", required=True, help="the layout YAML (names, K)")
     parser.add_argument("--group-by", default="instance_id", help="annotation id field, or 'iou'")

@@ -13,7 +13,7 @@ from landmarks.data.synthetic.common.tool_example import make_custom_example
 
 
 def main(argv: list[str] | None = None) -> dict[str, str]:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=(__doc__ or "").partition("\n")[0])
     parser.add_argument("out_dir")
     parser.add_argument("--train", type=int, default=48, help="training images")
     parser.add_argument("--val", type=int, default=12, help="validation images")

@@ -143,7 +143,7 @@ def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box
             f"(each named in a warning above, e.g. {tally.unreadable[0]!r})"
         )
     unmatched, unmatched_boxes, examples = detections.unmatched() if detections is not None else (0, 0, [])
-    if unmatched:
+    if unmatched and detections is not None:
         log.warning(
             "infer: %d image ids of det_file %s (%d boxes) match no image of '%s', e.g. %s; images are "
             "matched by image_id and by file name without folders and extension "

@@ -111,7 +111,11 @@ class CocoKeypointEvaluator:
     """
 
     def __init__(
-        self, sigmas: Sequence[float], use_oks_nms: bool = True, nms_thr: float = 0.9, score_thr: float = 0.2
+        self,
+        sigmas: Sequence[float] | np.ndarray,
+        use_oks_nms: bool = True,
+        nms_thr: float = 0.9,
+        score_thr: float = 0.2,
     ) -> None:
         self.sigmas = np.asarray(sigmas, dtype=np.float64)
         if self.sigmas.ndim != 1 or self.sigmas.size == 0:
@@ -237,14 +241,16 @@ class CocoKeypointEvaluator:
                 f"CocoKeypointEvaluator: predictions for image id(s) {unknown[:10]} not in the ground truth"
             )
         with _quiet():
+            # types-pycocotools declares `dataset` as its own TypedDicts and `loadRes` as taking a file
+            # name; pycocotools takes the same COCO JSON as plain dicts, and a list of results
             gt = COCO()
-            gt.dataset = self._gt
+            gt.dataset = self._gt  # pyright: ignore[reportAttributeAccessIssue]
             gt.createIndex()
             if results:
-                dt = gt.loadRes(results)
+                dt = gt.loadRes(results)  # pyright: ignore[reportArgumentType]
             else:  # loadRes cannot read an empty list; an empty result set is still valid
                 dt = COCO()
-                dt.dataset = {
+                dt.dataset = {  # pyright: ignore[reportAttributeAccessIssue]
                     "images": list(self._gt["images"]),
                     "categories": list(self._gt["categories"]),
                     "annotations": [],

@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE ?= 1
 export PYTHONUNBUFFERED := 1
 
-.PHONY: setup demo test test-all benchmark clean
+.PHONY: setup demo test test-all test-slow lint benchmark clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -20,13 +20,23 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-## The test suite (offline; slow tests included, well under 20 minutes on 2 CPU cores).
+## The test suite without the slow tests (offline; about 1.5 minutes on 2 CPU cores).
 test: $(STAMP)
+	WANDB_MODE=disabled $(PY) -m pytest -q --timeout=900 -m "not slow" tests
+
+## Every test, slow ones included (about 6 minutes on 2 CPU cores).
+test-all: $(STAMP)
 	WANDB_MODE=disabled $(PY) -m pytest -q --timeout=900 tests
 
-## Only the fast tests.
-test-fast: $(STAMP)
-	WANDB_MODE=disabled $(PY) -m pytest -q -m "not slow" tests
+## Lint (ruff: rules + format) and types (pyright, basic), configured in pyproject.toml.
+lint: $(STAMP)
+	$(VENV)/bin/ruff check landmarks tasks scripts tests benchmarks
+	$(VENV)/bin/ruff format --check landmarks tasks scripts tests benchmarks
+	$(VENV)/bin/pyright
+
+## Only the slow tests (trainings, subprocesses, DDP).
+test-slow: $(STAMP)
+	WANDB_MODE=disabled $(PY) -m pytest -q --timeout=900 -m slow tests
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/benchmark.py

@@ -87,7 +87,7 @@ class TimmBackbone(nn.Module):
         self.channels: list[int] = list(info.channels())
         self.strides: list[int] = list(info.reduction())
         self._nhwc = getattr(self.body, "output_fmt", "NCHW") == "NHWC" or _feature_fmt(self.body) == "NHWC"
-        cfg = timm.data.resolve_model_data_config(self.body)
+        cfg = timm.data.resolve_model_data_config(self.body)  # pyright: ignore[reportPrivateImportUsage] - public in timm, missing from its __all__
         self.data_config = {"mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pytorch_lightning as pl
@@ -104,7 +104,7 @@ class RngState(pl.Callback):
         self._pending: dict[str, Any] | None = None
 
     def state_dict(self) -> dict[str, Any]:
-        name, keys, pos, has_gauss, gauss = np.random.get_state()
+        name, keys, pos, has_gauss, gauss = cast(tuple[str, np.ndarray, int, int, float], np.random.get_state())
         version, py_state, py_gauss = random.getstate()
         return {
             "torch": torch.get_rng_state(),

@@ -205,7 +205,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
         if trainer.is_global_zero:  # a write killed in an earlier run left a temporary file
             dirs = {cb.dirpath for cb in trainer.checkpoint_callbacks if isinstance(cb, ModelCheckpoint) and cb.dirpath}
             for folder in dirs:
-                remove_stale_temporaries(folder)
+                remove_stale_temporaries(str(folder))
         if cfg.get("ckpt_path"):  # a checkpoint of another task: name the file and the first misfit parameter
             check_state_dict_fits(str(cfg.ckpt_path), model)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))

@@ -54,7 +54,7 @@ TINY = [
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",
     "model.flip_test=false",
-    "+callbacks.probe._target_=test_resume.RngProbe",
+    f"+callbacks.probe._target_={__name__}.RngProbe",
     "+callbacks.probe.out_dir=${output_dir}",
 ]
 STOP_AT_FIRST_VALIDATION = [

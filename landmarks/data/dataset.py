@@ -23,13 +23,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
 from torch.utils.data import Dataset, get_worker_info
 
 from landmarks.data.transforms import TopDownTransform
+from landmarks.types import Sample
 
 log = logging.getLogger("landmarks.data")
 
@@ -120,7 +121,7 @@ class TopDownDataset(Dataset):
         return torch.nonzero(self._skipped).flatten().tolist()
 
     def _encode(self, sample: dict[str, Any], index: int, rng: np.random.Generator) -> dict[str, Any]:
-        crop = self.transform(sample, rng, self.flip_indices, self.upper_body)
+        crop = self.transform(cast(Sample, sample), rng, self.flip_indices, self.upper_body)
         targets = {name: _encode(codec, crop) for name, codec in self.codecs.items()}
         n = len(sample["keypoints"])
         meta = {

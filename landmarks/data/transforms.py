@@ -93,6 +93,8 @@ class TopDownTransform:
             if rng.random() < self.rot_prob:
                 rot = float(np.clip(rng.normal() * self.rot_factor, -self.rot_factor, self.rot_factor))
         affine = get_affine(center, scale, rot, self.input_size, udp=self.udp)
+        if "image" not in sample:
+            raise ValueError("TopDownTransform: the sample has no 'image' (a source must return the decoded image)")
         image = warp_image(sample["image"], affine, self.input_size)
         kpts = transform_points(keypoints, affine).astype(np.float32)
         if self.photometric is not None:

@@ -371,7 +371,7 @@ class CocoKeypointSource:
             for a in self.raw_dict["annotations"]
             if isinstance(a, dict) and not a.get("iscrowd", 0) and isinstance(a.get("keypoints"), list)
         )
-        declared = next(
+        declared: list[Any] | None = next(
             (
                 c["keypoints"]
                 for c in self.raw_dict.get("categories") or []
@@ -394,7 +394,7 @@ class CocoKeypointSource:
                 got,
             )
         named_differently = declared is not None and len(declared) == k and list(declared) != list(self.spec.names)
-        if self.spec.source and named_differently:
+        if self.spec.source and named_differently and declared is not None:
             diff = [f"{j}: {a!r} vs {b!r}" for j, (a, b) in enumerate(zip(declared, self.spec.names)) if a != b]
             LOGGER.warning(
                 "%s: categories[].keypoints names differ from %s at %d of %d positions (%s); the spec's order is used",

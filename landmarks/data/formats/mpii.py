@@ -27,7 +27,7 @@ from __future__ import annotations
 import math
 import os
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 
@@ -43,7 +43,7 @@ CENTER_SHIFT_PER_SCALE = 15.0
 HEAD_SIZE_FACTOR = 0.6
 
 
-def _number(value: Any) -> bool:
+def _number(value: Any) -> TypeGuard[float]:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
@@ -200,7 +200,8 @@ class MpiiSource:
         vis = ann.get("joints_vis")
         if not (isinstance(vis, list) and len(vis) == k and all(v in (0, 1) for v in vis)):
             raise AnnotationError(self.ann_file, "joints_vis", f"K={k} flags 0/1", repr(vis), where)
-        center, scale = ann.get("center"), ann.get("scale")
+        center: Any = ann.get("center")
+        scale: Any = ann.get("scale")
         if not (isinstance(center, list) and len(center) == 2 and all(_number(v) for v in center)):
             raise AnnotationError(self.ann_file, "center", "[x, y] numbers", repr(center), where)
         if center[0] == -1:

@@ -6,6 +6,8 @@ quarter / DARK error), latency (batch 1, 256x192), memory (peak RSS, batch 32, a
 each), tta (time to PCK@0.1 from training_curves.json), recipes (the acceptance runs of
 the task recipes in outputs/<experiment>/, see benchmarks/recipe_report.py). Writes ``<out>.json`` (raw) and
 regenerates ``<out>``; ``--only`` keeps the other sections of an existing JSON.
+
+(Over 300 lines: one script, one section per measurement, all written into docs/benchmarks.md by the same run.)
 """
 
 from __future__ import annotations

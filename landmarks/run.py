@@ -4,6 +4,8 @@ Everything else in :mod:`landmarks` takes typed keyword arguments. This module t
 resolved config into objects (``hydra.utils.instantiate``), wires tasks' codecs into the
 data module, and stores the resolved config in every checkpoint so that evaluation and
 inference need nothing but the checkpoint file.
+
+(Over 300 lines: the only instantiate() site: train, evaluate, infer, export and demo each build their objects from the config here.)
 """
 
 from __future__ import annotations

@@ -17,6 +17,8 @@ so a metric is the same on 1 process and on N.
 
 To add a task: subclass :class:`Task` in ``tasks/<name>.py``, implement the abstract
 methods, and add ``conf/task/<name>.yaml`` naming it; the contract test discovers it.
+
+(Over 300 lines: the Task contract and the KeypointTask base, which every task author reads together.)
 """
 
 from __future__ import annotations

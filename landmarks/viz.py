@@ -8,6 +8,8 @@ orange, centre blue, decided by the ``left_`` / ``right_`` prefix of keypoint na
 Head pose is drawn as a 3-axis gizmo (:func:`draw_head_pose`, Hopenet's ``draw_axis``): the
 head's x axis (towards the subject's left) red, y axis (towards the chin) green, z axis (out of
 the nose) blue. A sibling drawing is one more function here taking an RGB image.
+
+(Over 300 lines: the drawing primitives every task, report and panel uses, with their shared colours and styles.)
 """
 
 from __future__ import annotations

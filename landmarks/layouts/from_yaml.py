@@ -24,6 +24,8 @@ has none, :data:`DEFAULT_SIGMA` is used for every keypoint, with a warning.
 
 Every problem raises :class:`~landmarks.data.formats.errors.AnnotationError` naming the
 YAML file, the field and what was expected, before anything is trained.
+
+(Over 300 lines: one loader whose start-up checks (names, flip pairs, skeleton, sigmas, torso pair) each name the YAML field they check.)
 """
 
 from __future__ import annotations

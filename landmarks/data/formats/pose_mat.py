@@ -38,6 +38,8 @@ Conventions chosen (and why):
 The ``.mat`` files are read lazily in ``__getitem__`` (300W-LP has 122,450): a bad file
 surfaces there, through the same ``on_bad_sample`` policy. A sibling ``.mat`` format copies
 :meth:`PoseMatSource._load` and changes the field names.
+
+(Over 300 lines: one reader whose per-field checks of the .mat files share the file, the record and the bad-sample policy.)
 """
 
 from __future__ import annotations

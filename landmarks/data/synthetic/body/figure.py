@@ -8,6 +8,8 @@ their surface normals face the camera. That makes the facing direction, and so l
 right, readable from the picture. Parts are returned back-to-front (painter's algorithm).
 
 Camera frame: ``X`` right, ``Y`` down, ``Z`` forward (metres); pinhole ``u = f X / Z + cx``.
+
+(Over 300 lines: one projection and part-drawing pipeline whose steps share the projected skeleton.)
 """
 
 from __future__ import annotations

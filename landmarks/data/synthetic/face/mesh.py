@@ -14,6 +14,8 @@ which tears open with the jaw; *gap* quads filling that tear (the mouth interior
 Texture coordinates ``tex`` are in atlas degrees: the head at ``(u + 180, 90 - v)``, other
 materials in a strip below (:data:`STRIP`). Landmarks attach to the grid by barycentric
 weights (:func:`attach`), so they ride on the rendered surface through every deformation.
+
+(Over 300 lines: one mesh builder; the chart grid, identity and expression rigs and the parts share its index tables.)
 """
 
 from __future__ import annotations

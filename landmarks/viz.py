@@ -21,39 +21,25 @@ from collections.abc import Mapping, Sequence
 import cv2
 import numpy as np
 
+from landmarks.drawing import (  # noqa: F401 - the colours are part of this module's interface
+    AXIS_COLORS,
+    BOX_COLOR,
+    CENTER_COLOR,
+    LEFT_COLOR,
+    RIGHT_COLOR,
+    draw_axes,
+    draw_rectangle,
+    draw_skeleton,
+)
+from landmarks.drawing import line_thickness as _thickness
 from landmarks.geometry import project_axes
 from landmarks.layouts.spec import KeypointSpec
-
-LEFT_COLOR = (0, 220, 0)
-RIGHT_COLOR = (255, 128, 0)
-CENTER_COLOR = (51, 153, 255)
-BOX_COLOR = (255, 0, 255)
-AXIS_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
-"""RGB colours of the head-pose axes x (subject's left), y (chin), z (nose): red, green, blue."""
 
 
 def _check_rgb(image: np.ndarray, name: str = "image") -> None:
     if not (isinstance(image, np.ndarray) and image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8):
         got = f"{type(image).__name__} {getattr(image, 'shape', '')} {getattr(image, 'dtype', '')}"
         raise ValueError(f"{name}: expected an (H, W, 3) uint8 RGB array, got {got}")
-
-
-def _side(name: str) -> str:
-    lowered = name.lower()
-    if lowered.startswith("left_") or lowered.startswith("l_"):
-        return "left"
-    if lowered.startswith("right_") or lowered.startswith("r_"):
-        return "right"
-    return "center"
-
-
-def _color(side: str) -> tuple[int, int, int]:
-    return {"left": LEFT_COLOR, "right": RIGHT_COLOR}.get(side, CENTER_COLOR)
-
-
-def _thickness(image: np.ndarray) -> int:
-    """Line thickness in px: about 1/200 of the shorter image side, at least 1."""
-    return max(1, int(round(min(image.shape[:2]) / 200)))
 
 
 def draw_keypoints(
@@ -87,25 +73,7 @@ def draw_keypoints(
             f"draw_keypoints: expected keypoints (K, 2) and scores (K,) with K={k} ({spec.name}), "
             f"got {kpts.shape} and {scores.shape}"
         )
-    out = image.copy()
-    thickness = _thickness(image)
-    if radius is None:
-        radius = max(2, int(round(min(image.shape[:2]) / 100)))
-    shown = (scores >= threshold) & np.isfinite(kpts).all(axis=1)
-    sides = [_side(n) for n in spec.names]
-    for i, j in spec.skeleton:
-        i, j = int(i), int(j)
-        if not (shown[i] and shown[j]):
-            continue
-        side = sides[i] if sides[i] == sides[j] else "center"
-        p1 = tuple(int(round(v)) for v in kpts[i])
-        p2 = tuple(int(round(v)) for v in kpts[j])
-        cv2.line(out, p1, p2, _color(side), thickness, cv2.LINE_AA)
-    for i in np.flatnonzero(shown):
-        centre = tuple(int(round(v)) for v in kpts[i])
-        cv2.circle(out, centre, radius, _color(sides[i]), -1, cv2.LINE_AA)
-        cv2.circle(out, centre, radius, (255, 255, 255), max(1, thickness // 2), cv2.LINE_AA)
-    return out
+    return draw_skeleton(image, kpts, scores, spec.names, spec.skeleton, threshold, radius)
 
 
 def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str | None = None) -> np.ndarray:
@@ -115,11 +83,7 @@ def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str |
         ``(H, W, 3)`` uint8 RGB copy.
     """
     _check_rgb(image)
-    x, y, w, h = (float(v) for v in np.asarray(bbox, dtype=np.float64).reshape(4))
-    out = image.copy()
-    thickness = _thickness(image)
-    p1, p2 = (int(round(x)), int(round(y))), (int(round(x + w)), int(round(y + h)))
-    cv2.rectangle(out, p1, p2, BOX_COLOR, thickness, cv2.LINE_8)
+    out, p1 = draw_rectangle(image, bbox)
     if label:
         scale = max(0.4, min(image.shape[:2]) / 800)
         (tw, th), base = cv2.getTextSize(label, cv2.FONT_HERSHEY_SIMPLEX, scale, 1)
@@ -154,16 +118,10 @@ def draw_head_pose(
     _check_rgb(image)
     angles = np.asarray(euler, dtype=np.float64).reshape(3)
     c = np.asarray(center, dtype=np.float64).reshape(2)
-    out = image.copy()
     if not (np.isfinite(angles).all() and np.isfinite(c).all()):
-        return out
+        return image.copy()
     ends = project_axes(*angles, center=c, size=float(size))
-    width = thickness or 2 * _thickness(image)
-    start = (int(round(c[0])), int(round(c[1])))
-    for end, colour in sorted(zip(ends, AXIS_COLORS), key=lambda e: -abs(e[0][0] - c[0]) - abs(e[0][1] - c[1])):
-        tip = (int(round(end[0])), int(round(end[1])))
-        cv2.arrowedLine(out, start, tip, colour, width, cv2.LINE_AA, tipLength=0.15)
-    return out
+    return draw_axes(image, ends, c, thickness or 2 * _thickness(image))
 
 
 def overlay_heatmaps(image: np.ndarray, heatmaps: np.ndarray, alpha: float = 0.5, normalize: bool = True) -> np.ndarray:

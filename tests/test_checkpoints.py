@@ -18,7 +18,6 @@ from typing import Any
 import pytest
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 from torch.utils.data import DataLoader, TensorDataset
@@ -30,13 +29,11 @@ from landmarks.checkpoint import (
     written_checkpoints,
 )
 from landmarks.data.datamodule import LandmarkDataModule
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from tests.tiny import BASE, compose
 
 
 def compose_train(*overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
+    return compose("train", *overrides)
 
 
 class Worsening(pl.LightningModule):
@@ -137,11 +134,8 @@ def test_stale_temporaries_are_removed_and_named(tmp_path: Path, caplog: pytest.
 
 
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
+    *BASE,
     "input_size=[32,32]",
-    "data.num_workers=0",
     "data.batch_size=4",
     "data.val_batch_size=8",
     "data.train.num_images=16",

@@ -15,14 +15,10 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from landmarks import config_check, run
+from tests.tiny import BASE, CONF, compose_train
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
+    *BASE,
     "data.batch_size=4",
     "data.val_batch_size=4",
     "data.train.num_images=8",
@@ -35,8 +31,7 @@ TINY = [
 
 
 def _train_cfg(out: Path, *overrides: str):  # noqa: ANN202 - DictConfig
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[*TINY, f"output_dir={out}", *overrides])
+    return compose_train(out, *overrides, tiny=TINY)
 
 
 def _untrained(out: Path, task: str) -> Path:

@@ -30,24 +30,9 @@ from landmarks.data.synthetic.common.tool_example import TRUE_SIGMAS, make_custo
 from landmarks.layouts.from_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
+from tests.tiny import CONF, REPO, TINY
 
-REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
 DOC = REPO / "docs" / "custom_dataset.md"
-TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
-    "data.batch_size=4",
-    "data.val_batch_size=8",
-    "trainer.max_steps=2",
-    "trainer.val_check_interval=2",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
-]
 
 
 # --------------------------------------------------------------------------- the walkthrough

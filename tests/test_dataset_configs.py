@@ -19,21 +19,15 @@ import pytest
 from hydra import compose, initialize_config_dir
 
 from landmarks import run
+from tests.tiny import BASE, CONF, QUIET
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
+    *BASE,
     "data.batch_size=2",
     "data.val_batch_size=2",
     "trainer.max_steps=1",
     "trainer.val_check_interval=1",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
+    *QUIET,
     "+trainer.limit_val_batches=1",
     "~callbacks",
 ]

@@ -15,22 +15,18 @@ from typing import Any
 import cv2
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.module import LandmarkModule
+from tests import tiny
+from tests.tiny import BASE, CONF
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 K = 17
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
+    *BASE,
     "trainer.max_steps=1",
     "trainer.val_check_interval=1",
     "trainer.enable_progress_bar=false",
@@ -39,8 +35,7 @@ TINY = [
 
 
 def compose_train(out: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[*TINY, f"output_dir={out}", *overrides])
+    return tiny.compose_train(out, *overrides, tiny=TINY)
 
 
 # --------------------------------------------------------------------------- config keys

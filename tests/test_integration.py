@@ -29,24 +29,9 @@ from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.data.synthetic.common.tool_example import make_custom_example
+from tests.tiny import CONF, REPO, TINY
 
-REPO = Path(__file__).resolve().parents[1]
-CONF = REPO / "conf"
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
-TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
-    "data.batch_size=4",
-    "data.val_batch_size=8",
-    "trainer.max_steps=2",
-    "trainer.val_check_interval=2",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
-]
 SOURCE_SIZES = {"train": 16, "val": 8}
 
 

@@ -31,21 +31,18 @@ import numpy as np
 import pytest
 import pytorch_lightning as pl
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.checkpoint import atomic_torch_save, load_checkpoint
 from landmarks.resume import SeededShuffle
 from landmarks.schedulers import WarmupCosine
+from tests import tiny
+from tests.tiny import BASE
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
+    *BASE,
     "input_size=[32,32]",
-    "data.num_workers=0",
     "data.batch_size=4",
     "data.val_batch_size=8",
     "data.train.num_images=16",
@@ -76,8 +73,7 @@ class RngProbe(pl.Callback):
 
 
 def compose_train(out: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[*TINY, f"output_dir={out}", *overrides])
+    return tiny.compose_train(out, *overrides, tiny=TINY)
 
 
 @pytest.fixture(scope="module")

@@ -16,22 +16,7 @@ from landmarks.convert.cli import run as convert
 from landmarks.convert.cvat import write_cvat
 from landmarks.data.synthetic.common.tool_example import make_custom_example
 from landmarks.layouts.from_yaml import load_spec
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
-TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
-    "data.batch_size=4",
-    "data.val_batch_size=8",
-    "trainer.max_steps=2",
-    "trainer.val_check_interval=2",
-    "trainer.log_every_n_steps=1",
-    "trainer.enable_progress_bar=false",
-    "+trainer.enable_model_summary=false",
-]
+from tests.tiny import CONF, TINY
 
 
 @pytest.mark.slow

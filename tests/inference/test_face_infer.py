@@ -22,14 +22,10 @@ from landmarks.inference.loop import run_inference
 from landmarks.inference.results import predict_frame
 from landmarks.inference.sources import Frame
 from landmarks.types import Prediction
+from tests.tiny import BASE, CONF
 
-CONF = Path(__file__).resolve().parents[2] / "conf"
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
-    "logger=csv",
-    "input_size=[64,64]",
-    "data.num_workers=0",
+    *BASE,
     "data.batch_size=4",
     "data.val_batch_size=6",
     "data.val.num_images=6",

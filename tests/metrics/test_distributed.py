@@ -27,8 +27,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-REPO = Path(__file__).resolve().parents[2]
-CONF = REPO / "conf"
+from tests.tiny import BASE, CONF, REPO
+
 TASK_FILES = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 N, WORLD, BATCH = 7, 2, 2
 AP_KEYS = {"ap", "ap50", "ap75", "apm", "apl", "ar", "ar50", "ar75", "arm", "arl"}
@@ -139,11 +139,7 @@ def test_evaluate_under_ddp_cpu_equals_one_process(tmp_path: Path) -> None:
     from landmarks import run
 
     common = [
-        "threads=1",
-        "backbone=resnet18",
-        "logger=csv",
-        "input_size=[64,64]",
-        "data.num_workers=0",
+        *BASE,
         "data.batch_size=4",
         "data.val_batch_size=2",
         "data.train.num_images=8",

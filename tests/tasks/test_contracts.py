@@ -17,31 +17,25 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.data.synthetic.common.tool_example import make_custom_example
+from tests.tiny import BASE, CONF, compose_train
 
-REPO = Path(__file__).resolve().parents[2]
-CONF = REPO / "conf"
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 HEADS = sorted(p.stem for p in (CONF / "head").glob("*.yaml"))
 TINY = [
-    "threads=1",
-    "backbone=resnet18",
+    *BASE,
     "backbone.name=resnet10t",
-    "logger=csv",
     "input_size=[32,32]",
-    "data.num_workers=0",
     "data.batch_size=2",
     "data.val_batch_size=4",
 ]
 
 
 def _compose(out: Path, *overrides: str) -> DictConfig:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[*TINY, f"output_dir={out}", *overrides])
+    return compose_train(out, *overrides, tiny=TINY)
 
 
 def _shrink(cfg: DictConfig, node: DictConfig | None = None) -> None:

@@ -22,6 +22,7 @@ __all__ = [
     "draw_axes",
     "draw_rectangle",
     "draw_skeleton",
+    "keypoint_box",
     "line_thickness",
     "side_color",
     "side_of",
@@ -117,3 +118,26 @@ def draw_axes(image: np.ndarray, ends: np.ndarray, center: np.ndarray, width: in
         tip = (int(round(end[0])), int(round(end[1])))
         cv2.arrowedLine(out, start, tip, colour, width, cv2.LINE_AA, tipLength=0.15)
     return out
+
+
+def keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -> np.ndarray:
+    """The square ``x, y, w, h`` box where a per-box value of these keypoints' instance is drawn.
+
+    Centred on the box of the used, finite keypoints, with half-side 0.6 x its longer side (so a
+    drawing sized half the box's longer side, like the head-pose gizmo, is 0.6 x the keypoints'
+    extent). ``default`` when fewer than 2 keypoints are used or their extent is under 4 px.
+
+    Args:
+        keypoints: ``(K, 2)`` image px.
+        use: ``(K,)`` bool.
+        default: ``(4,)`` the box to keep otherwise.
+    """
+    ok = use & np.isfinite(keypoints).all(axis=1)
+    if ok.sum() < 2:
+        return default
+    lo, hi = keypoints[ok].min(axis=0), keypoints[ok].max(axis=0)
+    side = float(max(hi - lo))
+    if side < 4.0:
+        return default
+    centre, half = (lo + hi) / 2, 0.6 * side
+    return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from landmarks import viz
+from landmarks.drawing import keypoint_box
 from landmarks.inference.pnp import fits_layout, solve_head_pose
 from landmarks.inference.predictor import Predictor
 from landmarks.inference.sources import Frame
@@ -103,29 +104,6 @@ def predict_frame(
                 size=0.5 * float(max(anchor[2], anchor[3])),
             )
     return results, overlay
-
-
-def keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -> np.ndarray:
-    """The square ``x, y, w, h`` box where a per-box value of these keypoints' instance is drawn.
-
-    Centred on the box of the used, finite keypoints, with half-side 0.6 x its longer side (so a
-    drawing sized half the box's longer side, like the head-pose gizmo, is 0.6 x the keypoints'
-    extent). ``default`` when fewer than 2 keypoints are used or their extent is under 4 px.
-
-    Args:
-        keypoints: ``(K, 2)`` image px.
-        use: ``(K,)`` bool.
-        default: ``(4,)`` the box to keep otherwise.
-    """
-    ok = use & np.isfinite(keypoints).all(axis=1)
-    if ok.sum() < 2:
-        return default
-    lo, hi = keypoints[ok].min(axis=0), keypoints[ok].max(axis=0)
-    side = float(max(hi - lo))
-    if side < 4.0:
-        return default
-    centre, half = (lo + hi) / 2, 0.6 * side
-    return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)
 
 
 def _generic_fields(

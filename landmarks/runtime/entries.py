@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from landmarks.drawing import keypoint_box
 from landmarks.runtime import draw
 from landmarks.runtime.runner import Runtime, RuntimePrediction
 
@@ -33,18 +34,6 @@ def task_json(kind: str, pred: RuntimePrediction, i: int) -> dict[str, Any]:
         "keypoints": np.concatenate([kp, sc[:, None]], axis=1).reshape(-1).round(3).tolist(),
         "keypoint_scores": sc.round(4).tolist(),
     }
-
-
-def _keypoint_box(keypoints: np.ndarray, use: np.ndarray, default: np.ndarray) -> np.ndarray:
-    ok = use & np.isfinite(keypoints).all(axis=1)
-    if ok.sum() < 2:
-        return default
-    lo, hi = keypoints[ok].min(axis=0), keypoints[ok].max(axis=0)
-    side = float(max(hi - lo))
-    if side < 4.0:
-        return default
-    centre, half = (lo + hi) / 2, 0.6 * side
-    return np.array([centre[0] - half, centre[1] - half, 2 * half, 2 * half], np.float64)
 
 
 def frame_entries(
@@ -94,7 +83,7 @@ def frame_entries(
             entry.update({k: v for k, v in shared.items() if k not in entry})
             overlay = _draw(overlay, runtime, name, pred, i, used[i], kpt_thr)
             if pred.keypoints.shape[1] > 0:
-                anchor = _keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
+                anchor = keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
             entries.append(entry)
         if boxes is not None:
             overlay = draw.draw_box(overlay, used[i])

@@ -29,7 +29,7 @@ from landmarks.checkpoint import (
     written_checkpoints,
 )
 from landmarks.data.datamodule import LandmarkDataModule
-from tests.tiny import BASE, compose
+from tests.tiny import SIXTEEN, compose
 
 
 def compose_train(*overrides: str) -> DictConfig:
@@ -134,12 +134,7 @@ def test_stale_temporaries_are_removed_and_named(tmp_path: Path, caplog: pytest.
 
 
 TINY = [
-    *BASE,
-    "input_size=[32,32]",
-    "data.batch_size=4",
-    "data.val_batch_size=8",
-    "data.train.num_images=16",
-    "data.val.num_images=8",
+    *SIXTEEN,
     "trainer.enable_progress_bar=false",
     "model.flip_test=false",
     "~callbacks.prediction_panel",

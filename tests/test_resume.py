@@ -38,15 +38,10 @@ from landmarks.checkpoint import atomic_torch_save, load_checkpoint
 from landmarks.resume import SeededShuffle
 from landmarks.schedulers import WarmupCosine
 from tests import tiny
-from tests.tiny import BASE
+from tests.tiny import SIXTEEN
 
 TINY = [
-    *BASE,
-    "input_size=[32,32]",
-    "data.batch_size=4",
-    "data.val_batch_size=8",
-    "data.train.num_images=16",
-    "data.val.num_images=8",
+    *SIXTEEN,
     "trainer.val_check_interval=3",
     "trainer.log_every_n_steps=1",
     "trainer.enable_progress_bar=false",

@@ -26,6 +26,16 @@ TINY = [
     "trainer.val_check_interval=2",
     *QUIET,
 ]
+SIXTEEN = [
+    *BASE,
+    "input_size=[32,32]",
+    "data.batch_size=4",
+    "data.val_batch_size=8",
+    "data.train.num_images=16",
+    "data.val.num_images=8",
+]
+"""16 training images of 32x32 in batches of 4 (4 steps an epoch), 8 validation images: the
+checkpoint and resume runs."""
 
 
 def compose(config: str, *overrides: str) -> DictConfig:

@@ -54,6 +54,7 @@ __all__ = [
     "project_axes",
     "rotate_roll",
     "rotation_6d_to_matrix",
+    "rotation_from_radians",
 ]
 
 Array = np.ndarray | torch.Tensor
@@ -81,7 +82,12 @@ def _check_matrix(r: torch.Tensor, name: str) -> None:
 
 
 def _euler_to_matrix_t(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
-    y, p, r = torch.deg2rad(yaw), torch.deg2rad(pitch), torch.deg2rad(roll)
+    return rotation_from_radians(torch.deg2rad(yaw), torch.deg2rad(pitch), torch.deg2rad(roll))
+
+
+def rotation_from_radians(y: torch.Tensor, p: torch.Tensor, r: torch.Tensor) -> torch.Tensor:
+    """``(..., 3, 3)`` rotation of yaw ``y``, pitch ``p``, roll ``r`` in **radians** (:func:`euler_to_matrix`'s
+    convention); plain tensor ops, so it also exports to ONNX (:mod:`landmarks.export.decoders`)."""
     cy, sy, cp, sp, cr, sr = y.cos(), y.sin(), p.cos(), p.sin(), r.cos(), r.sin()
     rows = (
         (cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp),

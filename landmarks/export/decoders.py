@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from landmarks.codecs.refine import refine_dark, refine_quarter
+from landmarks.geometry import rotation_from_radians
 
 __all__ = ["ExportError", "decoder_for", "describe_decode"]
 
@@ -123,14 +124,7 @@ _DEG = math.pi / 180.0
 
 def euler_to_matrix(yaw: torch.Tensor, pitch: torch.Tensor, roll: torch.Tensor) -> torch.Tensor:
     """:func:`landmarks.geometry.euler_to_matrix` in exportable ops (``deg2rad`` has no ONNX symbolic)."""
-    y, p, r = yaw * _DEG, pitch * _DEG, roll * _DEG
-    cy, sy, cp, sp, cr, sr = y.cos(), y.sin(), p.cos(), p.sin(), r.cos(), r.sin()
-    rows = (
-        (cr * cy, cr * sy * sp - sr * cp, cr * sy * cp + sr * sp),
-        (sr * cy, sr * sy * sp + cr * cp, sr * sy * cp - cr * sp),
-        (-sy, cy * sp, cy * cp),
-    )
-    return torch.stack([torch.stack(row, dim=-1) for row in rows], dim=-2)
+    return rotation_from_radians(yaw * _DEG, pitch * _DEG, roll * _DEG)
 
 
 def matrix_to_euler(r: torch.Tensor) -> torch.Tensor:

@@ -13,27 +13,12 @@ named in the data config's ``spec`` and through ``keypoint_layout`` for ``task=b
 
 from __future__ import annotations
 
-from landmarks.layouts.spec import KeypointSpec
+from landmarks.layouts.spec import COCO17_NAMES, COCO17_SIGMAS, KeypointSpec
 
-CROWDPOSE14_NAMES = (
-    "left_shoulder",
-    "right_shoulder",
-    "left_elbow",
-    "right_elbow",
-    "left_wrist",
-    "right_wrist",
-    "left_hip",
-    "right_hip",
-    "left_knee",
-    "right_knee",
-    "left_ankle",
-    "right_ankle",
-    "head_top",
-    "neck",
-)
-CROWDPOSE14_SIGMAS = tuple(
-    v / 10.0 for v in (0.79, 0.79, 0.72, 0.72, 0.62, 0.62, 1.07, 1.07, 0.87, 0.87, 0.89, 0.89, 0.79, 0.79)
-)
+# CrowdPose's 12 limb joints are COCO's, in COCO's order; then head top and neck.
+CROWDPOSE14_NAMES = (*COCO17_NAMES[5:], "head_top", "neck")
+# COCO's limb sigmas; head top and neck take the shoulders' (crowdposetools, mmpose's crowdpose config).
+CROWDPOSE14_SIGMAS = (*COCO17_SIGMAS[5:], COCO17_SIGMAS[5], COCO17_SIGMAS[6])
 
 AIC14_NAMES = (
     "right_shoulder",

@@ -161,6 +161,19 @@ def test_evaluate_hydra_dir_is_out_or_the_checkpoint_folder(tmp_path: Path) -> N
     assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a"
 
 
+def test_export_hydra_dir_is_out_or_the_export_folder_beside_the_checkpoint(tmp_path: Path) -> None:
+    """``scripts/export.py ckpt=PATH`` without ``out=`` (the README's command) must compose: out is null there."""
+    import runpy
+
+    runpy.run_path(str(CONF.parent / "scripts" / "export.py"))  # registers the export_out resolver
+    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
+        given = compose(
+            "export", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True
+        )
+        default = compose("export", overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
+    assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a/export"
+
+
 def test_checkpoint_of_an_older_version_loads_with_one_warning_per_dropped_key(
     tmp_path: Path, ckpts: dict[str, Path], caplog: pytest.LogCaptureFixture
 ) -> None:

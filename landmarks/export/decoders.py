@@ -9,7 +9,7 @@ from the task's name:
   (:func:`~landmarks.codecs.refine.refine_dark`: the banded blur matrices are constants, the
   per-axis border rule and the negative-definite test are ``Where`` nodes). These are the very
   functions the PyTorch decode calls, traced; nothing is approximated. The measured difference
-  from PyTorch is float32 rounding (``tests/test_export_parity.py``).
+  from PyTorch is float32 rounding (``tests/export/test_parity.py``).
 * Integral (:mod:`landmarks.codecs.integral`): soft-argmax in float32 (PyTorch decodes it in
   float64; the difference is measured there too, below 1e-4 px at the sizes we ship).
 * Coordinates (:mod:`landmarks.codecs.coords`): identity; score 1 for a finite point.

@@ -5,7 +5,7 @@
 ``draw_keypoints`` is ``viz.draw_keypoints`` (left green, right orange, centre blue by the
 ``left_`` / ``right_`` name prefix; skeleton lines, then dots with a white ring);
 ``draw_head_pose`` is ``viz.draw_head_pose`` (``geometry.project_axes`` in numpy); ``draw_box``
-is ``viz.draw_box`` without a label. ``tests/test_runtime.py`` compares them with ``viz``.
+is ``viz.draw_box`` without a label. ``tests/runtime/test_runtime.py`` compares them with ``viz``.
 """
 
 from __future__ import annotations

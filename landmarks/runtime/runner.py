@@ -4,7 +4,7 @@ The crop is :mod:`landmarks.data.crop` itself (numpy + OpenCV): the box becomes 
 size (``bbox_to_center_scale``, the sidecar's ``crop.padding``), the same affine warps the image
 (``crop.udp``), and keypoints in crop px go back through its inverse (``unwarp_points`` with the
 task's ``udp``), with the crop centre and size rounded to float32 as the training data pipeline
-stores them, so the numbers match ``Task.predict`` (``tests/test_export_parity.py``).
+stores them, so the numbers match ``Task.predict`` (``tests/export/test_parity.py``).
 """
 
 from __future__ import annotations

@@ -27,7 +27,7 @@ from landmarks.export import ExportError, export_model  # noqa: E402
 from landmarks.geometry import euler_to_matrix  # noqa: E402
 from landmarks.runtime import Runtime  # noqa: E402
 
-CONF = Path(__file__).resolve().parents[1] / "conf"
+CONF = Path(__file__).resolve().parents[2] / "conf"
 CASES = {  # case -> (task file, extra overrides)
     "body": ("body", []),
     "body_udp_quarter": (

@@ -22,7 +22,7 @@ from landmarks.runtime import Runtime, SidecarError, load_sidecar  # noqa: E402
 from landmarks.runtime.entries import frame_entries  # noqa: E402
 from landmarks.runtime.runner import as_rgb_uint8  # noqa: E402
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 BLOCKER = """
 import sys, runpy
 class Block:
@@ -44,7 +44,7 @@ finally:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[str, object]:
     from landmarks.export import export_model
-    from tests.test_export_parity import build_tiny
+    from tests.export.test_parity import build_tiny
 
     tmp = tmp_path_factory.mktemp("runtime")
     model = build_tiny("face_head_pose", tmp)

@@ -39,6 +39,9 @@ KNOWN_WARNINGS: tuple[tuple[type[Warning], str], ...] = (
     (FutureWarning, r"`isinstance\(treespec, LeafSpec\)` is deprecated"),
     # Lightning's advice when the DataLoader has fewer workers than CPUs: workers are set by data.num_workers
     (UserWarning, r"The '\w+_dataloader' does not have many workers"),
+    # Lightning's advice to sync epoch-level values across processes: the val/<metric> values are computed
+    # from rows the metric objects already gathered from every process (landmarks/module.py)
+    (UserWarning, r"It is recommended to use `self.log\('val/(?!.*/loss)"),
 )
 
 #: Start of Lightning info lines that advertise a product rather than report on the run.

@@ -143,12 +143,13 @@ class LandmarkModule(pl.LightningModule):
     def on_validation_epoch_end(self) -> None:
         """Each task's metrics, computed once on the rows gathered from every process.
 
-        Every process computes the same numbers from the same gathered rows; the ``max`` over
-        processes of identical values is that value, bit for bit (a mean of N copies need not be).
+        The metric objects already gathered every process's rows, so every process holds the metric of
+        all samples and logs it as is: no ``sync_dist`` (a reduction over processes would only average
+        identical copies, or, for a metric computed per process, give the mean of per-process values).
         """
         for _, task in self.task_items():
             for k, v in task.compute_metrics().items():
-                self.log(f"val/{k}", v, sync_dist=True, reduce_fx="max", prog_bar=k in task.monitor)
+                self.log(f"val/{k}", v, prog_bar=k in task.monitor)
 
     # --- optimisation --------------------------------------------------------------------
     def configure_optimizers(self) -> Any:

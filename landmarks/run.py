@@ -208,7 +208,10 @@ def train(cfg: DictConfig) -> dict[str, float]:
             dirs = {cb.dirpath for cb in trainer.checkpoint_callbacks if isinstance(cb, ModelCheckpoint) and cb.dirpath}
             for folder in dirs:
                 remove_stale_temporaries(str(folder))
-        if cfg.get("ckpt_path"):  # a checkpoint of another task: name the file and the first misfit parameter
+        # A checkpoint of another task, or a file Lightning cannot resume from: name the file and the first
+        # misfit parameter. Read here once more at start-up on purpose: Lightning's own read fails on a
+        # file without its metadata with a bare KeyError, before any model hook could name the file.
+        if cfg.get("ckpt_path"):
             check_state_dict_fits(str(cfg.ckpt_path), model)
         trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.get("ckpt_path"))
         for name, indices in datamodule.skipped_samples().items():

@@ -12,6 +12,9 @@ Hair is analytic: :func:`hairline` gives, per longitude, the elevation above whi
 is hair (the fringe included); the renderer uses the same function for the hair's thickness
 and for hiding landmarks under a fringe. To add a feature (freckles, make-up), draw it in
 :func:`paint_atlas` from chart coordinates with :func:`_to_px`.
+
+(Over 300 lines: one atlas painter; the smooth fields and the sharp features share its chart sampling and
+resolution, and splitting them would pass that state between files.)
 """
 
 from __future__ import annotations

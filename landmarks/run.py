@@ -335,6 +335,9 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
             f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit the data: {err}"
         ) from err
     plots = bool(cfg.get("plots", True))
+    runtime = str(cfg.get("runtime") or "torch")
+    if runtime != "torch":  # the exported graph (fp32 or int8) on the same crops, by the same metric objects
+        return _evaluate_graph(cfg, model, datamodule, runtime)
     # trainer=cpu|gpu|ddp_cpu (conf/evaluate.yaml); metrics gather across processes, so N processes = 1
     trainer_cfg = cfg.get("trainer") or {"_target_": "pytorch_lightning.Trainer", "accelerator": "cpu", "devices": 1}
     trainer: pl.Trainer = instantiate(trainer_cfg, logger=False, enable_checkpointing=False, callbacks=[])
@@ -347,6 +350,28 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if plots:  # per-sample records are metric state, gathered from every process
         for path in write_error_reports(dict(model.task_items()), out):
             log.info("evaluate: wrote %s", path)
+    print(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _evaluate_graph(
+    cfg: DictConfig, model: LandmarkModule, datamodule: LandmarkDataModule, runtime: str
+) -> dict[str, float]:
+    """``evaluate.py runtime=onnxruntime|opencv [onnx=model.onnx]``: metrics of the exported graph (:mod:`landmarks.export.validate`)."""
+    from landmarks.export.onnx_file import export_model
+    from landmarks.export.validate import validate_graph
+    from landmarks.runtime import Runtime
+
+    out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
+    onnx = (
+        cfg.get("onnx")
+        or export_model(model, os.path.join(out, "model_export"), flip_test=bool(model.flip_test))["onnx"]
+    )
+    metrics = validate_graph(model, datamodule.val_dataloader(), Runtime(str(onnx), backend=runtime))
+    _write_json(
+        os.path.join(out, "eval_metrics.json"),
+        {"checkpoint": str(cfg.ckpt), "runtime": runtime, "onnx": str(onnx), **metrics},
+    )
     print(json.dumps(metrics, indent=2))
     return metrics
 

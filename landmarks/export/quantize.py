@@ -3,9 +3,10 @@
 ``quantize_static`` in QDQ format: weights int8 per output channel, activations uint8 with ranges
 calibrated (MinMax) on crops the model was not evaluated on (:func:`calibration_crops`: the
 *training* source cropped as in evaluation, no augmentation; accuracy is then measured on the
-validation split). Only the network is quantized: ``Conv`` / ``MatMul`` / ``Gemm`` nodes outside
-the decoders (nodes under ``/decoders/`` keep float32, so DARK's blur, the soft-argmax and the
-bin expectation are computed exactly as in the fp32 graph).
+validation split). Only the network is quantized: ``Conv`` / ``MatMul`` / ``Gemm`` nodes of the
+model (exported under the ``/model/`` scope of :class:`~landmarks.export.graph.ExportGraph`); the
+decoders' nodes (scoped by task name, e.g. ``/body/MatMul``) keep float32, so DARK's blur, the
+soft-argmax and the bin expectation are computed exactly as in the fp32 graph.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["calibration_crops", "quantize_int8"]
+__all__ = ["calibration_crops", "is_network_node", "quantize_int8"]
 
 log = logging.getLogger("landmarks")
 
@@ -34,6 +35,11 @@ def calibration_crops(datamodule: Any, num: int = 64) -> np.ndarray:
     if not crops:
         raise ValueError("export: quantize=int8 needs calibration crops, but the training source is empty")
     return np.stack(crops).astype(np.float32)
+
+
+def is_network_node(name: str) -> bool:
+    """A node of the network (backbone + heads: quantized), not of a task's decoder (kept float32)."""
+    return name.startswith("/model/")
 
 
 class _Reader:
@@ -63,7 +69,7 @@ def quantize_int8(fp32_path: str, out_path: str, crops: np.ndarray, input_name: 
 
     graph = onnx.load(fp32_path)
     ops = {"Conv", "MatMul", "Gemm"}
-    exclude = [n.name for n in graph.graph.node if n.op_type in ops and "/decoders/" in f"/{n.name}"]
+    exclude = [n.name for n in graph.graph.node if n.op_type in ops and not is_network_node(n.name)]
     reader = type("Reader", (_Reader, CalibrationDataReader), {})(input_name, crops)
     quantize_static(
         fp32_path,

@@ -158,11 +158,11 @@ class Runtime:
         return self.to_image(raw, centers, scales)
 
     def to_image(
-        self, raw: dict[str, np.ndarray], centers: np.ndarray, scales: np.ndarray
+        self, raw: dict[str, np.ndarray], centers: np.ndarray, scales: np.ndarray, rots: np.ndarray | None = None
     ) -> dict[str, RuntimePrediction]:
-        """Graph outputs (crop px) -> image px, per task."""
+        """Graph outputs (crop px) -> image px, per task (``rots``: the crops' rotations in degrees, default 0)."""
         n = len(centers)
-        rots = np.zeros(n, np.float32)
+        rots = np.zeros(n, np.float32) if rots is None else np.asarray(rots, np.float32).reshape(n)
         preds: dict[str, RuntimePrediction] = {}
         for name, task in self.tasks.items():
             outs = task["outputs"]

@@ -1,0 +1,218 @@
+"""Temporal smoothing of landmarks and head pose: One-Euro online, Savitzky-Golay offline.
+
+* :class:`OneEuroFilter`: Casiez, Roussel and Vogel, "1 Euro Filter: A Simple Speed-based
+  Low-pass Filter for Noisy Input in Interactive Systems", CHI 2012. With ``Te`` the sampling
+  period, ``alpha(fc) = 1 / (1 + tau / Te)`` and ``tau = 1 / (2 pi fc)``:
+  ``dx = (x - x_hat_prev) / Te``; ``dx_hat = alpha(d_cutoff) dx + (1 - alpha(d_cutoff)) dx_hat_prev``;
+  ``fc = min_cutoff + beta |dx_hat|``; ``x_hat = alpha(fc) x + (1 - alpha(fc)) x_hat_prev``. The
+  derivative uses the previous *filtered* value, as in the paper's pseudo-code; the first
+  sample is returned as is with ``dx_hat = 0``. Every array element is filtered on its own.
+* :func:`savgol_smooth`: Savitzky and Golay, Anal. Chem. 1964, through ``scipy.signal.savgol_filter``.
+* :class:`RotationSmoother`: head pose is never smoothed per Euler angle (yaw 179 -> -179 would
+  average to 0); rotations go to unit quaternions, sign-aligned with the previous output
+  (q and -q are one rotation), One-Euro filtered, renormalised, and back to the project's
+  ``(yaw, pitch, roll)`` degrees through :mod:`landmarks.geometry`.
+* :class:`KeypointSmoother`: one :class:`OneEuroFilter` per track id, for the tracker's output.
+
+To add a filter, give it the ``__call__(x, t=None) -> x_hat`` of :class:`OneEuroFilter`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+import numpy as np
+from scipy.signal import savgol_filter
+
+from landmarks.geometry import euler_to_matrix, matrix_to_euler
+from landmarks.inference.quaternion import matrix_to_quaternion, quaternion_to_matrix
+
+__all__ = ["KeypointSmoother", "OneEuroFilter", "RotationSmoother", "savgol_smooth"]
+
+
+def _alpha(te: float, cutoff: np.ndarray | float) -> np.ndarray:
+    tau = 1.0 / (2.0 * np.pi * np.asarray(cutoff, dtype=np.float64))
+    return 1.0 / (1.0 + tau / te)
+
+
+class OneEuroFilter:
+    """One-Euro filter over arrays of any fixed shape (module doc for the formulas).
+
+    Non-finite input elements (a lost keypoint as NaN) come out as given and restart their
+    element's filter at the next finite value.
+
+    Args:
+        min_cutoff: Hz, the cutoff at rest (lower: less jitter, more lag).
+        beta: s per input unit, how fast the cutoff rises with speed (higher: less lag).
+        d_cutoff: Hz, cutoff of the derivative filter (the paper uses 1).
+        rate: Hz, samples per second when :meth:`__call__` gets no timestamp.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, rate: float | None = 30.0):
+        for name, value in (("min_cutoff", min_cutoff), ("d_cutoff", d_cutoff)):
+            if not value > 0:
+                raise ValueError(f"{name}: expected a cutoff frequency > 0 Hz, got {value}")
+        if beta < 0:
+            raise ValueError(f"beta: expected >= 0, got {beta}")
+        if rate is not None and not rate > 0:
+            raise ValueError(f"rate: expected > 0 Hz or None (timestamps given), got {rate}")
+        self.min_cutoff, self.beta, self.d_cutoff, self.rate = float(min_cutoff), float(beta), float(d_cutoff), rate
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget the state; the next sample is returned as is."""
+        self.x_hat: np.ndarray | None = None
+        self.dx_hat: np.ndarray | None = None
+        self.t_prev: float | None = None
+
+    def __call__(self, x: np.ndarray | float, t: float | None = None) -> np.ndarray:
+        """Filter one sample.
+
+        Args:
+            x: the sample, any shape (fixed across calls).
+            t: timestamp in seconds; ``None`` advances by ``1 / rate``.
+
+        Returns:
+            The filtered sample, float64, shape of ``x``.
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if t is None:
+            if self.rate is None:
+                raise ValueError("t: this filter has rate=None, so every sample needs a timestamp")
+            t = 0.0 if self.t_prev is None else self.t_prev + 1.0 / self.rate
+        finite = np.isfinite(x)
+        if self.x_hat is None or self.dx_hat is None or self.t_prev is None:
+            self.x_hat, self.dx_hat, self.t_prev = x.copy(), np.zeros_like(x), float(t)
+            return x.copy()
+        if x.shape != self.x_hat.shape:
+            raise ValueError(f"x: expected shape {self.x_hat.shape} (as the first sample), got {x.shape}")
+        te = float(t) - self.t_prev
+        if not te > 0:
+            raise ValueError(f"t: timestamps must increase, got {t} after {self.t_prev}")
+        fresh = ~np.isfinite(self.x_hat)  # restarted elements: pass x through, derivative 0
+        dx = np.where(fresh, 0.0, (x - self.x_hat) / te)
+        a_d = _alpha(te, self.d_cutoff)
+        dx_hat = a_d * dx + (1.0 - a_d) * np.where(fresh, 0.0, self.dx_hat)
+        a = _alpha(te, self.min_cutoff + self.beta * np.abs(dx_hat))
+        x_hat = np.where(fresh, x, a * x + (1.0 - a) * self.x_hat)
+        self.x_hat = np.where(finite, x_hat, np.nan)
+        self.dx_hat = np.where(finite, dx_hat, 0.0)
+        self.t_prev = float(t)
+        return np.where(finite, x_hat, x)
+
+
+def savgol_smooth(
+    track: np.ndarray, window: int = 9, order: int = 2, short: Literal["shrink", "skip", "raise"] = "shrink"
+) -> np.ndarray:
+    """Savitzky-Golay smoothing of a whole track along time (axis 0), for offline files.
+
+    Args:
+        track: ``(T, ...)`` finite values (e.g. ``(T, K, 2)`` keypoints of one track id).
+        window: odd window length in frames, > ``order``.
+        order: polynomial order.
+        short: when ``T < window``: ``"shrink"`` uses the largest odd window <= T that is still
+            > ``order`` (and returns the track unchanged when none is), ``"skip"`` returns it
+            unchanged, ``"raise"`` raises.
+
+    Returns:
+        ``(T, ...)`` float64 (a copy).
+
+    Raises:
+        ValueError: for an even or too small window, non-finite values, or a short track with
+            ``short="raise"``.
+    """
+    x = np.asarray(track, dtype=np.float64)
+    if window % 2 != 1 or window <= order:
+        raise ValueError(f"window: expected an odd length > order ({order}), got {window}")
+    if x.ndim == 0:
+        raise ValueError("track: expected shape (T, ...), got a scalar")
+    if not np.isfinite(x).all():
+        raise ValueError("track: expected finite values (split the track at missing frames first)")
+    t = x.shape[0]
+    if t < window:
+        if short == "raise":
+            raise ValueError(f"track: {t} frames is shorter than the Savitzky-Golay window ({window})")
+        window = t if t % 2 == 1 else t - 1
+        if short == "skip" or window <= order:
+            return x.copy()
+    return np.asarray(savgol_filter(x, window, order, axis=0, mode="interp"), dtype=np.float64)
+
+
+class RotationSmoother:
+    """One-Euro smoothing of head-pose rotations on unit quaternions (never on Euler angles).
+
+    Args:
+        min_cutoff: Hz (see :class:`OneEuroFilter`; the input unit is a quaternion component).
+        beta: s per quaternion unit.
+        d_cutoff: Hz.
+        rate: Hz when no timestamp is given.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, rate: float | None = 30.0):
+        self.filter = OneEuroFilter(min_cutoff, beta, d_cutoff, rate)
+
+    def reset(self) -> None:
+        """Forget the state."""
+        self.filter.reset()
+
+    def __call__(
+        self, yaw: np.ndarray | float, pitch: np.ndarray | float, roll: np.ndarray | float, t: float | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Smooth one sample of ``(...)`` angles in degrees; returns ``(yaw, pitch, roll)`` degrees, each ``(...)``."""
+        q = matrix_to_quaternion(euler_to_matrix(yaw, pitch, roll))
+        prev = self.filter.x_hat
+        if prev is not None and prev.shape == q.shape:
+            q = np.where(np.sum(q * prev, axis=-1, keepdims=True) < 0, -q, q)
+        smoothed = self.filter(q, t)  # the filter state stays the plain One-Euro of the aligned q
+        return matrix_to_euler(quaternion_to_matrix(smoothed / np.linalg.norm(smoothed, axis=-1, keepdims=True)))
+
+
+class KeypointSmoother:
+    """One :class:`OneEuroFilter` per track id; call once per frame with that frame's tracks.
+
+    Without timestamps, frames are ``1 / rate`` apart, so a track seen again after a gap is
+    filtered with the true elapsed time. Id -1 (untracked) passes through unsmoothed.
+
+    Args:
+        min_cutoff: Hz.
+        beta: s per px.
+        d_cutoff: Hz.
+        rate: frames per second.
+    """
+
+    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, rate: float = 30.0):
+        self.params = (float(min_cutoff), float(beta), float(d_cutoff), float(rate))
+        OneEuroFilter(*self.params)  # check the parameters now
+        self.filters: dict[int, OneEuroFilter] = {}
+        self.frame_index = -1
+
+    def __call__(self, track_ids: np.ndarray, values: np.ndarray, t: float | None = None) -> np.ndarray:
+        """Smooth one frame.
+
+        Args:
+            track_ids: ``(N,)`` int ids (e.g. :meth:`landmarks.inference.tracking.Tracker.update`).
+            values: ``(N, ...)`` e.g. ``(N, K, 2)`` keypoints px.
+            t: timestamp in seconds; ``None``: ``frame_index / rate``.
+
+        Returns:
+            ``(N, ...)`` float64 smoothed values.
+        """
+        ids = np.asarray(track_ids).reshape(-1)
+        x = np.asarray(values, dtype=np.float64)
+        if x.shape[:1] != ids.shape:
+            raise ValueError(f"values: expected ({ids.shape[0]}, ...) (N = len(track_ids)), got {x.shape}")
+        self.frame_index += 1
+        now = self.frame_index / self.params[3] if t is None else float(t)
+        out = x.copy()
+        for i, tid in enumerate(ids.tolist()):
+            if tid < 0:
+                continue
+            filt = self.filters.setdefault(int(tid), OneEuroFilter(*self.params))
+            out[i] = filt(x[i], now)
+        return out
+
+    def forget(self, track_ids: Iterable[int]) -> None:
+        """Drop the filters of ended tracks (e.g. ``Tracker.ended``)."""
+        for tid in track_ids:
+            self.filters.pop(int(tid), None)

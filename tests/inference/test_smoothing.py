@@ -1,0 +1,145 @@
+"""One-Euro (against the CHI 2012 formulas by hand), Savitzky-Golay, rotation and per-track smoothing."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from landmarks.geometry import euler_to_matrix, geodesic_distance
+from landmarks.inference.quaternion import matrix_to_quaternion, quaternion_to_matrix
+from landmarks.inference.smoothing import KeypointSmoother, OneEuroFilter, RotationSmoother, savgol_smooth
+from landmarks.metrics.jitter import mean_acceleration_error
+
+
+def test_one_euro_three_steps_by_hand() -> None:
+    # rate 10 Hz (Te = 0.1 s), min_cutoff 1, beta 0.5, d_cutoff 1; x = 0, 1, 3.
+    # alpha(fc) = 1 / (1 + tau / Te), tau = 1 / (2 pi fc): alpha(1) = 1 / (1 + 1.591549) = 0.385870
+    # step 0: returned as is, 0; dx_hat = 0
+    # step 1: dx = (1 - 0) / 0.1 = 10; dx_hat = 0.385870 * 10 = 3.858695; fc = 1 + 0.5 * 3.858695 = 2.929348
+    #         alpha(2.929348) = 0.647957; x_hat = 0.647957 * 1 + 0.352043 * 0 = 0.647957
+    # step 2: dx = (3 - 0.647957) / 0.1 = 23.520428; dx_hat = 0.385870 * 23.520428 + 0.614130 * 3.858695
+    #         = 11.445559; fc = 1 + 0.5 * 11.445559 = 6.722780; alpha = 0.808578
+    #         x_hat = 0.808578 * 3 + 0.191422 * 0.647957 = 2.549766
+    f = OneEuroFilter(min_cutoff=1.0, beta=0.5, d_cutoff=1.0, rate=10.0)
+    out = [float(f(x)) for x in (0.0, 1.0, 3.0)]
+    np.testing.assert_allclose(out, [0.0, 0.647957, 2.549766], atol=1e-6)
+    assert float(f.dx_hat) == pytest.approx(11.445559, abs=1e-6)  # type: ignore[arg-type]
+    # the same with timestamps, and element-wise over an array
+    g = OneEuroFilter(min_cutoff=1.0, beta=0.5, rate=None)
+    outs = [g(np.array([[x, 2 * x]]), t) for x, t in ((0.0, 5.0), (1.0, 5.1), (3.0, 5.2))]
+    assert outs[2].shape == (1, 2)
+    assert outs[2][0, 0] == pytest.approx(2.549766, abs=1e-6)
+
+
+def test_one_euro_reduces_jitter_on_a_noisy_sine() -> None:
+    # 50 px sines (up to 157 px/s) at 30 Hz with 1 px noise: the acceleration error (jitter) falls by
+    # more than half; the price is lag, which a larger beta lowers (at less jitter reduction).
+    rng = np.random.default_rng(0)
+    t = np.arange(300) / 30.0
+    clean = np.stack([np.sin(2 * np.pi * 0.5 * t), np.cos(2 * np.pi * 0.3 * t)], axis=-1)[:, None, :] * 50.0
+    noisy = clean + rng.normal(0.0, 1.0, clean.shape)
+    before = mean_acceleration_error(noisy, clean)
+    lag = {}
+    for beta in (0.05, 0.3):
+        f = OneEuroFilter(min_cutoff=1.0, beta=beta, rate=30.0)
+        smooth = np.stack([f(x) for x in noisy])
+        assert mean_acceleration_error(smooth, clean) < (0.5 if beta == 0.05 else 0.8) * before
+        lag[beta] = float(np.abs(smooth - clean)[30:].mean())
+    assert lag[0.05] < 2.5 and lag[0.3] < lag[0.05]
+
+
+def test_one_euro_nan_passes_through_and_restarts() -> None:
+    f = OneEuroFilter(min_cutoff=1.0, rate=10.0)
+    f(np.array([0.0, 0.0]))
+    out = f(np.array([np.nan, 1.0]))
+    assert np.isnan(out[0]) and 0 < out[1] < 1
+    out = f(np.array([7.0, 1.0]))
+    assert out[0] == 7.0  # restarted: the first value after a gap is returned as is
+
+
+def test_one_euro_bad_input() -> None:
+    with pytest.raises(ValueError, match="^min_cutoff:"):
+        OneEuroFilter(min_cutoff=0.0)
+    f = OneEuroFilter(rate=None)
+    with pytest.raises(ValueError, match="^t:"):
+        f(1.0)
+    f(1.0, 1.0)
+    with pytest.raises(ValueError, match="^t:"):
+        f(1.0, 1.0)
+    with pytest.raises(ValueError, match="^x:"):
+        f(np.zeros(2), 2.0)
+
+
+def test_rotation_smoother_across_plus_minus_180() -> None:
+    # roll 170 .. 179 -> -179 .. -170 is a smooth turn through 180; per-angle smoothing would average
+    # +179 and -179 to about 0. On quaternions every output stays near 180.
+    rs = RotationSmoother(min_cutoff=1.0, rate=30.0)
+    rolls = [170.0, 175.0, 179.0, -179.0, -175.0, -170.0]
+    out = [rs(0.0, 0.0, r)[2] for r in rolls]
+    assert all(abs(float(r)) > 169.0 for r in out)
+    # yaw 179 -> -179: the convention keeps yaw in [-90, 90], so compare rotations, not numbers
+    rs = RotationSmoother(min_cutoff=1.0, rate=30.0)
+    for yaw in (178.0, 179.0, -179.0, -178.0):
+        y, p, r = rs(yaw, 0.0, 0.0)
+    smoothed = euler_to_matrix(y, p, r)
+    assert float(geodesic_distance(smoothed, euler_to_matrix(180.0, 0.0, 0.0))) < 3.0
+    assert float(geodesic_distance(smoothed, euler_to_matrix(0.0, 0.0, 0.0))) > 170.0
+
+
+def test_rotation_smoother_keeps_a_constant_pose() -> None:
+    rs = RotationSmoother(min_cutoff=0.5, beta=0.1)
+    for _ in range(3):
+        y, p, r = rs(np.array([30.0, -60.0]), np.array([-20.0, 5.0]), np.array([10.0, 170.0]))
+    np.testing.assert_allclose(np.stack([y, p, r], -1), [[30.0, -20.0, 10.0], [-60.0, 5.0, 170.0]], atol=1e-9)
+
+
+def test_quaternion_round_trip() -> None:
+    rng = np.random.default_rng(1)
+    angles = rng.uniform([-90, -180, -180], [90, 180, 180], size=(200, 3))
+    rot = euler_to_matrix(angles[:, 0], angles[:, 1], angles[:, 2])
+    q = matrix_to_quaternion(rot)
+    np.testing.assert_allclose(np.linalg.norm(q, axis=-1), 1.0)
+    np.testing.assert_allclose(quaternion_to_matrix(q), rot, atol=1e-12)
+    np.testing.assert_allclose(
+        matrix_to_quaternion(euler_to_matrix(0.0, 0.0, 90.0)), [np.sqrt(0.5), 0, 0, np.sqrt(0.5)]
+    )
+
+
+def test_savgol() -> None:
+    t = np.arange(12, dtype=np.float64)
+    quad = np.stack([t**2, 3 * t - 1], axis=-1)  # (T, 2): order 2 reproduces it exactly
+    np.testing.assert_allclose(savgol_smooth(quad, window=5, order=2), quad, atol=1e-9)
+    # 3-point moving average (order 1) at t = 5 of [0, 0, 3, 0, 0]-style spike: 3 / 3 = 1
+    spike = np.zeros(11)
+    spike[5] = 3.0
+    assert savgol_smooth(spike, window=3, order=1)[5] == pytest.approx(1.0)
+    short = quad[:5]
+    np.testing.assert_allclose(savgol_smooth(short, window=9, order=2), short, atol=1e-9)  # shrunk to 5
+    np.testing.assert_array_equal(savgol_smooth(quad[:2], window=9, order=2), quad[:2])  # cannot fit: unchanged
+    np.testing.assert_array_equal(
+        savgol_smooth(short + 0.1 * (t[:5] % 2)[:, None], 9, 2, short="skip"), short + 0.1 * (t[:5] % 2)[:, None]
+    )
+    with pytest.raises(ValueError, match="^track:"):
+        savgol_smooth(short, window=9, order=2, short="raise")
+    with pytest.raises(ValueError, match="^window:"):
+        savgol_smooth(quad, window=4, order=2)
+    with pytest.raises(ValueError, match="^track:"):
+        savgol_smooth(np.array([0.0, np.nan, 1.0]), window=3, order=1)
+
+
+def test_keypoint_smoother_per_track() -> None:
+    ks = KeypointSmoother(min_cutoff=1.0, beta=0.0, rate=10.0)
+    ref = OneEuroFilter(min_cutoff=1.0, beta=0.0, rate=None)
+    a0, b0 = np.zeros((2, 2)), np.full((2, 2), 100.0)
+    out = ks(np.array([0, 1]), np.stack([a0, b0]))
+    np.testing.assert_array_equal(out, np.stack([a0, b0]))
+    ref(a0, 0.0)
+    ks(np.array([1]), b0[None])  # frame 1: track 0 missing
+    out = ks(np.array([0, -1]), np.stack([a0 + 1.0, b0]))  # frame 2: track 0 back after 0.2 s
+    np.testing.assert_allclose(out[0], ref(a0 + 1.0, 0.2))
+    np.testing.assert_array_equal(out[1], b0)  # untracked: unchanged
+    assert sorted(ks.filters) == [0, 1]
+    ks.forget([1])
+    assert sorted(ks.filters) == [0]
+    with pytest.raises(ValueError, match="^values:"):
+        ks(np.array([0, 1]), a0[None])

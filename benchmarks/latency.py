@@ -141,7 +141,10 @@ def image_to_json_ms(export_dir: str, repeats: int) -> float:
     boxes = np.array([[120, 40, 220, 420]], np.float32)
 
     def once() -> str:
-        image = cv2.cvtColor(cv2.imread(str(PHOTO)), cv2.COLOR_BGR2RGB)
+        bgr = cv2.imread(str(PHOTO))
+        if bgr is None:
+            raise SystemExit(f"cannot read {PHOTO}")
+        image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
         entries, _ = frame_entries(runtime, image, boxes, box_source="boxes", image_id=0, file_name=PHOTO.name)
         return json.dumps(entries)
 

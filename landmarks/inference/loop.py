@@ -1,4 +1,4 @@
-"""The inference loop: frames -> boxes -> predictions -> ``predictions.json`` and overlays.
+"""The inference loop: frames -> boxes -> predictions -> (duplicates removed, tracks, smoothing) -> ``predictions.json`` and overlays.
 
 :func:`run_inference` reads frames (:mod:`landmarks.inference.sources`), takes each frame's
 boxes from a COCO results-format detection file (:mod:`landmarks.inference.det_file`), else from
@@ -13,15 +13,18 @@ everything skipped.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 from typing import Protocol
 
 import numpy as np
+from tqdm import tqdm
 
 from landmarks.inference.det_file import Detections
+from landmarks.inference.instances import DuplicateFilter, FrameTracker
 from landmarks.inference.predictor import Predictor
-from landmarks.inference.results import predict_frame
-from landmarks.inference.sources import Frame, is_video, iter_frames
+from landmarks.inference.results import render_frame
+from landmarks.inference.sources import Frame, is_video, iter_frames, source_fps
 from landmarks.inference.writer import EntryWriter, OverlayWriter
 
 log = logging.getLogger("landmarks")
@@ -65,6 +68,9 @@ def run_inference(
     pnp_focal: float | None = None,
     on_bad_image: str = "skip",
     no_box: str = "image",
+    duplicates: DuplicateFilter | None = None,
+    tracker: FrameTracker | None = None,
+    fps: float | None = None,
 ) -> str:
     """Predict on ``source``; write ``predictions.json`` and overlays under ``out_dir``.
 
@@ -74,14 +80,15 @@ def run_inference(
 
     Args:
         predictor: the model.
-        source: an image, a folder, a glob or a video.
+        source: an image, a folder, a glob, a video or ``webcam:N``.
         out_dir: output folder.
         det_file: COCO results-format boxes, matched to images by ``image_id`` and by file name
             (:mod:`landmarks.inference.det_file`); validated entry by entry. First choice for the boxes.
         det_score_thr: minimum detection score.
         draw_heatmaps: overlay heatmaps (heatmap tasks).
         kpt_thr: minimum keypoint score to draw a point and to use it in the PnP fit.
-        face_detector: the boxes when there is no ``det_file`` (any :class:`BoxDetector`).
+        face_detector: the boxes when there is no ``det_file`` (any :class:`BoxDetector`: a face
+            detector, a person detector, a trained detection checkpoint).
         pnp: add ``pnp_euler`` to entries of 68-point iBUG layouts (:mod:`landmarks.inference.results`).
         pnp_focal: PnP focal length px (default: the image width, :mod:`landmarks.inference.pnp`).
         on_bad_image: an unreadable image: ``"skip"`` (warning naming it, counted) or ``"error"``.
@@ -89,6 +96,10 @@ def run_inference(
             ``face_detector``): ``"image"`` predicts on the whole image as one box
             (``box_source: "image"``), ``"skip"`` writes no entry for it. Either way the first
             such image is named in a warning and all are counted in the summary.
+        duplicates: rescoring + OKS-NMS of each frame's instances (the COCO top-down protocol).
+        tracker: track ids + smoothing across frames (a video); with it, ``frames.json`` lists
+            every frame with its instances' track ids (a frame without instances too).
+        fps: the overlay video's frame rate (``None``: the source's, else 25).
 
     Returns:
         The path of ``predictions.json``.
@@ -101,15 +112,32 @@ def run_inference(
         raise ValueError(f"no_box: expected one of {', '.join(NO_BOX)}, got {no_box!r}")
     detections = Detections.load(det_file, det_score_thr) if det_file else None
     entries = EntryWriter(out_dir)
+    frames = EntryWriter(out_dir, "frames") if tracker is not None else None
     tally = _Tally()
-    with OverlayWriter(out_dir, video=is_video(source)) as overlays:
+    rate = fps or source_fps(source) or 25.0
+    bar = tqdm(desc="infer", unit="frame", disable=None, dynamic_ncols=True)
+    started = time.perf_counter()
+    with OverlayWriter(out_dir, video=is_video(source), fps=rate) as overlays:
         try:
             for frame in iter_frames(source, on_bad_image, tally.unreadable):
                 tally.images += 1
                 boxes, scores, box_source = _frame_boxes(frame, detections, face_detector, no_box, tally)
-                results, overlay = predict_frame(
-                    predictor,
+                skip = boxes is not None and len(boxes) == 0  # no_box=skip
+                preds = {} if skip else predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
+                h, w = frame.image.shape[:2]
+                used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
+                used_scores = scores if scores is not None else np.ones(len(used), np.float32)
+                if duplicates is not None and preds:
+                    preds, used, used_scores = duplicates(preds, used, used_scores)
+                    boxes = used if boxes is not None else None
+                    scores = used_scores if scores is not None else None
+                ids = None
+                if tracker is not None:
+                    preds, ids = tracker(preds, used) if preds else (preds, np.zeros(0, np.int64))
+                results, overlay = render_frame(
+                    predictor.tasks,
                     frame,
+                    preds,
                     boxes,
                     scores,
                     box_source,
@@ -117,12 +145,19 @@ def run_inference(
                     kpt_thr=kpt_thr,
                     pnp=pnp,
                     pnp_focal=pnp_focal,
+                    track_ids=ids,
                 )
                 overlays.write(frame.name, overlay)
                 entries.write(results)  # flushed: a crash keeps every image done so far
+                if frames is not None:
+                    frames.write([_frame_record(frame, ids)])
                 tally.entries += len(results)
+                bar.update(1)
+                bar.set_postfix(fps=f"{tally.images / max(time.perf_counter() - started, 1e-9):.1f}", refresh=False)
         except BaseException:
             entries.close()
+            if frames is not None:
+                frames.close()
             log.error(
                 "infer: stopped after %d images; the %d predictions made so far are in %s",
                 tally.images,
@@ -130,9 +165,28 @@ def run_inference(
                 entries.lines_path,
             )
             raise
+        finally:
+            bar.close()
     entries.close()
+    elapsed = time.perf_counter() - started
     _summarise(tally, detections, source, no_box)
+    log.info(
+        "infer: %.1f frames/s (%d frames in %.1f s)%s%s",
+        tally.images / max(elapsed, 1e-9),
+        tally.images,
+        elapsed,
+        f"; {duplicates.dropped} duplicate poses removed by {duplicates.kind}-NMS" if duplicates else "",
+        f"; {tracker.tracks} tracks" if tracker is not None else "",
+    )
+    if frames is not None:
+        frames.finish()
     return entries.finish()
+
+
+def _frame_record(frame: Frame, ids: np.ndarray | None) -> dict[str, object]:
+    """``frames.json`` line: the frame and its instances' track ids (empty when it has none)."""
+    track_ids = [] if ids is None else [int(i) for i in ids]
+    return {"image_id": frame.image_id, "file_name": frame.name, "instances": len(track_ids), "track_ids": track_ids}
 
 
 def _summarise(tally: _Tally, detections: Detections | None, source: str, no_box: str) -> None:

@@ -19,6 +19,7 @@ names a task; what differs between tasks is read off their predictions:
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -28,8 +29,9 @@ from landmarks.drawing import keypoint_box
 from landmarks.inference.pnp import fits_layout, solve_head_pose
 from landmarks.inference.predictor import Predictor
 from landmarks.inference.sources import Frame
+from landmarks.types import Prediction
 
-__all__ = ["keypoint_box", "predict_frame"]
+__all__ = ["keypoint_box", "predict_frame", "render_frame"]
 
 
 def predict_frame(
@@ -61,7 +63,29 @@ def predict_frame(
     """
     skip = boxes is not None and len(boxes) == 0  # no_box=skip
     preds = {} if skip else predictor.predict(frame.image, boxes, return_heatmaps=draw_heatmaps)
-    tasks = predictor.tasks
+    return render_frame(
+        predictor.tasks, frame, preds, boxes, box_scores, box_source, draw_heatmaps, kpt_thr, pnp, pnp_focal
+    )
+
+
+def render_frame(
+    tasks: Mapping[str, Any],
+    frame: Frame,
+    preds: Mapping[str, Prediction],
+    boxes: np.ndarray | None,
+    box_scores: np.ndarray | None,
+    box_source: str,
+    draw_heatmaps: bool = False,
+    kpt_thr: float = 0.3,
+    pnp: bool = False,
+    pnp_focal: float | None = None,
+    track_ids: np.ndarray | None = None,
+) -> tuple[list[dict[str, Any]], np.ndarray]:
+    """Entries and overlay of predictions already made (``preds``: ``{task: Prediction}`` of ``boxes``).
+
+    Arguments as :func:`predict_frame`; ``track_ids`` ``(N,)``: each box's track (video), written as
+    ``track_id`` and drawn beside the box.
+    """
     h, w = frame.image.shape[:2]
     used = boxes if boxes is not None else np.array([[0, 0, w, h]], np.float32)
     located = [n for n, p in preds.items() if p.keypoints.shape[1] > 0]
@@ -81,6 +105,8 @@ def predict_frame(
             entry = _generic_fields(frame, name, pred.scores[i], used[i], box_score, kpt_thr, box_source)
             entry.update(task.to_json(pred, i))
             entry.update({k: v for k, v in shared.items() if k not in entry})
+            if track_ids is not None:
+                entry["track_id"] = int(track_ids[i])
             overlay = task.draw(overlay, pred, i, box=used[i], kpt_thr=kpt_thr)
             if pred.keypoints.shape[1] > 0:
                 anchor = keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
@@ -92,8 +118,8 @@ def predict_frame(
             if draw_heatmaps and "heatmaps" in pred.extras:
                 overlay = _heatmap_in_box(overlay, pred.extras["heatmaps"][i], used[i])
             results.append(entry)
-        if boxes is not None:
-            overlay = viz.draw_box(overlay, used[i])
+        if boxes is not None or track_ids is not None:
+            overlay = viz.draw_box(overlay, used[i], label=None if track_ids is None else f"id {int(track_ids[i])}")
         for name in attached:
             overlay = tasks[name].draw(overlay, preds[name], i, box=anchor.tolist(), kpt_thr=kpt_thr)
         if pnp_pose is not None and not has_pose:

@@ -1,4 +1,4 @@
-"""What inference reads: the frames of an image file, a folder, a glob pattern or a video.
+"""What inference reads: the frames of an image file, a folder, a glob pattern, a video or a camera.
 
 :func:`iter_frames` yields :class:`Frame` objects (RGB image, name, id, and the keys a detection
 file may call it by, :mod:`landmarks.inference.det_file`). An image that cannot be decoded is
@@ -22,7 +22,16 @@ from landmarks.inference.det_file import Key, image_key
 
 log = logging.getLogger("landmarks")
 
-__all__ = ["IMAGE_EXTENSIONS", "ON_BAD_IMAGE", "VIDEO_EXTENSIONS", "Frame", "is_video", "iter_frames"]
+__all__ = [
+    "IMAGE_EXTENSIONS",
+    "ON_BAD_IMAGE",
+    "VIDEO_EXTENSIONS",
+    "Frame",
+    "is_video",
+    "is_webcam",
+    "iter_frames",
+    "source_fps",
+]
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".webp")
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm")
@@ -47,15 +56,51 @@ class Frame:
 
 
 def is_video(source: str) -> bool:
-    """``source`` is a video file (by its extension, :data:`VIDEO_EXTENSIONS`)."""
-    return os.path.isfile(source) and source.lower().endswith(VIDEO_EXTENSIONS)
+    """``source`` is a video file (by its extension, :data:`VIDEO_EXTENSIONS`) or a camera (``webcam:N``)."""
+    return is_webcam(source) or (os.path.isfile(source) and source.lower().endswith(VIDEO_EXTENSIONS))
+
+
+def is_webcam(source: str) -> bool:
+    """``source`` names a camera: ``webcam:N`` (OpenCV device index ``N``)."""
+    return source.startswith("webcam:")
+
+
+def source_fps(source: str) -> float | None:
+    """Frames per second of a video file or camera (``None`` for images or when the container does not say)."""
+    if not is_video(source):
+        return None
+    cap = _open_video(source)
+    try:
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+    finally:
+        cap.release()
+    return fps if 0.0 < fps < 1000.0 else None
+
+
+def _open_video(source: str) -> cv2.VideoCapture:
+    """An opened capture of a video file or ``webcam:N``; a clear error naming it otherwise."""
+    if is_webcam(source):
+        index = source.split(":", 1)[1]
+        if not index.isdigit():
+            raise ValueError(f"source: '{source}': expected webcam:N with N the camera index, e.g. webcam:0")
+        cap = cv2.VideoCapture(int(index))
+        if not cap.isOpened():
+            raise ValueError(f"source: cannot open camera {index} ('{source}'): no such device, or it is busy")
+        return cap
+    if os.path.getsize(source) == 0:
+        raise ValueError(f"source: video '{source}' is empty (0 bytes)")
+    cap = cv2.VideoCapture(source)
+    if not cap.isOpened():
+        raise ValueError(f"source: cannot open video '{source}' (unreadable or not a video OpenCV can decode)")
+    return cap
 
 
 def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | None = None) -> Iterator[Frame]:
     """Frames of an image file, a folder, a glob pattern, or a video file.
 
     Args:
-        source: an image, a folder, a glob or a video.
+        source: an image, a folder (its images in name order: also the frames of a clip), a glob,
+            a video file or ``webcam:N``.
         on_bad_image: an image that cannot be decoded (missing, corrupt, truncated:
             :func:`landmarks.data.formats.errors.load_image_rgb`): ``"skip"`` logs a warning
             naming it and goes on, ``"error"`` raises.
@@ -64,7 +109,9 @@ def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | No
     Raises:
         AnnotationError: an unreadable image with ``on_bad_image="error"``.
         FileNotFoundError: ``source`` names no image, folder, glob match or video.
-        ValueError: a bad ``on_bad_image``, or a video that cannot be opened.
+        ValueError: a bad ``on_bad_image``, or a video / camera that cannot be opened, is empty or
+            has no decodable frame (the name is in the message; a video that ends before its header's
+            frame count is a warning).
     """
     if on_bad_image not in ON_BAD_IMAGE:
         raise ValueError(f"on_bad_image: expected one of {', '.join(ON_BAD_IMAGE)}, got {on_bad_image!r}")
@@ -97,17 +144,20 @@ def iter_frames(source: str, on_bad_image: str = "skip", skipped: list[str] | No
 
 
 def _video_frames(source: str) -> Iterator[Frame]:
-    cap = cv2.VideoCapture(source)
-    if not cap.isOpened():
-        raise ValueError(f"source: cannot open video '{source}'")
+    cap = _open_video(source)
+    expected = 0 if is_webcam(source) else int(cap.get(cv2.CAP_PROP_FRAME_COUNT) or 0)
+    i = 0
     try:
-        i = 0
         while True:
             ok, frame = cap.read()
-            if not ok:
+            if not ok or frame is None:
                 break
             name = f"frame_{i:06d}"
             yield Frame(name, cv2.cvtColor(frame, cv2.COLOR_BGR2RGB), i, (i, name))
             i += 1
     finally:
         cap.release()
+    if i == 0 and not is_webcam(source):
+        raise ValueError(f"source: video '{source}' has no frame OpenCV can decode")
+    if expected > 0 and i < expected - 1:  # containers often count one frame too many
+        log.warning("infer: video %s ended after %d of the %d frames its header announces", source, i, expected)

@@ -32,12 +32,13 @@ class EntryWriter:
 
     Args:
         out_dir: the output folder (created).
+        name: the file's stem (``frames`` for the per-frame records of a video).
     """
 
-    def __init__(self, out_dir: str) -> None:
+    def __init__(self, out_dir: str, name: str = "predictions") -> None:
         os.makedirs(out_dir, exist_ok=True)
-        self.path = os.path.join(out_dir, "predictions.json")
-        self.lines_path = os.path.join(out_dir, "predictions.jsonl")
+        self.path = os.path.join(out_dir, f"{name}.json")
+        self.lines_path = os.path.join(out_dir, f"{name}.jsonl")
         if os.path.exists(self.path):
             os.remove(self.path)  # never leave last run's file beside this run's partial .jsonl
             log.info("infer: removed the previous %s; it is rewritten when this run ends", self.path)
@@ -69,18 +70,20 @@ class EntryWriter:
 
 
 class OverlayWriter:
-    """Overlays as ``overlays/<frame name>.jpg``, or as ``overlay.mp4`` (25 fps) for a video source.
+    """Overlays as ``overlays/<frame name>.jpg``, or as ``overlay.mp4`` at the source's frame rate.
 
     A context manager: leaving it releases the video file.
 
     Args:
         out_dir: the output folder.
         video: write one video instead of one picture per frame.
+        fps: the video's frames per second (the source's).
     """
 
-    def __init__(self, out_dir: str, video: bool) -> None:
+    def __init__(self, out_dir: str, video: bool, fps: float = 25.0) -> None:
         self.out_dir = out_dir
         self.video = video
+        self.fps = float(fps)
         self._writer: cv2.VideoWriter | None = None
 
     def write(self, name: str, overlay: np.ndarray) -> None:
@@ -92,7 +95,7 @@ class OverlayWriter:
         if writer is None:
             h, w = overlay.shape[:2]
             writer = self._writer = cv2.VideoWriter(
-                os.path.join(self.out_dir, "overlay.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), 25.0, (w, h)
+                os.path.join(self.out_dir, "overlay.mp4"), cv2.VideoWriter.fourcc(*"mp4v"), self.fps, (w, h)
             )
         writer.write(cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
 

@@ -1,0 +1,176 @@
+"""What happens to one frame's predicted instances before they are written: the COCO top-down
+protocol (rescoring, OKS-NMS) and, for videos, tracking and smoothing.
+
+* **Duplicates** (:class:`DuplicateFilter`): several boxes of one person give several skeletons.
+  As in the COCO top-down protocol (SimpleBaseline / HRNet evaluation), each instance is rescored
+  (box score x mean of its confident keypoint scores, :func:`~landmarks.inference.oks_nms.rescore`)
+  and OKS-NMS (greedy, or soft with Gaussian decay) keeps one pose per person; OKS uses the
+  layout's sigmas (layouts without sigmas are not filtered) and the box area.
+* **Tracks** (:class:`FrameTracker`): the instances of consecutive frames are matched by the
+  Hungarian method on OKS (IoU of boxes for tasks without keypoints,
+  :class:`~landmarks.inference.tracking.Tracker`); each instance gets a track id; keypoints are
+  smoothed per track with the One-Euro filter and head-pose angles on rotations
+  (:mod:`landmarks.inference.smoothing`), never per Euler angle.
+
+Both work on ``{task: Prediction}`` of one frame's boxes; nothing here names a task: the keypoint
+task used for matching is the first one whose prediction has keypoints and whose layout has sigmas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from landmarks.inference.oks_nms import oks_nms, rescore, soft_oks_nms
+from landmarks.inference.smoothing import KeypointSmoother, RotationSmoother
+from landmarks.inference.tracking import Tracker
+from landmarks.types import Prediction
+
+__all__ = ["DuplicateFilter", "FrameTracker", "SmoothingOptions", "select"]
+
+NMS_KINDS = ("oks", "soft_oks", "none")
+
+
+def select(preds: Mapping[str, Prediction], keep: np.ndarray) -> dict[str, Prediction]:
+    """The instances ``keep`` (indices) of every task's prediction (extras with an instance axis too)."""
+    n = next((len(p.scores) for p in preds.values()), 0)
+    out = {}
+    for name, p in preds.items():
+        extras = {k: (v[keep] if isinstance(v, np.ndarray) and len(v) == n else v) for k, v in p.extras.items()}
+        out[name] = Prediction(p.keypoints[keep], p.scores[keep], extras)
+    return out
+
+
+def _keypoint_task(tasks: Mapping[str, Any], preds: Mapping[str, Prediction]) -> tuple[str | None, np.ndarray | None]:
+    """The first task with keypoints in ``preds`` and its layout's sigmas (``None`` when it has none)."""
+    for name, p in preds.items():
+        if p.keypoints.shape[1] > 0:
+            sigmas = getattr(getattr(tasks[name], "spec", None), "sigmas", None)
+            return name, (np.asarray(sigmas, np.float64) if sigmas else None)
+    return None, None
+
+
+class DuplicateFilter:
+    """Rescoring + OKS-NMS of one frame's instances (module docstring).
+
+    Args:
+        tasks: the model's tasks (their layouts give the OKS sigmas).
+        kind: ``"oks"`` (greedy), ``"soft_oks"`` (Gaussian decay) or ``"none"``.
+        thr: OKS above which a lower-scoring pose is dropped (greedy) / where soft decay is cut.
+        kpt_thr: keypoint scores above this count in the rescoring.
+    """
+
+    def __init__(self, tasks: Mapping[str, Any], kind: str = "oks", thr: float = 0.9, kpt_thr: float = 0.2) -> None:
+        if kind not in NMS_KINDS:
+            raise ValueError(f"nms: expected one of {', '.join(NMS_KINDS)}, got {kind!r}")
+        self.tasks, self.kind, self.thr, self.kpt_thr = tasks, kind, float(thr), float(kpt_thr)
+        self.dropped = 0
+
+    def __call__(
+        self, preds: Mapping[str, Prediction], boxes: np.ndarray, box_scores: np.ndarray
+    ) -> tuple[dict[str, Prediction], np.ndarray, np.ndarray]:
+        """``(preds, boxes, box_scores)`` of the instances kept (input order)."""
+        name, sigmas = _keypoint_task(self.tasks, preds)
+        if self.kind == "none" or name is None or sigmas is None or len(boxes) < 2:
+            return dict(preds), boxes, box_scores
+        p = preds[name]
+        scores = rescore(box_scores, p.scores, self.kpt_thr)
+        areas = np.asarray(boxes, np.float64)[:, 2] * np.asarray(boxes, np.float64)[:, 3]
+        if self.kind == "oks":
+            keep = np.sort(oks_nms(p.keypoints, scores, areas, sigmas, thr=self.thr))
+        else:
+            keep, _ = soft_oks_nms(p.keypoints, scores, areas, sigmas, thr=self.thr, score_thr=1e-3)
+            keep = np.sort(keep)
+        self.dropped += len(boxes) - len(keep)
+        return select(preds, keep), boxes[keep], box_scores[keep]
+
+
+@dataclass
+class SmoothingOptions:
+    """One-Euro parameters (Casiez et al. 2012): ``min_cutoff`` Hz (lower: smoother when still),
+    ``beta`` (higher: less lag when moving); ``enabled=False`` tracks without smoothing."""
+
+    enabled: bool = True
+    min_cutoff: float = 1.0
+    beta: float = 0.05
+    d_cutoff: float = 1.0
+
+
+class FrameTracker:
+    """Track ids for each frame's instances, and their smoothed keypoints / angles.
+
+    Args:
+        tasks: the model's tasks.
+        fps: frames per second of the source (the filters' sampling rate).
+        smoothing: :class:`SmoothingOptions`.
+        min_similarity: OKS (or IoU) below which an instance starts a new track.
+        max_gap: frames a track may go unseen and keep its id.
+    """
+
+    def __init__(
+        self,
+        tasks: Mapping[str, Any],
+        fps: float,
+        smoothing: SmoothingOptions | None = None,
+        min_similarity: float = 0.3,
+        max_gap: int = 10,
+    ) -> None:
+        self.tasks, self.fps = tasks, float(fps)
+        self.smoothing = smoothing or SmoothingOptions()
+        self.min_similarity, self.max_gap = float(min_similarity), int(max_gap)
+        self._tracker: Tracker | None = None
+        self._keypoints: dict[str, KeypointSmoother] = {}
+        self._angles: dict[tuple[str, int], RotationSmoother] = {}
+        self.frames = 0
+
+    def _filters(self) -> dict[str, float]:
+        s = self.smoothing
+        return {"min_cutoff": s.min_cutoff, "beta": s.beta, "d_cutoff": s.d_cutoff, "rate": self.fps}
+
+    def __call__(self, preds: Mapping[str, Prediction], boxes: np.ndarray) -> tuple[dict[str, Prediction], np.ndarray]:
+        """``(smoothed preds, track ids (N,))`` of one frame's instances (every frame, in order)."""
+        name, sigmas = _keypoint_task(self.tasks, preds)
+        if self._tracker is None:
+            kind = "oks" if name is not None else "iou"
+            self._tracker = Tracker(kind, self.min_similarity, self.max_gap, sigmas=sigmas)
+        kpts = preds[name].keypoints if name is not None else None
+        scores = next((p.scores.mean(axis=1) for p in preds.values() if p.scores.shape[1]), None)
+        ids = self._tracker.update(np.asarray(boxes, np.float64), kpts, scores)
+        self.frames += 1
+        if not self.smoothing.enabled:
+            return dict(preds), ids
+        out = {}
+        for task, p in preds.items():
+            extras = dict(p.extras)
+            keypoints = p.keypoints
+            if p.keypoints.shape[1]:
+                smoother = self._keypoints.setdefault(task, KeypointSmoother(**self._filters()))
+                keypoints = smoother(ids, p.keypoints.astype(np.float64)).astype(np.float32)
+                smoother.forget(self._tracker.ended)
+            if "euler" in extras:
+                extras["euler"] = self._smooth_angles(task, ids, np.asarray(extras["euler"], np.float64))
+            out[task] = Prediction(keypoints, p.scores, extras)
+        return out, ids
+
+    def _smooth_angles(self, task: str, ids: np.ndarray, euler: np.ndarray) -> np.ndarray:
+        assert self._tracker is not None
+        for ended in self._tracker.ended:
+            self._angles.pop((task, int(ended)), None)
+        smoothed = euler.copy()
+        for i, tid in enumerate(ids):
+            if tid < 0:
+                continue
+            smoother = self._angles.setdefault((task, int(tid)), RotationSmoother(**self._filters()))
+            y, p, r = smoother(euler[i, 0], euler[i, 1], euler[i, 2])
+            smoothed[i] = [float(y), float(p), float(r)]
+        return smoothed.astype(np.float32)
+
+    @property
+    def tracks(self) -> int:
+        """Tracks born so far."""
+        if self._tracker is None:
+            return 0
+        return len(self._tracker.active_tracks) + len(self._tracker.finished_tracks)

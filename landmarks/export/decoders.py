@@ -13,6 +13,10 @@ from the task's name:
 * Integral (:mod:`landmarks.codecs.integral`): soft-argmax in float32 (PyTorch decodes it in
   float64; the difference is measured there too, below 1e-4 px at the sizes we ship).
 * Coordinates (:mod:`landmarks.codecs.coords`): identity; score 1 for a finite point.
+* SimCC (:mod:`landmarks.codecs.simcc`): :func:`~landmarks.codecs.simcc.simcc_decode`, the function
+  the PyTorch decode calls (argmax per axis, window mass of the softmax as the score).
+* RLE (:mod:`landmarks.codecs.rle`): ``x, y`` of the ``(N, K, 4)`` output and
+  :func:`~landmarks.codecs.rle.rle_score` of its scales (the scales themselves are not a graph output).
 * Hopenet bins (:mod:`landmarks.codecs.head_pose_bins`): softmax expectation over the bin values.
 * 6-D rotation: Gram-Schmidt (cross products written out: ``torch.linalg.cross`` has no ONNX
   symbolic) and :func:`landmarks.geometry.matrix_to_euler` (``atan2`` exports as ``Atan`` + ``Where``).
@@ -32,6 +36,8 @@ import torch
 from torch import nn
 
 from landmarks.codecs.refine import refine_dark, refine_quarter
+from landmarks.codecs.rle import rle_score
+from landmarks.codecs.simcc import simcc_decode
 from landmarks.geometry import rotation_from_radians
 
 __all__ = ["ExportError", "decoder_for", "describe_decode"]
@@ -104,6 +110,34 @@ class CoordinateDecoder(nn.Module):
         c = coords.float()
         finite = torch.isfinite(c).all(dim=-1)
         return c, finite.float()
+
+
+class SimCCDecoder(nn.Module):
+    """SimCC ``(N, K, Lx + Ly)`` logits -> argmax bin centres (input px) and window-mass scores."""
+
+    def __init__(self, codec: Any) -> None:
+        super().__init__()
+        self.num_bins = tuple(int(b) for b in codec.num_bins)
+        self.split_ratio = float(codec.split_ratio)
+        self.radius_bins = int(codec.radius_bins)
+
+    def forward(self, logits: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = logits.float()
+        lx = self.num_bins[0]
+        return simcc_decode(t[..., :lx], t[..., lx:], self.split_ratio, self.radius_bins)
+
+
+class RLEDecoder(nn.Module):
+    """RLE ``(N, K, 4)`` ``x, y, sigma_x, sigma_y`` -> keypoints (input px) and the scale's score."""
+
+    def __init__(self, codec: Any) -> None:
+        super().__init__()
+        self.tol = float(codec.tol_px)
+        self.base = str(codec.base)
+
+    def forward(self, out: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        t = out.float()
+        return t[..., :2], rle_score(t[..., 2:], self.tol, self.base)
 
 
 class BinDecoder(nn.Module):
@@ -196,6 +230,10 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
         if codec.refine not in ("none", "quarter", "dark"):
             raise ExportError(f"task '{name}': operation 'refine={codec.refine}' of {codec_name} has no ONNX decode")
         return "keypoints", HeatmapDecoder(codec)
+    if hasattr(codec, "split_ratio") and hasattr(codec, "num_bins"):  # SimCCCodec
+        return "keypoints", SimCCDecoder(codec)
+    if hasattr(codec, "decode_scale") and hasattr(codec, "tol_px"):  # RLECodec
+        return "keypoints", RLEDecoder(codec)
     if codec_name == "CoordinateCodec" or (
         hasattr(codec, "input_size")
         and not hasattr(codec, "heatmap_size")
@@ -206,7 +244,7 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
         return "keypoints", CoordinateDecoder()
     raise ExportError(
         f"task '{name}': operation 'decode' of codec {codec_name} has no ONNX decoder "
-        "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, Hopenet bins, 6-D)"
+        "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, SimCC, RLE, Hopenet bins, 6-D)"
     )
 
 
@@ -218,6 +256,10 @@ def describe_decode(task: Any, decoder: nn.Module) -> dict[str, Any]:
         out.update(refine=decoder.refine, sigma=decoder.sigma, heatmap_px_per_input_px=decoder.factor.tolist())
     elif isinstance(decoder, IntegralDecoder):
         out.update(beta=decoder.beta, unit=decoder.unit.tolist(), origin=decoder.origin.tolist())
+    elif isinstance(decoder, SimCCDecoder):
+        out.update(num_bins=list(decoder.num_bins), split_ratio=decoder.split_ratio, radius_bins=decoder.radius_bins)
+    elif isinstance(decoder, RLEDecoder):
+        out.update(score_tol_px=decoder.tol, base=decoder.base)
     elif isinstance(decoder, BinDecoder):
         bins = codec.bins
         out.update(

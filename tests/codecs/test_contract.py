@@ -26,6 +26,8 @@ from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.heatmap import MSRAHeatmap, UDPHeatmap
 from landmarks.codecs.integral import IntegralHeatmap
 from landmarks.codecs.protocol import AngleCodec, KeypointCodec
+from landmarks.codecs.rle import RLECodec
+from landmarks.codecs.simcc import SimCCCodec
 
 INPUT = (64, 96)  # W, H input px
 HEATMAP = (16, 24)
@@ -43,6 +45,16 @@ class Example:
 
 def _heatmaps(_: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(t["heatmaps"])[None]
+
+
+def _simcc_logits(_: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
+    """The logits that the KL loss's label softmax (beta 10) asks for: x bins, then y bins."""
+    return 10.0 * torch.from_numpy(np.concatenate([t["simcc_x"], t["simcc_y"]], axis=-1))[None]
+
+
+def _rle_output(_: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
+    """Exact coordinates with a 1 px scale: ``(1, K, 4)``."""
+    return torch.from_numpy(np.concatenate([t["coords"], np.ones_like(t["coords"])], axis=-1))[None]
 
 
 def _bin_logits(codec: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
@@ -67,6 +79,10 @@ EXAMPLES: dict[type, Example] = {
     CoordinateCodec: Example(
         lambda: CoordinateCodec(INPUT), "keypoints", lambda _, t: torch.from_numpy(t["coords"])[None], 1e-4
     ),
+    SimCCCodec: Example(
+        lambda: SimCCCodec(INPUT, split_ratio=2.0, sigma=4.0), "keypoints", _simcc_logits, 0.25 + 1e-6
+    ),  # half a bin: 1 / (2 * split_ratio) input px
+    RLECodec: Example(lambda: RLECodec(INPUT), "keypoints", _rle_output, 1e-4),
     AngleBinCodec: Example(lambda: AngleBinCodec(), "angles", _bin_logits, 1.5 + 1e-3),  # half a 3-degree bin
     EulerCodec: Example(lambda: EulerCodec(INPUT, bins=AngleBinCodec()), "angles", _bin_logits, 1.5 + 1e-3),
 }

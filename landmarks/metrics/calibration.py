@@ -1,0 +1,144 @@
+"""Calibration of predicted keypoint scales: how often the errors fall within 1 and 2 scales.
+
+For a model that predicts a distribution per keypoint (RLE, Li et al., ICCV 2021:
+:class:`landmarks.rle_task.RLEKeypointTask`), ``prediction.extras["scale"]`` ``(B, K, 2)`` holds the
+scale ``sigma`` of the fitted base distribution on the crop's x and y axes, image px. The error
+``e = pred - gt`` (image px) is turned into the crop's axes (``R(-rot) e``, ``meta["rot"]`` degrees;
+the identity for unrotated crops) and normalised per axis, ``r = e / sigma``. If the model is
+calibrated, ``r`` follows the unit base distribution with independent axes, and:
+
+* ``base="laplace"`` (``sigma`` the Laplace scale ``b``): ``|r_x|`` and ``|r_y|`` are Exp(1), so the
+  2-D norm used here is the L1 norm ``d = |r_x| + |r_y|``, a sum of two Exp(1), i.e. Gamma(2, 1):
+  ``P(d <= t) = 1 - (1 + t) e^-t`` (0.2642 at 1, 0.5940 at 2). The density is constant on
+  ``d = const`` (its level sets are these diamonds), so this is the fitted distribution's own
+  "within t scales" region. Per axis, ``P(|r| <= 1) = 1 - e^-1 = 0.6321``.
+* ``base="gaussian"`` (``sigma`` the standard deviation): ``d = sqrt(r_x^2 + r_y^2)`` is Rayleigh:
+  ``P(d <= t) = 1 - exp(-t^2 / 2)`` (0.3935 at 1, 0.8647 at 2). Per axis, ``erf(1 / sqrt 2) = 0.6827``.
+
+:class:`ScaleCalibration` reports, over all labelled keypoints (``visible > 0``), for each threshold
+``t`` of ``thresholds``: ``cover@t`` (the observed fraction with ``d <= t``) and ``cover@t_expected``
+(the formula above), plus ``cover_axis@1`` / ``cover_axis@1_expected`` (per axis, both axes pooled).
+A model with over-confident (too small) scales covers less than expected. With the RLE flow the
+trained density is ``Q G``, not ``Q`` alone: the check measures how well the scale by itself (what
+inference reports) describes the errors.
+
+State: per-sample rows of a :class:`~landmarks.metrics.samples.SampleMetric`, gathered across
+processes and computed once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import torch
+
+from landmarks.codecs.rle import BASES
+from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.types import Prediction
+
+__all__ = ["ScaleCalibration", "expected_axis_coverage", "expected_coverage", "normalised_error_norm"]
+
+
+def expected_coverage(t: float, base: str = "laplace") -> float:
+    """``P(d <= t)`` for the 2-D norm ``d`` of a calibrated unit residual (module docstring)."""
+    if base == "laplace":
+        return 1.0 - (1.0 + t) * math.exp(-t)
+    if base == "gaussian":
+        return 1.0 - math.exp(-0.5 * t * t)
+    raise ValueError(f"expected_coverage: base must be one of {BASES}, got {base!r}")
+
+
+def expected_axis_coverage(t: float, base: str = "laplace") -> float:
+    """``P(|r| <= t)`` on one axis: ``1 - e^-t`` (Laplace) or ``erf(t / sqrt 2)`` (Gaussian)."""
+    if base == "laplace":
+        return 1.0 - math.exp(-t)
+    if base == "gaussian":
+        return math.erf(t / math.sqrt(2.0))
+    raise ValueError(f"expected_axis_coverage: base must be one of {BASES}, got {base!r}")
+
+
+def normalised_error_norm(r: np.ndarray, base: str = "laplace") -> np.ndarray:
+    """``(..., 2)`` normalised residuals -> ``(...)`` the base's 2-D norm: L1 (Laplace) or L2 (Gaussian)."""
+    if base == "laplace":
+        return np.abs(r).sum(axis=-1)
+    if base == "gaussian":
+        return np.sqrt((r * r).sum(axis=-1))
+    raise ValueError(f"normalised_error_norm: base must be one of {BASES}, got {base!r}")
+
+
+class ScaleCalibration(SampleMetric):
+    """Observed vs expected fraction of keypoint errors within ``t`` predicted scales.
+
+    Args:
+        spec: the task's layout (unused; accepted so every keypoint metric is built alike).
+        base: the distribution the scales belong to, ``"laplace"`` or ``"gaussian"``.
+        thresholds: the ``t`` values (scales) to report.
+        **kwargs: passed to ``torchmetrics.Metric``.
+    """
+
+    name = "calibration"
+    higher_is_better = None
+    fields = {
+        "pred": torch.float64,
+        "gt": torch.float64,
+        "visible": torch.float32,
+        "scale": torch.float64,
+        "rot": torch.float64,
+    }
+
+    def __init__(
+        self, spec: Any = None, base: str = "laplace", thresholds: Sequence[float] = (1.0, 2.0), **kwargs: Any
+    ) -> None:
+        super().__init__(**kwargs)
+        if base not in BASES:
+            raise ValueError(f"ScaleCalibration: base must be one of {BASES}, got {base!r}")
+        if not thresholds or min(float(t) for t in thresholds) <= 0:
+            raise ValueError(f"ScaleCalibration: thresholds must be > 0 scales, got {list(thresholds)}")
+        self.base = base
+        self.thresholds = tuple(float(t) for t in thresholds)
+
+    def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+        if "scale" not in pred.extras:
+            raise ValueError(
+                "ScaleCalibration.update: the prediction has no extras['scale'] (B, K, 2) image px; only a task "
+                "that predicts scales (landmarks.rle_task.RLEKeypointTask) can be judged by this metric"
+            )
+        n = len(pred.keypoints)
+        return {
+            "pred": pred.keypoints,
+            "gt": meta_value(meta, "keypoints", "ScaleCalibration"),
+            "visible": meta_value(meta, "visible", "ScaleCalibration"),
+            "scale": pred.extras["scale"],
+            "rot": np.asarray(torch.as_tensor(meta_value(meta, "rot", "ScaleCalibration")).cpu()).reshape(n),
+        }
+
+    def residuals(self, s: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """Normalised residuals ``r (N, K, 2)`` in the crop's axes and the mask ``(N, K)`` of usable keypoints."""
+        e = s["pred"] - s["gt"]  # (N, K, 2) image px
+        rad = np.deg2rad(s["rot"])[:, None]
+        cos, sin = np.cos(rad), np.sin(rad)
+        crop = np.stack([cos * e[..., 0] + sin * e[..., 1], -sin * e[..., 0] + cos * e[..., 1]], axis=-1)
+        scale = s["scale"]
+        ok = (s["visible"] > 0) & np.all(np.isfinite(crop), axis=-1) & np.all(np.isfinite(scale) & (scale > 0), axis=-1)
+        r = np.where(ok[..., None], crop / np.where(scale > 0, scale, 1.0), np.nan)
+        return r, ok
+
+    def compute(self) -> dict[str, float]:
+        """``{"cover@t", "cover@t_expected" for each t, "cover_axis@1", "cover_axis@1_expected"}``; ``{}``
+        before any update; observed values are nan when no keypoint is labelled."""
+        s = self.samples()
+        if s is None:
+            return {}
+        r, ok = self.residuals(s)
+        d = normalised_error_norm(r[ok], self.base)  # (M,)
+        out: dict[str, float] = {}
+        for t in self.thresholds:
+            out[f"cover@{t:g}"] = float(np.mean(d <= t)) if d.size else float("nan")
+            out[f"cover@{t:g}_expected"] = expected_coverage(t, self.base)
+        axis = np.abs(r[ok]).reshape(-1)
+        out["cover_axis@1"] = float(np.mean(axis <= 1.0)) if axis.size else float("nan")
+        out["cover_axis@1_expected"] = expected_axis_coverage(1.0, self.base)
+        return out

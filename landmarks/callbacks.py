@@ -66,18 +66,28 @@ class PredictionPanel(pl.Callback):
 
 
 def _in_crop(pred: Prediction, meta: dict[str, Any], size: tuple[int, int], udp: bool) -> Prediction:
-    """``pred`` (original-image px) moved into the network-input crop of its sample (the crop's affine)."""
+    """``pred`` (original-image px) moved into the network-input crop of its sample (the crop's affine);
+    boxes of a detection task (``extras["boxes"]``, ``(B, N, 4)`` xywh) by their corners (``rot`` 0)."""
     from landmarks.data.crop import batch_affines
 
-    if pred.keypoints.shape[1] == 0:
+    boxes = pred.extras.get("boxes")
+    if pred.keypoints.shape[1] == 0 and boxes is None:
         return pred
     centers, scales, rots = (
         v.detach().cpu().numpy() if isinstance(v, torch.Tensor) else np.asarray(v)
         for v in (meta["center"], meta["scale"], meta["rot"])
     )
     affine = batch_affines(centers, scales, rots, size, udp=udp)  # (B, 2, 3) image px -> input px
-    pts = np.einsum("bkj,bij->bki", pred.keypoints.astype(np.float64), affine[:, :, :2]) + affine[:, None, :, 2]
-    return Prediction(pts.astype(np.float32), pred.scores, pred.extras)
+
+    def move(p: np.ndarray) -> np.ndarray:
+        return np.einsum("bkj,bij->bki", p.astype(np.float64), affine[:, :, :2]) + affine[:, None, :, 2]
+
+    extras = dict(pred.extras)
+    if boxes is not None:
+        b = np.asarray(boxes, np.float64)
+        p0, p1 = move(b[..., :2]), move(b[..., :2] + b[..., 2:])
+        extras["boxes"] = np.concatenate([p0, p1 - p0], axis=-1).astype(np.float32)
+    return Prediction(move(pred.keypoints).astype(np.float32), pred.scores, extras)
 
 
 _BREAKDOWNS = {"ap50", "ap75", "apm", "apl", "ar50", "ar75", "arm", "arl"}

@@ -35,7 +35,8 @@ from landmarks.data.dataset import TopDownDataset
 from landmarks.data.transforms import TopDownTransform
 from landmarks.resume import SeededShuffle
 
-TransformFactory = Callable[..., TopDownTransform]
+TransformFactory = Callable[..., Any]
+DatasetFactory = Callable[..., TopDownDataset]
 
 
 class LandmarkDataModule(pl.LightningDataModule):
@@ -48,6 +49,9 @@ class LandmarkDataModule(pl.LightningDataModule):
         val: validation source.
         augment: factory ``augment(input_size=, train=, udp=)`` for the transform (train side);
             evaluation uses the same factory with ``train=False``.
+        dataset: factory ``dataset(source, transform, codecs, on_bad_sample, seed=)``: the top-down
+            :class:`TopDownDataset` (one instance per sample), or the full-frame
+            :class:`landmarks.data.detection.DetectionDataset` of detection tasks.
         batch_size: training batch size (per process and per source).
         batch_sizes: optional ``{name: batch size}`` overriding ``batch_size`` per training
             source (``"train"`` and the ``mix`` names).
@@ -70,6 +74,7 @@ class LandmarkDataModule(pl.LightningDataModule):
         val: Any = None,
         mix: Mapping[str, Any] | None = None,
         augment: TransformFactory = TopDownTransform,
+        dataset: DatasetFactory = TopDownDataset,
         batch_size: int = 32,
         batch_sizes: Mapping[str, int] | None = None,
         val_batch_size: int = 64,
@@ -88,6 +93,7 @@ class LandmarkDataModule(pl.LightningDataModule):
         if self.mix and train is None:
             raise ValueError("data.mix is set but data.train is not; mixed sources train beside data.train")
         self.augment = augment
+        self.dataset_factory = dataset
         self.batch_size = batch_size
         self.batch_sizes = dict(batch_sizes or {})
         unknown = set(self.batch_sizes) - set(self.train_sources)
@@ -144,7 +150,7 @@ class LandmarkDataModule(pl.LightningDataModule):
             raise RuntimeError("LandmarkDataModule.attach(codecs) must be called before building datasets")
         udp = any(getattr(c, "udp", False) for c in self.codecs.values())
         transform = self.augment(input_size=self.input_size, train=train, udp=udp)
-        return TopDownDataset(source, transform, self.codecs, self.on_bad_sample, seed=seed)
+        return self.dataset_factory(source, transform, self.codecs, self.on_bad_sample, seed=seed)
 
     def _train_loader(self, name: str, stream: int) -> StatefulDataLoader:
         """A resumable loader: seeded order + augmentation, position saved in the checkpoint."""

@@ -1,0 +1,75 @@
+"""SyntheticFrames: whole rendered frames with every instance as a box, for detection.
+
+The synthetic renderers (:mod:`landmarks.data.synthetic.body` / ``hand`` / ``face``) already place
+one or several people, hands or faces per image and label each with a tight box
+(:meth:`~landmarks.data.synthetic.common.source.SyntheticSource.render`). This source lists the
+frames of one or more renderers, one after the other, as
+:class:`~landmarks.data.detection.BoxFrame` s: every instance's ``bbox`` under the renderer's
+category name (the key it is given under), ``area`` as the renderer counts it (visible
+silhouette pixels), no crowd regions. A frame labels only its renderer's category
+(``labelled``): a frame of people says nothing about the hands in it, so the detection loss
+ignores the other classes there.
+
+Frame ``i`` of renderer ``k`` has ``image_id`` = its position in the concatenated list, so ids
+are unique across renderers. Determinism is the renderers' own (image ``index`` of a split is
+the same picture in any worker and order).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from landmarks.data.detection import BoxFrame
+
+__all__ = ["SyntheticFrames"]
+
+
+class SyntheticFrames:
+    """Frames of several renderers, each under a category name.
+
+    Args:
+        sources: ``{category: renderer}``, e.g. ``{"person": SyntheticBodySource(...)}``; a renderer
+            has ``render(index) -> (image, instances)`` and ``__len__``. A ``None`` entry is left
+            out (so a config can drop a renderer: ``data.train.sources.hand=null``).
+
+    Raises:
+        ValueError: no renderer given.
+    """
+
+    def __init__(self, sources: Mapping[str, Any]) -> None:
+        self.sources = [(str(name), src) for name, src in sources.items() if src is not None]
+        if not self.sources:
+            raise ValueError("SyntheticFrames: 'sources' has no renderer; give {category: renderer}")
+        self.offsets = np.cumsum([0] + [len(src) for _, src in self.sources])
+        self.categories = tuple(name for name, _ in self.sources)
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    def locate(self, index: int) -> tuple[str, Any, int]:
+        """``(category, renderer, index in it)`` of frame ``index``."""
+        if not 0 <= index < len(self):
+            raise IndexError(f"SyntheticFrames: index {index} out of range [0, {len(self)})")
+        k = int(np.searchsorted(self.offsets, index, side="right")) - 1
+        name, src = self.sources[k]
+        return name, src, int(index - self.offsets[k])
+
+    def __getitem__(self, index: int) -> BoxFrame:
+        """The frame: image, every instance's box under the renderer's category, areas."""
+        name, src, local = self.locate(int(index))
+        image, instances = src.render(local)
+        boxes = np.array([s["bbox"] for s in instances], np.float32).reshape(-1, 4)
+        area = np.array([s.get("area", b[2] * b[3]) for s, b in zip(instances, boxes)], np.float32)
+        return BoxFrame(
+            image=image,
+            boxes=boxes,
+            categories=[name] * len(boxes),
+            iscrowd=np.zeros(len(boxes), np.int64),
+            area=area,
+            labelled=(name,),
+            image_id=int(index),
+            path="",
+        )

@@ -1,0 +1,77 @@
+"""CenterNet detection head: centre heatmaps, box sizes and sub-pixel offsets at one stride.
+
+Zhou, Wang & Krähenbühl, "Objects as Points", 2019: three small branches (3x3 conv, ReLU, 1x1
+conv) on one feature map at output stride 4 predict ``C`` centre heatmaps (logits), the box
+size ``(w, h)`` and the offset lost by the stride (both heatmap px). The heatmap bias starts at
+``-log((1 - pi) / pi)`` with ``pi = 0.1`` (the focal-loss prior of RetinaNet, as CenterNet does),
+so the first steps are not swamped by the easy negatives.
+
+The shared feature map comes from the light top-down pathway of
+:class:`landmarks.heads.heatmap.LightHeatmapHead` (FPN-style laterals down to ``output_stride``),
+which reuses the backbone's higher-resolution stages. A sibling (e.g. a deconvolution trunk as in
+the paper's ResNet variant) keeps the constructor contract of :mod:`landmarks.heads` and the
+output dict.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+from landmarks.heads.heatmap import LightHeatmapHead
+
+__all__ = ["CenterNetHead"]
+
+
+def _branch(channels: int, head_channels: int, out: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(channels, head_channels, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(head_channels, out, 1)
+    )
+
+
+class CenterNetHead(nn.Module):
+    """Heatmap, size and offset branches on a light FPN pathway.
+
+    Args:
+        in_channels: channels of each backbone stage.
+        in_strides: stride of each stage.
+        num_classes: ``C``, heatmap channels.
+        channels: width of the pathway.
+        head_channels: width of each branch's 3x3 conv.
+        output_stride: stride of the outputs (one of ``in_strides``; the codec's ``stride``).
+        prior: initial centre probability of the heatmap bias.
+    """
+
+    def __init__(
+        self,
+        in_channels: Sequence[int],
+        in_strides: Sequence[int],
+        num_classes: int,
+        channels: int = 64,
+        head_channels: int = 64,
+        output_stride: int = 4,
+        prior: float = 0.1,
+    ) -> None:
+        super().__init__()
+        self.trunk = LightHeatmapHead(in_channels, in_strides, 1, channels=channels, output_stride=output_stride)
+        self.trunk.final = nn.Sequential()  # empty: only the trunk's pathway is used
+        self.stride = output_stride
+        self.heatmap = _branch(channels, head_channels, num_classes)
+        self.size = _branch(channels, head_channels, 2)
+        self.offset = _branch(channels, head_channels, 2)
+        last = self.heatmap[-1]
+        assert isinstance(last, nn.Conv2d) and last.bias is not None
+        nn.init.constant_(last.bias, -math.log((1 - prior) / prior))
+
+    def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Args: backbone features.
+
+        Returns:
+            ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px,
+            ``h, w`` = input / ``output_stride``.
+        """
+        x = self.trunk.pathway(features)
+        return {"heatmap": self.heatmap(x), "size": self.size(x), "offset": self.offset(x)}

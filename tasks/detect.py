@@ -1,0 +1,176 @@
+"""Box detection as a task: CenterNet ("Objects as Points", Zhou, Wang & Krähenbühl, 2019).
+
+One class per layout kind (``person``, ``hand``, ``face``; the codec's ``categories``), on the
+same timm backbone as every other task, trained from whole frames
+(:mod:`landmarks.data.detection`): the synthetic renderers' frames
+(:mod:`landmarks.data.synthetic.frames`) and COCO box files (:mod:`landmarks.data.formats.coco_boxes`).
+
+* Head: :class:`landmarks.heads.detect.CenterNetHead` (heatmap logits ``(B, C, h, w)``, size and
+  offset ``(B, 2, h, w)`` heatmap px, stride = the codec's).
+* Loss: ``focal(heatmap) + size_weight * L1(size) + offset_weight * L1(offset)`` (the paper's
+  1 / 0.1 / 1). The focal loss (:class:`landmarks.losses.focal.PenaltyReducedFocalLoss`) is per
+  object, masked per class by ``class_weight`` (classes a frame does not label); both L1 terms are
+  read at the centre cells only and averaged over the objects (heatmap px).
+* Prediction (the one output path): :class:`landmarks.codecs.centernet.CenterNetCodec` decodes
+  the top-N peaks into input px; the letterbox is undone with the crop affine of ``meta``
+  (``center``, ``scale``, ``rot``) and boxes are clipped to the image when ``meta["image_size"]``
+  is known. ``Prediction.keypoints`` is ``(B, 0, 2)``; ``extras``: ``boxes (B, N, 4)`` xywh
+  image px, ``box_scores (B, N)``, ``labels (B, N)`` (index into ``categories``).
+* Metric: :class:`landmarks.metrics.coco_box_ap.CocoBoxAP` (``val/ap``, COCO box AP by pycocotools).
+
+No flip test (boxes have no left/right permutation to undo; :attr:`has_flip_test` is False).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from landmarks.codecs.centernet import CenterNetCodec
+from landmarks.data.crop import unwarp_points
+from landmarks.metrics.coco_box_ap import CocoBoxAP
+from landmarks.task import HeadFactory, MetricsConfig, Task
+from landmarks.types import Prediction
+
+
+class DetectTask(Task):
+    """CenterNet boxes of the codec's categories (module docstring).
+
+    Args:
+        codec: :class:`CenterNetCodec` shared with the data pipeline.
+        head: factory ``head(in_channels=, in_strides=, num_classes=, output_stride=)``.
+        loss: the heatmap loss ``loss(logits, target, class_weight)``.
+        name, monitor, monitor_mode, loss_weight, metrics: as :class:`Task` (default metric: :class:`CocoBoxAP`).
+        size_weight: weight of the size L1 (heatmap px).
+        offset_weight: weight of the offset L1 (heatmap px).
+        score_thr: detections below this score are not written by :meth:`to_json`.
+    """
+
+    def __init__(
+        self,
+        codec: CenterNetCodec,
+        head: HeadFactory,
+        loss: nn.Module,
+        name: str = "detect",
+        monitor: str = "val/ap",
+        monitor_mode: str = "max",
+        loss_weight: float = 1.0,
+        size_weight: float = 0.1,
+        offset_weight: float = 1.0,
+        score_thr: float = 0.1,
+        metrics: MetricsConfig = None,
+    ) -> None:
+        super().__init__(
+            name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
+        )
+        self._codec = codec
+        self._head_factory = head
+        self.criterion = loss
+        self.size_weight, self.offset_weight = float(size_weight), float(offset_weight)
+        self.score_thr = float(score_thr)
+        self.build_metrics(categories=codec.categories)
+
+    def default_metrics(self) -> MetricsConfig:
+        return {"box_ap": CocoBoxAP(categories=self._codec.categories)}
+
+    @property
+    def categories(self) -> tuple[str, ...]:
+        """Class names in label order."""
+        return self._codec.categories
+
+    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
+        self.head = self._head_factory(
+            in_channels=channels,
+            in_strides=strides,
+            num_classes=self._codec.num_classes,
+            output_stride=self._codec.stride,
+        )
+
+    @property
+    def codec(self) -> CenterNetCodec:
+        return self._codec
+
+    # --- model side --------------------------------------------------------------------
+    def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
+        """``{"heatmap": (B, C, h, w) logits, "size": (B, 2, h, w), "offset": (B, 2, h, w)}``."""
+        return self.built_head()(features)
+
+    def loss(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """Focal heatmap loss + weighted L1 on size and offset at the centres (module docstring)."""
+        t = batch["targets"][self.name]
+        heat = self.criterion(out["heatmap"], t["heatmap"], t["class_weight"])
+        mask = t["mask"].float()[..., None]  # (B, M, 1)
+        n = mask.sum().clamp_min(1.0)
+        size = (F.l1_loss(_at(out["size"], t["index"]), t["size"].float(), reduction="none") * mask).sum() / n
+        offset = (F.l1_loss(_at(out["offset"], t["index"]), t["offset"].float(), reduction="none") * mask).sum() / n
+        total = heat + self.size_weight * size + self.offset_weight * offset
+        return {"loss": total, "heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
+
+    # --- the one output path ------------------------------------------------------------------
+    def predict(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> Prediction:
+        """Top-N boxes ``(B, N, 4)`` xywh in original-image px, scores and labels (module docstring)."""
+        boxes, scores, labels = self._codec.decode(out)
+        meta = batch["meta"]
+        b, n = scores.shape
+        corners = np.concatenate([boxes[..., :2], boxes[..., :2] + boxes[..., 2:]], axis=1)  # (B, 2N, 2)
+        img = unwarp_points(corners, _np(meta["center"]), _np(meta["scale"]), _np(meta["rot"]), self._codec.input_size)
+        p0, p1 = np.minimum(img[:, :n], img[:, n:]), np.maximum(img[:, :n], img[:, n:])
+        if "image_size" in meta:
+            size = _np(meta["image_size"]).astype(np.float64).reshape(b, 1, 2)
+            p0, p1 = np.clip(p0, 0, size), np.clip(p1, 0, size)
+        xywh = np.concatenate([p0, p1 - p0], axis=-1).astype(np.float32)
+        return Prediction(
+            keypoints=np.zeros((b, 0, 2), np.float32),
+            scores=np.zeros((b, 0), np.float32),
+            extras={"boxes": xywh, "box_scores": scores.astype(np.float32), "labels": labels.astype(np.int64)},
+        )
+
+    def detections(self, prediction: Prediction, i: int, score_thr: float) -> list[dict[str, Any]]:
+        """Frame ``i``'s boxes scoring at least ``score_thr``: ``bbox`` xywh px, ``score``, ``category``, ``category_id``."""
+        boxes, scores = prediction.extras["boxes"][i], prediction.extras["box_scores"][i]
+        labels = prediction.extras["labels"][i]
+        return [
+            {
+                "bbox": [round(float(v), 2) for v in boxes[j]],
+                "score": round(float(scores[j]), 4),
+                "category": self.categories[int(labels[j])],
+                "category_id": int(labels[j]) + 1,
+            }
+            for j in np.flatnonzero(scores >= score_thr)
+        ]
+
+    def to_json(self, prediction: Prediction, i: int) -> dict[str, Any]:
+        """``keypoints: []`` and ``detections``: the boxes of frame ``i`` scoring at least ``score_thr``."""
+        return {"keypoints": [], "keypoint_scores": [], "detections": self.detections(prediction, i, self.score_thr)}
+
+    def draw(
+        self,
+        image: np.ndarray,
+        prediction: Prediction,
+        i: int,
+        box: Sequence[float] | None = None,
+        kpt_thr: float = 0.3,
+    ) -> np.ndarray:
+        """Frame ``i``'s boxes scoring at least ``kpt_thr`` (the drawing threshold), labelled ``name score``."""
+        from landmarks import viz
+
+        out = image
+        for det in self.detections(prediction, i, kpt_thr):
+            out = viz.draw_box(out, det["bbox"], label=f"{det['category']} {det['score']:.2f}")
+        return out.copy() if out is image else out
+
+
+def _at(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
+    """``maps (B, D, h, w)`` read at flat cells ``index (B, M)`` -> ``(B, M, D)`` float."""
+    b, d = maps.shape[:2]
+    flat = maps.float().reshape(b, d, -1)
+    return flat.gather(2, index.long()[:, None, :].expand(b, d, index.shape[1])).permute(0, 2, 1)
+
+
+def _np(x: Any) -> np.ndarray:
+    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

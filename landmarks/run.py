@@ -311,6 +311,26 @@ def load_predictor(path: str, flip_test: bool | None = None, batch_size: int = 3
     return Predictor(model, batch_size=batch_size, device=device)
 
 
+def load_detector(path: str, category: str | None = None, score_thr: float = 0.3, device: str = "auto") -> Any:
+    """A :class:`~landmarks.inference.box_detectors.CheckpointDetector` rebuilt from a checkpoint file alone.
+
+    Here for the reason :func:`load_predictor` is: only this module rebuilds models from stored configs.
+
+    Args:
+        path: a checkpoint with a detection task (``task=detect``), alone or beside keypoint tasks.
+        category: keep only boxes of this class (``None``: all).
+        score_thr: minimum box score.
+        device: ``auto`` | ``cpu`` | ``cuda`` | ``cuda:N``.
+
+    Raises:
+        ValueError: naming ``path`` when the checkpoint has no detection task or not ``category``.
+    """
+    from landmarks.inference.box_detectors import CheckpointDetector
+
+    model, _ = load_model(path)
+    return CheckpointDetector(model, path, category=category, score_thr=score_thr, device=device)
+
+
 def evaluate(cfg: DictConfig) -> dict[str, float]:
     """Validate a checkpoint on ``data.val`` (the training data config unless overridden).
 
@@ -334,6 +354,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         raise ValueError(
             f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit the data: {err}"
         ) from err
+    if cfg.get("clips"):
+        return _evaluate_clips(cfg, model)
     plots = bool(cfg.get("plots", True))
     runtime = str(cfg.get("runtime") or "torch")
     if runtime != "torch":  # the exported graph (fp32 or int8) on the same crops, by the same metric objects
@@ -350,6 +372,23 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     if plots:  # per-sample records are metric state, gathered from every process
         for path in write_error_reports(dict(model.task_items()), out):
             log.info("evaluate: wrote %s", path)
+    print(json.dumps(metrics, indent=2))
+    return metrics
+
+
+def _evaluate_clips(cfg: DictConfig, model: LandmarkModule) -> dict[str, float]:
+    """``evaluate.py clips=body|hand|face``: video metrics on synthetic clips (:mod:`landmarks.inference.clip_eval`)."""
+    from landmarks.inference.clip_eval import evaluate_clips
+    from landmarks.inference.instances import SmoothingOptions
+    from landmarks.inference.predictor import Predictor
+
+    maker = instantiate(cfg.clips.maker)
+    clips = [maker(seed=int(seed)) for seed in cfg.clips.seeds]
+    smoothing = SmoothingOptions(**OmegaConf.to_container(cfg.smoothing)) if cfg.get("smoothing") else None  # type: ignore[arg-type]
+    predictor = Predictor(model, device=str(cfg.get("device") or "auto"))
+    metrics = evaluate_clips(predictor, clips, smoothing)
+    out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
+    _write_json(os.path.join(out, "clips_metrics.json"), {"checkpoint": str(cfg.ckpt), "clips": len(clips), **metrics})
     print(json.dumps(metrics, indent=2))
     return metrics
 
@@ -399,6 +438,25 @@ def infer(cfg: DictConfig) -> str:
         from landmarks.export.predictor import onnx_predictor
 
         predictor = onnx_predictor(predictor, runtime, str(cfg.out), onnx=cfg.get("onnx"))
+    from landmarks.inference.instances import DuplicateFilter, FrameTracker, SmoothingOptions
+    from landmarks.inference.sources import is_video, source_fps
+
+    track = cfg.get("track", "auto")
+    track = is_video(str(cfg.source)) if str(track) == "auto" else bool(track)
+    smoothing = SmoothingOptions(**OmegaConf.to_container(cfg.smoothing)) if cfg.get("smoothing") else None  # type: ignore[arg-type]
+    fps = float(cfg.fps) if cfg.get("fps") else None
+    tracker = (
+        FrameTracker(
+            predictor.tasks,
+            fps=fps or source_fps(str(cfg.source)) or 25.0,
+            smoothing=smoothing,
+            min_similarity=float(cfg.get("track_min_similarity", 0.3)),
+            max_gap=int(cfg.get("track_max_gap", 10)),
+        )
+        if track
+        else None
+    )
+    detector = _detector(cfg, predictor.box_category)
     return run_inference(
         predictor,
         source=str(cfg.source),
@@ -407,12 +465,39 @@ def infer(cfg: DictConfig) -> str:
         det_score_thr=float(cfg.get("det_score_thr", 0.3)),
         draw_heatmaps=bool(cfg.get("heatmaps", False)),
         kpt_thr=float(cfg.get("kpt_thr", 0.3)),
-        face_detector=_face_detector(str(cfg.get("face_detector") or "none"), predictor.box_category),
+        face_detector=detector,
         pnp=bool(cfg.get("pnp", False)),
         pnp_focal=float(cfg.pnp_focal) if cfg.get("pnp_focal") is not None else None,
         on_bad_image=str(cfg.get("on_bad_image") or "skip"),
         no_box=str(cfg.get("no_box") or "image"),
+        duplicates=DuplicateFilter(predictor.tasks, str(cfg.get("nms") or "none"), float(cfg.get("nms_thr", 0.9))),
+        tracker=tracker,
+        fps=fps,
     )
+
+
+def _detector(cfg: DictConfig, box_category: str | None) -> Any:
+    """The boxes of ``infer.py`` without ``det_file``: ``detector`` = ``hog`` (OpenCV's people detector),
+    ``haar`` (faces), ``none``, a detection checkpoint (``*.ckpt`` with a ``detect`` task), or ``null``
+    (the ``face_detector`` rule: Haar for face models)."""
+    kind = cfg.get("detector")
+    if kind is None:
+        return _face_detector(str(cfg.get("face_detector") or "none"), box_category)
+    kind = str(kind)
+    if kind in ("haar", "none"):
+        return _face_detector(kind, box_category)
+    from landmarks.inference import box_detectors
+
+    if kind == "hog":
+        return box_detectors.HogPersonDetector(score_thr=float(cfg.get("det_score_thr", 0.3)))
+    if kind.endswith(".ckpt") or os.path.isfile(kind):
+        return load_detector(
+            kind,
+            category=box_category,
+            score_thr=float(cfg.get("det_score_thr", 0.3)),
+            device=str(cfg.get("device") or "auto"),
+        )
+    raise ValueError(f"detector: expected hog, haar, none or a detection checkpoint file, got {kind!r}")
 
 
 def _face_detector(kind: str, box_category: str | None) -> Any:

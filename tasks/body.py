@@ -17,3 +17,4 @@ class BodyTask(HeatmapKeypointTask):
     """:class:`HeatmapKeypointTask` named ``body`` by default; arguments as there."""
 
     default_name = "body"
+    box_category = "person"  # a detector's person boxes (infer.py detector=hog|DET.ckpt) are this task's boxes

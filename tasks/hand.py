@@ -67,6 +67,8 @@ class HandTask(HeatmapKeypointTask):
         metrics: metric objects or partials; ``None``: PCK@0.2 + EPE + AUC (0..30 px, 20 steps).
     """
 
+    box_category = "hand"  # a detector's hand boxes (infer.py detector=DET.ckpt) are this task's boxes
+
     def __init__(
         self,
         spec: KeypointSpec,

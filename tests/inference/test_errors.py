@@ -328,7 +328,7 @@ def test_predictor_runs_model_and_crops_on_its_device(predictor: Predictor, monk
     preds = predictor.predict(np.zeros((48, 64, 3), np.uint8), np.array([BOX, BOX], np.float32))
     assert seen == [predictor.device] and next(predictor.model.parameters()).device == predictor.device
     assert preds["body"].keypoints.shape == (2, 17, 2)  # numpy on the host whatever the device
-    assert predictor.box_category is None  # a body model: no face detector supplies its boxes
+    assert predictor.box_category == "person"  # a body model: a person detector supplies its boxes, no face detector
 
 
 # --------------------------------------------------------------------------- one output path

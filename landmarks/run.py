@@ -40,6 +40,7 @@ from landmarks.eval_report import write_error_reports
 from landmarks.layouts.from_yaml import inline_spec_config
 from landmarks.logs import progress_callbacks, quiet_known_warnings
 from landmarks.module import LandmarkModule
+from landmarks.precision import cpu_precision
 from landmarks.resume import RngState
 
 log = logging.getLogger("landmarks")
@@ -198,6 +199,7 @@ def train(cfg: DictConfig) -> dict[str, float]:
             logger.log_hyperparams(model.config)
         trainer: pl.Trainer = instantiate(
             cfg.trainer,
+            precision=cpu_precision(cfg.trainer.get("precision"), cfg.trainer.get("accelerator")),
             callbacks=callbacks,
             logger=loggers,
             plugins=[AtomicCheckpointIO()],

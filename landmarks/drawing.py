@@ -3,7 +3,9 @@
 
 Colours follow the usual pose convention: left side green, right side orange, centre blue,
 decided by the ``left_`` / ``right_`` (``l_`` / ``r_``) prefix of keypoint names; head-pose axes
-x red, y green, z blue. Every function returns a new ``(H, W, 3)`` uint8 RGB image.
+x red, y green, z blue. Every function returns a new ``(H, W, 3)`` uint8 RGB image. Points
+predicted occluded (a visibility task's probability below :data:`OCCLUDED_BELOW`,
+:func:`hollow_mask`) are drawn hollow: a ring in the point's colour, no fill.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ __all__ = [
     "draw_axes",
     "draw_rectangle",
     "draw_skeleton",
+    "hollow_mask",
     "keypoint_box",
     "line_thickness",
     "side_color",
@@ -34,6 +37,8 @@ CENTER_COLOR = (51, 153, 255)
 BOX_COLOR = (255, 0, 255)
 AXIS_COLORS = ((255, 0, 0), (0, 255, 0), (0, 0, 255))
 """RGB colours of the head-pose axes x (subject's left), y (chin), z (nose): red, green, blue."""
+OCCLUDED_BELOW = 0.5
+"""A point whose visibility probability is below this is drawn hollow (predicted occluded)."""
 
 
 def side_of(name: str) -> str:
@@ -64,8 +69,9 @@ def draw_skeleton(
     skeleton: Iterable[Sequence[int]],
     threshold: float,
     radius: int | None = None,
+    hollow: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One instance: limbs between shown points, then dots with a white ring.
+    """One instance: limbs between shown points, then dots with a white ring (hollow points: a ring).
 
     Args:
         image: ``(H, W, 3)`` uint8 RGB.
@@ -75,11 +81,14 @@ def draw_skeleton(
         skeleton: ``(i, j)`` limbs.
         threshold: minimum score to draw a point.
         radius: point radius in px; by default about 1/100 of the shorter side.
+        hollow: ``(K,)`` bool, points drawn as a ring in their colour without fill (predicted
+            occluded); ``None``: none.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB copy with the skeleton drawn.
     """
     out = image.copy()
+    empty = np.zeros(len(keypoints), bool) if hollow is None else np.asarray(hollow, bool).reshape(-1)
     thickness = line_thickness(image)
     if radius is None:
         radius = max(2, int(round(min(image.shape[:2]) / 100)))
@@ -95,9 +104,26 @@ def draw_skeleton(
         cv2.line(out, p1, p2, side_color(side), thickness, cv2.LINE_AA)
     for i in np.flatnonzero(shown):
         centre = tuple(int(round(v)) for v in keypoints[i])
+        if empty[i]:
+            cv2.circle(out, centre, radius, side_color(sides[i]), max(1, thickness), cv2.LINE_AA)
+            continue
         cv2.circle(out, centre, radius, side_color(sides[i]), -1, cv2.LINE_AA)
         cv2.circle(out, centre, radius, (255, 255, 255), max(1, thickness // 2), cv2.LINE_AA)
     return out
+
+
+def hollow_mask(visibility: np.ndarray | None, num_keypoints: int) -> np.ndarray | None:
+    """``(K,)`` bool: the points to draw hollow, ``visibility < OCCLUDED_BELOW``.
+
+    Args:
+        visibility: ``(K,)`` probabilities that each point is visible, or ``None``.
+        num_keypoints: K of the drawn layout; a visibility of another length (a visibility task of
+            another layout in the same model) is not this layout's and gives ``None``.
+    """
+    if visibility is None:
+        return None
+    v = np.asarray(visibility, np.float64).reshape(-1)
+    return v < OCCLUDED_BELOW if v.shape == (num_keypoints,) else None
 
 
 def draw_rectangle(image: np.ndarray, bbox: Sequence[float] | np.ndarray) -> tuple[np.ndarray, tuple[int, int]]:

@@ -13,7 +13,11 @@ for every task and every such metric:
 * ``"cdf"`` curves (absolute error per angle) as ``<task>_<report_name>.png`` (as AFLW2000 results are plotted);
 * ``"pck"`` errors (keypoint tasks: body, hand, custom layouts; ``errors`` ``(N, K)`` distance /
   normaliser) as ``<task>_pck_curve.{csv,png}`` (PCK versus threshold, 0 .. 2 x the metric's
-  threshold) and ``<task>_keypoint_errors.{csv,png}`` (per keypoint: mean normalised error and PCK).
+  threshold) and ``<task>_keypoint_errors.{csv,png}`` (per keypoint: mean normalised error and PCK);
+* ``"reliability"`` bins (visibility probabilities, :mod:`landmarks.metrics.visibility`) as
+  ``<task>_reliability.{csv,png}`` (per bin: count, mean probability, observed fraction visible; the
+  diagram against the diagonal) and ``<task>_keypoint_visibility.csv`` (per keypoint: AUROC, share
+  occluded, count).
 
 Nothing here names a task or a metric class.
 """
@@ -48,6 +52,8 @@ def write_error_reports(tasks: Mapping[str, Any], out: str) -> list[str]:
                 fail_thr = float(curves["thr"])  # type: ignore[index]
             elif kind == "pck":
                 written += write_pck_reports(name, curves, out)  # type: ignore[arg-type]
+            elif kind == "reliability":
+                written += write_reliability_reports(name, curves, out)
             elif kind == "cdf":
                 count = len(next(iter(curves["series"].values())))  # type: ignore[index]
                 written.append(
@@ -126,6 +132,40 @@ def write_pck_reports(task: str, curves: Mapping[str, Any], out: str, steps: int
     ax.set_xticks(range(len(names)), names, rotation=90, fontsize=7)
     ax.set(ylabel="mean error (fraction of the normaliser)", title=f"{task}: error per keypoint")
     written.append(_save(fig, os.path.join(out, f"{task}_keypoint_errors.png")))
+    return written
+
+
+def write_reliability_reports(task: str, curves: Mapping[str, Any], out: str) -> list[str]:
+    """Reliability diagram (CSV + PNG) and per-keypoint AUROC table from ``{"bins", "per_keypoint"}``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    bins, table = curves["bins"], curves["per_keypoint"]
+    edges = np.asarray(bins["edges"], np.float64)
+    count, mean, frac = (np.asarray(bins[k], np.float64) for k in ("count", "mean_prob", "frac_positive"))
+    os.makedirs(out, exist_ok=True)
+    rows = zip(edges[:-1], edges[1:], count, mean, frac)
+    header = ["bin_low", "bin_high", "count", "mean_prob", "frac_visible"]
+    written = [_write_rows(os.path.join(out, f"{task}_reliability.csv"), header, rows)]
+    used = count > 0
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.plot([0, 1], [0, 1], color="gray", ls="--", lw=1, label="calibrated")
+    ax.plot(mean[used], frac[used], marker="o", lw=2, label="model")
+    ax.set(
+        xlabel="predicted probability visible",
+        ylabel="observed fraction visible",
+        xlim=(0, 1),
+        ylim=(0, 1),
+        title=f"{task}: reliability ({int(count.sum())} keypoints)",
+    )
+    ax.legend(loc="upper left")
+    ax.grid(alpha=0.3)
+    written.append(_save(fig, os.path.join(out, f"{task}_reliability.png")))
+    rows = zip(table["names"], table["auroc"], table["occluded"], table["count"])
+    header = ["keypoint", "auroc", "occluded", "count"]
+    written.append(_write_rows(os.path.join(out, f"{task}_keypoint_visibility.csv"), header, rows))
     return written
 
 

@@ -347,10 +347,16 @@ class KeypointTask(Task):
         box: Sequence[float] | None = None,
         kpt_thr: float = 0.3,
     ) -> np.ndarray:
-        """The layout's skeleton of instance ``i`` (:func:`landmarks.viz.draw_keypoints`)."""
+        """The layout's skeleton of instance ``i`` (:func:`landmarks.viz.draw_keypoints`); points whose
+        ``extras["visibility"]`` (a visibility task's, lent by inference) is below 0.5 are drawn hollow."""
         from landmarks import viz
+        from landmarks.drawing import hollow_mask
 
-        return viz.draw_keypoints(image, prediction.keypoints[i], prediction.scores[i], self.spec, threshold=kpt_thr)
+        visibility = prediction.extras.get("visibility")
+        hollow = None if visibility is None else hollow_mask(visibility[i], self.spec.num_keypoints)
+        return viz.draw_keypoints(
+            image, prediction.keypoints[i], prediction.scores[i], self.spec, threshold=kpt_thr, hollow=hollow
+        )
 
 
 def _np(x: Any) -> np.ndarray:

@@ -49,6 +49,7 @@ def draw_keypoints(
     spec: KeypointSpec,
     threshold: float = 0.3,
     radius: int | None = None,
+    hollow: np.ndarray | None = None,
 ) -> np.ndarray:
     """Draw the skeleton of one instance.
 
@@ -60,6 +61,8 @@ def draw_keypoints(
         spec: the layout (names decide left/right/centre colours; ``skeleton`` the limbs).
         threshold: minimum score to draw a point.
         radius: point radius in px; by default about 1/100 of the shorter side.
+        hollow: ``(K,)`` bool, points drawn as a ring without fill (predicted occluded,
+            :func:`landmarks.drawing.hollow_mask`); ``None``: every point filled.
 
     Returns:
         ``(H, W, 3)`` uint8 RGB copy with the skeleton drawn.
@@ -73,7 +76,9 @@ def draw_keypoints(
             f"draw_keypoints: expected keypoints (K, 2) and scores (K,) with K={k} ({spec.name}), "
             f"got {kpts.shape} and {scores.shape}"
         )
-    return draw_skeleton(image, kpts, scores, spec.names, spec.skeleton, threshold, radius)
+    if hollow is not None and np.shape(hollow) != (k,):
+        raise ValueError(f"draw_keypoints: expected hollow (K,) with K={k} ({spec.name}), got {np.shape(hollow)}")
+    return draw_skeleton(image, kpts, scores, spec.names, spec.skeleton, threshold, radius, hollow)
 
 
 def draw_box(image: np.ndarray, bbox: Sequence[float] | np.ndarray, label: str | None = None) -> np.ndarray:

@@ -17,13 +17,15 @@ from the task's name:
   the PyTorch decode calls (argmax per axis, window mass of the softmax as the score).
 * RLE (:mod:`landmarks.codecs.rle`): ``x, y`` of the ``(N, K, 4)`` output and
   :func:`~landmarks.codecs.rle.rle_score` of its scales (the scales themselves are not a graph output).
+* Visibility (:mod:`landmarks.codecs.visibility`): ``sigmoid`` of the ``(N, K)`` logits.
 * Hopenet bins (:mod:`landmarks.codecs.head_pose_bins`): softmax expectation over the bin values.
 * 6-D rotation: Gram-Schmidt (cross products written out: ``torch.linalg.cross`` has no ONNX
   symbolic) and :func:`landmarks.geometry.matrix_to_euler` (``atan2`` exports as ``Atan`` + ``Where``).
 
 Keypoint decoders return ``(keypoints (N, K, 2) input px, scores (N, K))``; pose decoders
-return ``(euler (N, 3) yaw, pitch, roll degrees, rotation (N, 3, 3))`` in the crop's frame. A new
-codec adds a decoder class here and a branch in :func:`decoder_for`.
+return ``(euler (N, 3) yaw, pitch, roll degrees, rotation (N, 3, 3))`` in the crop's frame; the
+visibility decoder ``(visibility (N, K),)`` probabilities. :data:`KIND_FIELDS` names each kind's
+outputs. A new codec adds a decoder class here and a branch in :func:`decoder_for`.
 """
 
 from __future__ import annotations
@@ -38,9 +40,17 @@ from torch import nn
 from landmarks.codecs.refine import refine_dark, refine_quarter
 from landmarks.codecs.rle import rle_score
 from landmarks.codecs.simcc import simcc_decode
+from landmarks.codecs.visibility import VisibilityCodec
 from landmarks.geometry import rotation_from_radians
 
-__all__ = ["ExportError", "decoder_for", "describe_decode"]
+__all__ = ["KIND_FIELDS", "ExportError", "decoder_for", "describe_decode"]
+
+KIND_FIELDS: dict[str, tuple[str, ...]] = {
+    "keypoints": ("keypoints", "scores"),
+    "head_pose": ("euler", "rotation"),
+    "visibility": ("visibility",),
+}
+"""The graph outputs ``<task>.<field>`` of each decoder kind, in the order the decoder returns them."""
 
 
 class ExportError(ValueError):
@@ -140,6 +150,13 @@ class RLEDecoder(nn.Module):
         return t[..., :2], rle_score(t[..., 2:], self.tol, self.base)
 
 
+class VisibilityDecoder(nn.Module):
+    """Visibility ``(N, K)`` logits -> ``(N, K)`` probabilities that each keypoint is visible."""
+
+    def forward(self, logits: torch.Tensor) -> tuple[torch.Tensor]:
+        return (torch.sigmoid(logits.float()),)
+
+
 class BinDecoder(nn.Module):
     """Hopenet bins: ``sum softmax(logits) * bin_values`` per angle, and its rotation matrix."""
 
@@ -194,7 +211,7 @@ class Rotation6DDecoder(nn.Module):
 
 
 def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
-    """``(kind, decoder)`` for one task: kind ``"keypoints"`` or ``"head_pose"``.
+    """``(kind, decoder)`` for one task: kind ``"keypoints"``, ``"head_pose"`` or ``"visibility"``.
 
     Args:
         task: a :class:`~landmarks.task.Task` of the model.
@@ -205,6 +222,13 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
     """
     codec, name = task.codec, task.name
     codec_name = type(codec).__name__
+    if isinstance(codec, VisibilityCodec):
+        if isinstance(sample_output, torch.Tensor) and sample_output.ndim == 2:
+            return "visibility", VisibilityDecoder()
+        raise ExportError(
+            f"task '{name}': no exportable decode for head output of shape "
+            f"{tuple(getattr(sample_output, 'shape', ()))} with codec {codec_name} (expected (N, K) logits)"
+        )
     if hasattr(codec, "bins") and hasattr(task, "crop_angles"):  # head pose (EulerCodec)
         if isinstance(sample_output, torch.Tensor) and sample_output.ndim == 2 and sample_output.shape[-1] == 6:
             return "head_pose", Rotation6DDecoder()
@@ -244,7 +268,8 @@ def decoder_for(task: Any, sample_output: Any) -> tuple[str, nn.Module]:
         return "keypoints", CoordinateDecoder()
     raise ExportError(
         f"task '{name}': operation 'decode' of codec {codec_name} has no ONNX decoder "
-        "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, SimCC, RLE, Hopenet bins, 6-D)"
+        "(landmarks/export/decoders.py: heatmap MSRA/UDP, integral, coordinates, SimCC, RLE, Hopenet bins, 6-D, "
+        "visibility)"
     )
 
 
@@ -269,6 +294,8 @@ def describe_decode(task: Any, decoder: nn.Module) -> dict[str, Any]:
             center=bins.center,
             bin_values=np.asarray(bins.bin_values).round(6).tolist(),
         )
+    elif isinstance(decoder, VisibilityDecoder):
+        out.update(output="sigmoid(logit): probability that the keypoint is visible (COCO v = 2) rather than occluded")
     elif isinstance(decoder, Rotation6DDecoder):
         out.update(representation="6d", columns="raw first column then raw second column, Gram-Schmidt")
     return out

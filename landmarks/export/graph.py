@@ -6,7 +6,8 @@ per task ``t`` of the model (names ``t.keypoints`` etc., listed in the sidecar):
 
 * keypoint tasks: ``t.keypoints`` ``(N, K, 2)`` float32 input (crop) px, ``t.scores`` ``(N, K)``;
 * head-pose tasks: ``t.euler`` ``(N, 3)`` yaw, pitch, roll degrees in the crop's frame,
-  ``t.rotation`` ``(N, 3, 3)`` (:func:`landmarks.geometry.euler_to_matrix` convention).
+  ``t.rotation`` ``(N, 3, 3)`` (:func:`landmarks.geometry.euler_to_matrix` convention);
+* visibility tasks: ``t.visibility`` ``(N, K)`` probabilities that each keypoint is visible.
 
 Flip test: off by default (``flip_test=false``: one backbone pass, the fast deployable graph);
 ``flip_test=true`` puts the model's own flip test in the graph (a second backbone pass on the
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from landmarks.export.decoders import decoder_for
+from landmarks.export.decoders import KIND_FIELDS, decoder_for
 from landmarks.module import LandmarkModule
 
 __all__ = ["ExportGraph"]
@@ -35,7 +36,7 @@ class ExportGraph(nn.Module):
         flip_test: put the flip test inside the graph.
 
     Attributes:
-        kinds: ``{task: "keypoints" | "head_pose"}``.
+        kinds: ``{task: "keypoints" | "head_pose" | "visibility"}``.
         output_names: graph output names, in the order :meth:`forward` returns them.
     """
 
@@ -53,8 +54,7 @@ class ExportGraph(nn.Module):
             self.kinds[name], self.decoders[name] = decoder_for(task, sample[name])
         self.output_names: list[str] = []
         for name, kind in self.kinds.items():
-            fields = ("keypoints", "scores") if kind == "keypoints" else ("euler", "rotation")
-            self.output_names += [f"{name}.{f}" for f in fields]
+            self.output_names += [f"{name}.{f}" for f in KIND_FIELDS[kind]]
         self.eval()  # torch.onnx.export restores the wrapper's mode afterwards: a training wrapper would
         # leave BatchNorm of the caller's model in training mode
 

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from landmarks.export.decoders import ExportError, describe_decode
+from landmarks.export.decoders import KIND_FIELDS, ExportError, describe_decode
 from landmarks.export.graph import ExportGraph
 from landmarks.module import LandmarkModule
 from landmarks.runtime.sidecar import FORMAT, FORMAT_VERSION
@@ -61,16 +61,18 @@ def sidecar_dict(
     tasks: dict[str, Any] = {}
     for name, kind in graph.kinds.items():
         task = model.tasks[name]
-        fields = ("keypoints", "scores") if kind == "keypoints" else ("euler", "rotation")
         entry: dict[str, Any] = {
             "kind": kind,
-            "outputs": {f: f"{name}.{f}" for f in fields},
+            "outputs": {f: f"{name}.{f}" for f in KIND_FIELDS[kind]},
             "decode": describe_decode(task, graph.decoders[name]),
         }
         if kind == "keypoints":
             entry["unit"] = "input (crop) px; pixel i has its centre at i"
             entry["layout"] = _layout(task.spec)
             entry["udp"] = bool(getattr(task.codec, "udp", False))
+        elif kind == "visibility":
+            entry["unit"] = "probability (0..1) that each keypoint of the layout is visible rather than occluded"
+            entry["layout"] = _layout(task.spec)
         else:
             entry["unit"] = "degrees (euler: yaw, pitch, roll); rotation: 3x3"
         tasks[name] = entry

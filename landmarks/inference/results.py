@@ -11,6 +11,23 @@ names a task; what differs between tasks is read off their predictions:
 * Tasks with keypoints are drawn in their box; tasks without are drawn in the box of the
   instance's confident keypoints when there are some (so a head-pose gizmo sits on the face the
   landmarks found: centre and 0.6 x longer side of their box), else in the detection box.
+* A task without keypoints also lends its ``extras`` to the drawing of the keypoint tasks of the
+  model (their own extras win): a visibility task's ``extras["visibility"]`` ``(N, K)`` makes the
+  keypoint task draw the points with probability < 0.5 hollow (:meth:`landmarks.task.KeypointTask.draw`).
+
+The entry fields a task may add (all optional; a reader ignores fields it does not know, and fields
+are only ever added, so the entries carry no version of their own; the exported model's sidecar is
+versioned, :mod:`landmarks.runtime.sidecar`):
+
+* ``keypoints`` ``[x, y, score] * K`` image px (3 decimals), ``keypoint_scores`` ``(K,)`` (4);
+* ``keypoint_visibility`` ``(K,)`` — the probability that each keypoint is visible rather than
+  occluded (0..1, 4 decimals, layout order), from a visibility task of the same model
+  (:mod:`landmarks.visibility_task`); absent for models without one (every older checkpoint);
+* ``scale`` ``(K, 2)`` — RLE's per-keypoint scale ``sigma`` along the crop's x and y axes, image px
+  (:mod:`landmarks.rle_task`; the Laplace ``b`` or the Gaussian standard deviation, the task's ``base``;
+  not an output of the exported graph, so the torch runtime only);
+* ``euler`` ``[yaw, pitch, roll]``, ``yaw``, ``pitch``, ``roll`` degrees (head pose, 3 decimals);
+* ``pnp_euler``, ``pnp_error_px`` (below), ``track_id`` (video).
 * With ``pnp=True``, a task whose layout is the iBUG 68 points (:func:`landmarks.inference.pnp.fits_layout`)
   adds ``pnp_euler`` (degrees, :func:`landmarks.inference.pnp.solve_head_pose`) and
   ``pnp_error_px`` (mean reprojection error), both ``null`` where the fit fails; the PnP pose is
@@ -92,6 +109,7 @@ def render_frame(
     writers = located or list(preds)  # the tasks that write entries
     attached = [n for n in preds if n not in writers]  # per-box values added to those entries
     has_pose = any("euler" in p.extras for p in preds.values())
+    lent = {k: v for name in attached for k, v in preds[name].extras.items()}  # e.g. visibility, for drawing
     results: list[dict[str, Any]] = []
     overlay = frame.image.copy()
     for i in range(len(used)):
@@ -107,7 +125,8 @@ def render_frame(
             entry.update({k: v for k, v in shared.items() if k not in entry})
             if track_ids is not None:
                 entry["track_id"] = int(track_ids[i])
-            overlay = task.draw(overlay, pred, i, box=used[i], kpt_thr=kpt_thr)
+            shown = Prediction(pred.keypoints, pred.scores, {**lent, **pred.extras}) if lent else pred
+            overlay = task.draw(overlay, shown, i, box=used[i], kpt_thr=kpt_thr)
             if pred.keypoints.shape[1] > 0:
                 anchor = keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
             if pnp and fits_layout(getattr(task, "spec", None)):

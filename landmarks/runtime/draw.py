@@ -3,7 +3,8 @@
 (:mod:`landmarks.drawing`).
 
 ``draw_keypoints`` is ``viz.draw_keypoints`` (left green, right orange, centre blue by the
-``left_`` / ``right_`` name prefix; skeleton lines, then dots with a white ring);
+``left_`` / ``right_`` name prefix; skeleton lines, then dots with a white ring; ``hollow``
+points, predicted occluded, a ring only);
 ``draw_head_pose`` is ``viz.draw_head_pose`` (``geometry.project_axes`` in numpy); ``draw_box``
 is ``viz.draw_box`` without a label. ``tests/runtime/test_runtime.py`` compares them with ``viz``.
 """
@@ -21,12 +22,17 @@ __all__ = ["draw_box", "draw_head_pose", "draw_keypoints", "project_axes"]
 
 
 def draw_keypoints(
-    image: np.ndarray, keypoints: np.ndarray, scores: np.ndarray, layout: dict[str, Any], threshold: float = 0.3
+    image: np.ndarray,
+    keypoints: np.ndarray,
+    scores: np.ndarray,
+    layout: dict[str, Any],
+    threshold: float = 0.3,
+    hollow: np.ndarray | None = None,
 ) -> np.ndarray:
-    """One instance's skeleton; ``layout`` is the sidecar's ``tasks.<name>.layout``."""
+    """One instance's skeleton; ``layout`` is the sidecar's ``tasks.<name>.layout``; ``hollow`` ``(K,)`` bool."""
     kpts = np.asarray(keypoints, np.float64)
     sc = np.asarray(scores, np.float64).reshape(-1)
-    return draw_skeleton(image, kpts, sc, layout["keypoints"], layout["skeleton"], threshold)
+    return draw_skeleton(image, kpts, sc, layout["keypoints"], layout["skeleton"], threshold, hollow=hollow)
 
 
 def draw_box(image: np.ndarray, bbox: Sequence[float]) -> np.ndarray:

@@ -5,8 +5,10 @@ The fields and their rounding are those of :mod:`landmarks.inference.results` an
 ``image_id``, ``file_name``, ``task``, ``category_id``, ``score``, ``bbox``, ``box_score``,
 ``box_source``, then ``keypoints`` ``[x, y, score] * K`` (3 decimals), ``keypoint_scores`` (4),
 or for head pose ``keypoints: []``, ``keypoint_scores: []``, ``euler``, ``yaw``, ``pitch``,
-``roll`` (3 decimals). A head-pose task of a model that also has keypoints adds its fields to
-those entries (and is drawn on the keypoints' box), as ``results.predict_frame`` does. Not
+``roll`` (3 decimals), or for visibility ``keypoint_visibility`` (4 decimals,
+``landmarks/visibility_task.py``). A head-pose or visibility task of a model that also has keypoints
+adds its fields to those entries (head pose is drawn on the keypoints' box; a visibility below 0.5
+draws that keypoint hollow), as ``results.predict_frame`` does. Not
 reproduced here: ``pnp=true`` (``pnp_euler``) and heatmap overlays (the graph outputs no heatmaps).
 """
 
@@ -16,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from landmarks.drawing import keypoint_box
+from landmarks.drawing import hollow_mask, keypoint_box
 from landmarks.runtime import draw
 from landmarks.runtime.runner import Runtime, RuntimePrediction
 
@@ -28,6 +30,9 @@ def task_json(kind: str, pred: RuntimePrediction, i: int) -> dict[str, Any]:
     if kind == "head_pose":
         y, p, r = (round(float(a), 3) for a in np.asarray(pred.extras["euler"][i]).reshape(3))
         return {"keypoints": [], "keypoint_scores": [], "euler": [y, p, r], "yaw": y, "pitch": p, "roll": r}
+    if kind == "visibility":
+        probs = np.asarray(pred.extras["visibility"][i], np.float64).reshape(-1)
+        return {"keypoints": [], "keypoint_scores": [], "keypoint_visibility": probs.round(4).tolist()}
     kp = np.asarray(pred.keypoints[i], np.float64)
     sc = np.asarray(pred.scores[i], np.float64)
     return {
@@ -56,6 +61,7 @@ def frame_entries(
     used = np.asarray(boxes, np.float32) if boxes is not None and len(boxes) else np.array([[0, 0, w, h]], np.float32)
     writers = [n for n, k in kinds.items() if k == "keypoints"] or list(kinds)
     attached = [n for n in kinds if n not in writers]
+    lent = [preds[n].extras["visibility"] for n in attached if "visibility" in preds[n].extras]
     entries: list[dict[str, Any]] = []
     overlay = image.copy()
     for i in range(len(used)):
@@ -81,7 +87,7 @@ def frame_entries(
             }
             entry.update(task_json(kinds[name], pred, i))
             entry.update({k: v for k, v in shared.items() if k not in entry})
-            overlay = _draw(overlay, runtime, name, pred, i, used[i], kpt_thr)
+            overlay = _draw(overlay, runtime, name, pred, i, used[i], kpt_thr, lent[0][i] if lent else None)
             if pred.keypoints.shape[1] > 0:
                 anchor = keypoint_box(pred.keypoints[i], pred.scores[i] >= kpt_thr, anchor)
             entries.append(entry)
@@ -93,10 +99,22 @@ def frame_entries(
 
 
 def _draw(
-    image: np.ndarray, runtime: Runtime, name: str, pred: RuntimePrediction, i: int, box: np.ndarray, kpt_thr: float
+    image: np.ndarray,
+    runtime: Runtime,
+    name: str,
+    pred: RuntimePrediction,
+    i: int,
+    box: np.ndarray,
+    kpt_thr: float,
+    visibility: np.ndarray | None = None,
 ) -> np.ndarray:
     task = runtime.tasks[name]
     if task["kind"] == "keypoints":
-        return draw.draw_keypoints(image, pred.keypoints[i], pred.scores[i], task["layout"], threshold=kpt_thr)
+        hollow = hollow_mask(visibility, pred.keypoints.shape[1])
+        return draw.draw_keypoints(
+            image, pred.keypoints[i], pred.scores[i], task["layout"], threshold=kpt_thr, hollow=hollow
+        )
+    if task["kind"] == "visibility":
+        return image.copy()  # drawn through the keypoint task's hollow points
     x, y, bw, bh = (float(v) for v in box)
     return draw.draw_head_pose(image, pred.extras["euler"][i], (x + bw / 2, y + bh / 2), size=0.5 * max(bw, bh))

@@ -27,9 +27,10 @@ class RuntimePrediction:
     """One task's output for the boxes of an image (the fields of ``landmarks.types.Prediction``).
 
     Attributes:
-        keypoints: ``(N, K, 2)`` float32 image px (``K = 0`` for head pose).
+        keypoints: ``(N, K, 2)`` float32 image px (``K = 0`` for head pose and visibility).
         scores: ``(N, K)`` float32.
-        extras: ``{"euler": (N, 3)}`` degrees for head pose (what ``Task.to_json`` writes).
+        extras: ``{"euler": (N, 3)}`` degrees for head pose, ``{"visibility": (N, K)}`` probabilities
+            for a visibility task (what ``Task.to_json`` writes).
         rotation: ``(N, 3, 3)`` head rotation matrices, or ``None``.
     """
 
@@ -113,7 +114,13 @@ class Runtime:
             except Exception as err:  # noqa: BLE001 - cv2.error: name the graph and the op OpenCV reports
                 raise RuntimeError(f"OpenCV DNN failed to run '{self.path}': {_opencv_reason(err)}") from err
         n = len(x)
-        shapes = {"keypoints": (n, -1, 2), "scores": (n, -1), "euler": (n, 3), "rotation": (n, 3, 3)}
+        shapes = {
+            "keypoints": (n, -1, 2),
+            "scores": (n, -1),
+            "euler": (n, 3),
+            "rotation": (n, 3, 3),
+            "visibility": (n, -1),
+        }
         # OpenCV DNN may return outputs with unit axes added or dropped: restore the documented shapes
         return {
             name: np.asarray(v).reshape(shapes[name.rsplit(".", 1)[1]]) for name, v in zip(self.output_names, values)
@@ -171,6 +178,12 @@ class Runtime:
                     raw[outs["keypoints"]], centers, scales, rots, self.input_size, udp=bool(task.get("udp", False))
                 )
                 preds[name] = RuntimePrediction(kpts.astype(np.float32), raw[outs["scores"]].astype(np.float32))
+            elif task["kind"] == "visibility":
+                preds[name] = RuntimePrediction(
+                    np.zeros((n, 0, 2), np.float32),
+                    np.zeros((n, 0), np.float32),
+                    {"visibility": raw[outs["visibility"]].astype(np.float32)},
+                )
             else:
                 preds[name] = RuntimePrediction(
                     np.zeros((n, 0, 2), np.float32),

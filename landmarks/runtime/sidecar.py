@@ -1,6 +1,6 @@
 """The sidecar ``model.json`` next to ``model.onnx``: what the graph needs around it.
 
-Written by :mod:`landmarks.export`, read here (no torch). Schema (``format_version`` 1;
+Written by :mod:`landmarks.export`, read here (no torch). Schema (``format_version`` 2;
 docs/deploy.md lists every field):
 
 * ``format`` ``"landmarks-onnx"``, ``format_version`` int, ``onnx_file``, ``opset``,
@@ -10,9 +10,16 @@ docs/deploy.md lists every field):
   units, applied inside the graph), ``normalized_in_graph`` true;
 * ``crop``: ``padding`` (box enlargement, 1.25), ``udp`` (the UDP affine), ``aspect_ratio``;
 * ``tasks``: ``{name: {kind, outputs: {field: graph output name}, unit, layout?, decode}}``,
-  ``layout`` = ``{name, keypoints, flip_pairs, skeleton, sigmas, torso_pair}`` for keypoint tasks;
+  kind ``keypoints`` (outputs ``keypoints``, ``scores``), ``head_pose`` (``euler``, ``rotation``) or
+  ``visibility`` (``visibility``: ``(N, K)`` probabilities, since version 2);
+  ``layout`` = ``{name, keypoints, flip_pairs, skeleton, sigmas, torso_pair}`` for keypoint and
+  visibility tasks;
 * ``angle_convention``: text (yaw, pitch, roll degrees; ``R = Rz(roll) Ry(yaw) Rx(pitch)``);
 * ``metrics``: the checkpoint's validation metrics (``{}`` when none were stored), ``checkpoint``.
+
+Versions: 1 (keypoints and head pose); 2 adds the task kind ``visibility`` and changes no field of
+version 1, so this runtime reads both (:data:`READABLE_VERSIONS`); a version-1 runtime refuses a
+version-2 file by its version, with the message to re-export or update.
 """
 
 from __future__ import annotations
@@ -21,11 +28,14 @@ import json
 import os
 from typing import Any
 
-__all__ = ["FORMAT", "FORMAT_VERSION", "SidecarError", "load_sidecar", "sidecar_path"]
+__all__ = ["FORMAT", "FORMAT_VERSION", "KINDS", "READABLE_VERSIONS", "SidecarError", "load_sidecar", "sidecar_path"]
 
 FORMAT = "landmarks-onnx"
-FORMAT_VERSION = 1
-"""Bump when a field changes meaning; the runtime refuses any other version."""
+FORMAT_VERSION = 2
+"""The version written. Bump when a field or kind is added or changes meaning."""
+READABLE_VERSIONS = (1, 2)
+"""The versions this runtime reads (a file of another version is refused)."""
+KINDS = ("keypoints", "head_pose", "visibility")
 
 
 class SidecarError(ValueError):
@@ -60,10 +70,10 @@ def load_sidecar(onnx_path: str) -> dict[str, Any]:
             f"{path}: field 'format' is {meta.get('format') if isinstance(meta, dict) else meta!r}, expected {FORMAT!r}"
         )
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise SidecarError(
-            f"{path}: field 'format_version' is {version!r} but this runtime reads version "
-            f"{FORMAT_VERSION}; re-export the checkpoint with this version of scripts/export.py"
+            f"{path}: field 'format_version' is {version!r} but this runtime reads versions "
+            f"{', '.join(map(str, READABLE_VERSIONS))}; re-export the checkpoint with this version of scripts/export.py"
         )
     for field in ("input", "crop", "tasks"):
         if not isinstance(meta.get(field), dict):
@@ -72,6 +82,6 @@ def load_sidecar(onnx_path: str) -> dict[str, Any]:
         if field not in meta["input"]:
             raise SidecarError(f"{path}: field 'input.{field}' missing")
     for name, task in meta["tasks"].items():
-        if task.get("kind") not in ("keypoints", "head_pose") or not isinstance(task.get("outputs"), dict):
-            raise SidecarError(f"{path}: tasks.{name} needs 'kind' (keypoints | head_pose) and 'outputs', got {task!r}")
+        if task.get("kind") not in KINDS or not isinstance(task.get("outputs"), dict):
+            raise SidecarError(f"{path}: tasks.{name} needs 'kind' ({' | '.join(KINDS)}) and 'outputs', got {task!r}")
     return meta

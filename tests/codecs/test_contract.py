@@ -28,6 +28,7 @@ from landmarks.codecs.integral import IntegralHeatmap
 from landmarks.codecs.protocol import AngleCodec, KeypointCodec
 from landmarks.codecs.rle import RLECodec
 from landmarks.codecs.simcc import SimCCCodec
+from landmarks.codecs.visibility import VisibilityCodec
 
 INPUT = (64, 96)  # W, H input px
 HEATMAP = (16, 24)
@@ -57,6 +58,11 @@ def _rle_output(_: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
     return torch.from_numpy(np.concatenate([t["coords"], np.ones_like(t["coords"])], axis=-1))[None]
 
 
+def _visibility_logits(_: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
+    """A confident classifier: +20 where visible, -20 where occluded (or unlabelled)."""
+    return torch.from_numpy(20.0 * (2.0 * t["visibility"] - 1.0))[None]
+
+
 def _bin_logits(codec: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
     """Logits a confident classifier gives: +20 on the target bin of each angle."""
     bins = codec.bins if isinstance(codec, EulerCodec) else codec
@@ -83,6 +89,9 @@ EXAMPLES: dict[type, Example] = {
         lambda: SimCCCodec(INPUT, split_ratio=2.0, sigma=4.0), "keypoints", _simcc_logits, 0.25 + 1e-6
     ),  # half a bin: 1 / (2 * split_ratio) input px
     RLECodec: Example(lambda: RLECodec(INPUT), "keypoints", _rle_output, 1e-4),
+    VisibilityCodec: Example(
+        lambda: VisibilityCodec(INPUT), "visibility", _visibility_logits, 1e-6
+    ),  # kind "visibility": COCO flags -> probability of v = 2; sigmoid(20) = 1 - 2e-9
     AngleBinCodec: Example(lambda: AngleBinCodec(), "angles", _bin_logits, 1.5 + 1e-3),  # half a 3-degree bin
     EulerCodec: Example(lambda: EulerCodec(INPUT, bins=AngleBinCodec()), "angles", _bin_logits, 1.5 + 1e-3),
 }
@@ -115,6 +124,10 @@ def test_every_codec_satisfies_a_codec_protocol(cls: type) -> None:
     if cls is EulerCodec:  # a head-pose label codec: encodes the crop's angles, decodes through its bins
         assert callable(codec.encode_sample) and isinstance(codec.bins, AngleCodec)
         return
+    if EXAMPLES[cls].kind == "visibility":  # flags in, (B, K) probabilities out: no coordinates to decode
+        assert len(codec.input_size) == 2 and callable(codec.encode) and callable(codec.decode)
+        assert callable(codec.flip_back)
+        return
     assert isinstance(codec, KeypointCodec if EXAMPLES[cls].kind == "keypoints" else AngleCodec), cls.__name__
 
 
@@ -131,6 +144,14 @@ def test_codec_round_trip_within_its_bound(cls: type) -> None:
     rng = np.random.default_rng(0)
     worst = 0.0
     for _ in range(20):
+        if ex.kind == "visibility":  # labelled flags (v > 0) decode to 1 (v = 2) or 0 (v = 1); v = 0 is masked
+            flags = rng.choice([0.0, 1.0, 2.0], size=7).astype(np.float32)
+            targets = codec.encode(rng.uniform(0, INPUT[0] - 1, (7, 2)).astype(np.float32), flags)
+            decoded = np.asarray(codec.decode(ex.perfect(codec, targets)))[0]
+            labelled = flags > 0
+            assert np.array_equal(targets["target_weight"], labelled.astype(np.float32))
+            worst = max(worst, float(np.abs(decoded[labelled] - (flags[labelled] == 2)).max(initial=0.0)))
+            continue
         if ex.kind == "keypoints":
             k = 5
             margin = 16.0  # 4 heatmap px: DARK leaves maxima within 2 px of the border unrefined (test_codecs_heatmap)

@@ -45,6 +45,7 @@ CASES = {  # case -> (task file, extra overrides)
     "head_pose": ("head_pose", []),
     "head_pose_6d": ("head_pose_6d", []),
     "face_head_pose": ("face_head_pose", []),
+    "body_visibility": ("body_visibility", []),
     "custom": ("custom", []),
 }
 PHOTOS = [
@@ -102,7 +103,7 @@ def torch_predictions(model: Any, runtime: Runtime, image: np.ndarray, boxes: np
 def compare(model: Any, runtime: Runtime, realdata: Path, kp_tol: float, angle_tol: float) -> dict[str, float]:
     """Worst differences; keypoints in crop px (image px divided by the box's image px per crop px,
     so the bound does not grow with the photo's resolution: the unwarp is the same numpy code)."""
-    worst = {"kp": 0.0, "score": 0.0, "angle": 0.0, "rotation": 0.0}
+    worst = {"kp": 0.0, "score": 0.0, "angle": 0.0, "rotation": 0.0, "visibility": 0.0}
     for rel, boxes in PHOTOS:
         image = photo(realdata, rel)
         boxes = np.asarray(boxes, np.float32)
@@ -122,10 +123,14 @@ def compare(model: Any, runtime: Runtime, realdata: Path, kp_tol: float, angle_t
                 worst["angle"] = max(worst["angle"], float(np.abs(p.extras["euler"] - euler).max()))
                 matrix = euler_to_matrix(euler[:, 0], euler[:, 1], euler[:, 2])
                 worst["rotation"] = max(worst["rotation"], float(np.abs(p.rotation - matrix).max()))
+            if "visibility" in r.extras:  # probabilities (N, K)
+                diff = np.abs(p.extras["visibility"] - np.asarray(r.extras["visibility"]))
+                worst["visibility"] = max(worst["visibility"], float(diff.max()))
     assert worst["kp"] <= kp_tol, worst
     assert worst["score"] <= 1e-4, worst
     assert worst["angle"] <= angle_tol, worst
     assert worst["rotation"] <= 1e-4, worst
+    assert worst["visibility"] <= 1e-5, worst
     return worst
 
 
@@ -163,6 +168,23 @@ def test_flip_test_inside_the_graph_matches_pytorch_flip_test(tmp_path: Path, re
     paths = export_model(model, str(tmp_path / "export"), flip_test=True)
     assert model.flip_test is True
     compare(model, Runtime(paths["onnx"]), realdata, kp_tol=1e-3, angle_tol=1e-3)
+
+
+@pytest.mark.parametrize("flip_test", [False, True])
+def test_visibility_probabilities_equal_task_predict(tmp_path: Path, realdata: Path, flip_test: bool) -> None:
+    """Non-zero visibility logits (the head's last layer starts at zero: 0.5 everywhere), plain and flip-tested."""
+    model = build_tiny("body_visibility", tmp_path)
+    with torch.no_grad():
+        for p in model.tasks["visibility"].head.final.parameters():
+            p.copy_(torch.randn(p.shape, generator=torch.Generator().manual_seed(1)) * 0.5)
+    paths = export_model(model, str(tmp_path / "export"), flip_test=flip_test)
+    assert model.flip_test is flip_test
+    runtime = Runtime(paths["onnx"])
+    image = photo(realdata, PHOTOS[0][0])
+    probs = runtime.predict(image, np.asarray(PHOTOS[0][1], np.float32))["visibility"].extras["visibility"]
+    assert probs.shape == (2, 17) and np.ptp(probs) > 0.1  # not the untrained 0.5 everywhere
+    worst = compare(model, runtime, realdata, kp_tol=1e-3, angle_tol=1e-3)  # visibility to 1e-5
+    print("body_visibility flip_test", flip_test, "worst", worst)
 
 
 def test_a_task_without_an_exportable_decode_names_task_and_operation(tmp_path: Path) -> None:

@@ -63,6 +63,7 @@ def _samples(k: int, seed: int) -> tuple[dict[str, np.ndarray], dict[str, np.nda
         "scores": rng.uniform(0.1, 1.0, size=(N, k)).astype(np.float32),
         "euler": (np.nan_to_num(euler) + rng.normal(0, 8, size=(N, 3))).astype(np.float32),
         "scale": rng.uniform(2, 10, size=(N, k, 2)).astype(np.float32),  # RLE's per-keypoint scale, image px
+        "visibility": rng.uniform(0, 1, size=(N, k)).astype(np.float32),  # a visibility task's probabilities
     }
     meta = {
         "keypoints": gt,
@@ -92,9 +93,8 @@ def _run(configs: dict[str, tuple[Any, Any]], order: list[int]) -> dict[str, Any
         pred, meta = _samples(spec.num_keypoints if spec is not None else 0, seed=len(key))
         for start in range(0, len(order), BATCH):
             sel = np.asarray(order[start : start + BATCH])
-            p = Prediction(
-                pred["keypoints"][sel], pred["scores"][sel], {"euler": pred["euler"][sel], "scale": pred["scale"][sel]}
-            )
+            extras = {name: pred[name][sel] for name in ("euler", "scale", "visibility")}
+            p = Prediction(pred["keypoints"][sel], pred["scores"][sel], extras)
             batch_meta = {name: torch.from_numpy(np.asarray(v[sel])) for name, v in meta.items()}
             for metric in metrics.values():
                 metric.update(p, batch_meta)
@@ -135,7 +135,8 @@ def test_every_task_metric_is_the_same_on_two_processes(tmp_path: Path) -> None:
                     for column, col in records.items():
                         np.testing.assert_allclose(other_records[column], col, rtol=0, atol=1e-9, err_msg=column)
     reported = {k for metrics in single.values() for values, _ in metrics.values() for k in values}
-    assert {"pck", "epe", "auc", "pdj", "pckh", "ap", "nme", "fr", "mae", "geodesic", "cover@1"} <= reported
+    wanted = {"pck", "epe", "auc", "pdj", "pckh", "ap", "nme", "fr", "mae", "geodesic", "cover@1"}
+    assert wanted | {"vis_auroc", "vis_ece"} <= reported
 
 
 @pytest.mark.slow

@@ -136,6 +136,11 @@ def test_overlay_drawing_equals_viz(realdata: Path) -> None:
     assert np.array_equal(
         draw.draw_keypoints(image, kpts, scores, layout), viz.draw_keypoints(image, kpts, scores, spec)
     )
+    hollow = rng.uniform(0, 1, size=68) < 0.5  # predicted occluded: rings
+    assert np.array_equal(
+        draw.draw_keypoints(image, kpts, scores, layout, hollow=hollow),
+        viz.draw_keypoints(image, kpts, scores, spec, hollow=hollow),
+    )
     for euler in ([10.0, -20.0, 5.0], [-60.0, 30.0, -40.0]):
         assert np.array_equal(
             draw.draw_head_pose(image, np.array(euler), (80, 60), 40),
@@ -156,8 +161,29 @@ def test_sidecar_of_another_format_version_is_refused(exported: tuple[str, objec
     meta["format_version"] = 99
     (tmp_path / "model.onnx").write_bytes(Path(onnx_path).read_bytes())
     (tmp_path / "model.json").write_text(json.dumps(meta))
-    with pytest.raises(SidecarError, match=r"'format_version' is 99 but this runtime reads version 1"):
+    with pytest.raises(SidecarError, match=r"'format_version' is 99 but this runtime reads versions 1, 2"):
         load_sidecar(str(tmp_path / "model.onnx"))
+
+
+def test_sidecar_of_version_1_still_loads_and_predicts(
+    exported: tuple[str, object], tmp_path: Path, realdata: Path
+) -> None:
+    """Version 2 only added the task kind ``visibility``: a version-1 export (no such task) reads as before."""
+    import cv2
+
+    onnx_path, _ = exported
+    bgr = cv2.imread(str(realdata / "coco" / "000000196141.jpg"))
+    assert bgr is not None
+    meta = json.loads(Path(onnx_path).with_suffix(".json").read_text())
+    assert meta["format_version"] == 2
+    meta["format_version"] = 1
+    (tmp_path / "model.onnx").write_bytes(Path(onnx_path).read_bytes())
+    (tmp_path / "model.json").write_text(json.dumps(meta))
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    old, new = Runtime(str(tmp_path / "model.onnx")), Runtime(onnx_path)
+    box = np.array([[30, 40, 200, 300]], np.float32)
+    entries, _ = frame_entries(old, image, box)
+    assert entries == frame_entries(new, image, box)[0] and "keypoint_visibility" not in entries[0]
 
 
 def test_gray_and_rgba_images_are_converted_and_floats_refused(exported: tuple[str, object]) -> None:

@@ -7,8 +7,9 @@ sub-pixel offset lost by the stride.
 Units: boxes are ``x, y, w, h`` in **input px** (the letterboxed network input of
 :mod:`landmarks.data.detection`); heatmap px = input px / ``stride``. For a box with centre ``c``
 (input px) the centre cell is ``floor(c / R)``, the offset target ``c / R - floor(c / R)`` and
-the size target ``(w, h) / R`` (heatmap px), so decoding ``(cell + offset) * R`` and
-``size * R`` returns the box exactly.
+the size target ``(w, h) / R`` (heatmap px; the paper's), or its natural log with
+``size_space="log"`` (an L1 on log sizes weighs relative errors, which is what IoU feels), so
+decoding ``(cell + offset) * R`` and ``size * R`` (``exp(size) * R``) returns the box exactly.
 
 * ``encode(boxes, labels, class_mask)`` (data side): a Gaussian of peak 1 at each centre cell
   of its class channel (overlaps keep the maximum); its radius is the largest corner shift that
@@ -67,6 +68,7 @@ class CenterNetCodec:
         max_objects: most boxes one image may have (fixed-size targets for batching).
         max_detections: peaks kept per image by ``decode`` (COCO scores at most 100).
         min_overlap: IoU the Gaussian radius preserves (CornerNet: 0.7).
+        size_space: ``"linear"`` (size targets in heatmap px, the paper's) or ``"log"`` (their log).
     """
 
     udp: bool = False
@@ -80,12 +82,16 @@ class CenterNetCodec:
         max_objects: int = 128,
         max_detections: int = 100,
         min_overlap: float = 0.7,
+        size_space: str = "linear",
     ) -> None:
         w, h = (int(v) for v in input_size)
         if w % stride or h % stride or min(w, h) < stride:
             raise ValueError(f"CenterNetCodec: input_size {list(input_size)} must be multiples of stride {stride}")
         if not categories or len(set(categories)) != len(categories):
             raise ValueError(f"CenterNetCodec: categories must be distinct names, got {list(categories)}")
+        if size_space not in ("linear", "log"):
+            raise ValueError(f"CenterNetCodec: size_space must be 'linear' or 'log', got {size_space!r}")
+        self.size_space = size_space
         self.input_size = (w, h)
         self.categories = tuple(str(c) for c in categories)
         self.stride = int(stride)
@@ -126,9 +132,9 @@ class CenterNetCodec:
             class_mask: ``(C,)`` 1 for the classes this image labels (default: all).
 
         Returns:
-            ``heatmap (C, h, w)``, ``index (M,)`` int64 flat centre cell, ``size (M, 2)`` and
-            ``offset (M, 2)`` heatmap px, ``mask (M,)`` 1 for a real object, ``class_weight (C,)``;
-            ``M = max_objects``, all float32 but ``index``.
+            ``heatmap (C, h, w)``, ``index (M,)`` int64 flat centre cell, ``size (M, 2)`` (heatmap px,
+            or their log: ``size_space``) and ``offset (M, 2)`` heatmap px, ``mask (M,)`` 1 for a real
+            object, ``class_weight (C,)``; ``M = max_objects``, all float32 but ``index``.
 
         Raises:
             ValueError: more than ``max_objects`` boxes, or a label outside ``[0, C)``.
@@ -153,7 +159,7 @@ class CenterNetCodec:
             radius = int(gaussian_radius(h / r, w / r, self.min_overlap))
             _splat(heatmap[label], cell, radius)
             index[j] = cell[1] * hw + cell[0]
-            size[j] = (w / r, h / r)
+            size[j] = (w / r, h / r) if self.size_space == "linear" else (math.log(w / r), math.log(h / r))
             offset[j] = ctr - cell
             mask[j] = 1.0
         weight = np.ones(c, np.float32) if class_mask is None else np.asarray(class_mask, np.float32).reshape(c)
@@ -171,7 +177,8 @@ class CenterNetCodec:
         """Peaks of the head output -> boxes.
 
         Args:
-            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px.
+            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` (heatmap px, or their log) and
+                ``offset (B, 2, h, w)`` heatmap px.
 
         Returns:
             ``boxes (B, N, 4)`` xywh input px, ``scores (B, N)`` in (0, 1), ``labels (B, N)`` int64,
@@ -183,7 +190,8 @@ class CenterNetCodec:
         scores, flat = peaks.reshape(b, -1).topk(min(self.max_detections, c * h * w), dim=1)
         labels = torch.div(flat, h * w, rounding_mode="floor")
         pix = flat % (h * w)
-        size = _gather(out["size"].detach().float(), pix).clamp_min(0)  # (B, N, 2)
+        raw = _gather(out["size"].detach().float(), pix)  # (B, N, 2)
+        size = raw.clamp_min(0) if self.size_space == "linear" else raw.clamp(-10, 10).exp()
         off = _gather(out["offset"].detach().float(), pix)
         cx = ((pix % w).float() + off[..., 0]) * self.stride
         cy = (torch.div(pix, w, rounding_mode="floor").float() + off[..., 1]) * self.stride

@@ -2,7 +2,8 @@
 
 Discovery: every class defined in a ``landmarks/codecs/*.py`` module that has an ``encode`` method
 is a codec and must have an entry in :data:`EXAMPLES` (a constructor, the head output a perfect
-model would give for the encoded targets, and the round-trip error bound). A new codec without an
+model would give for the encoded targets, and the round-trip error bound). Kinds: ``keypoints``
+(input px), ``angles`` (degrees) and ``boxes`` (``x, y, w, h`` input px of labelled boxes). A new codec without an
 entry fails :func:`test_every_codec_has_a_round_trip_example`, so the contract cannot be skipped.
 """
 
@@ -20,12 +21,13 @@ import pytest
 import torch
 
 import landmarks.codecs
+from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.codecs.coords import CoordinateCodec
 from landmarks.codecs.head_pose import EulerCodec
 from landmarks.codecs.head_pose_bins import AngleBinCodec
 from landmarks.codecs.heatmap import MSRAHeatmap, UDPHeatmap
 from landmarks.codecs.integral import IntegralHeatmap
-from landmarks.codecs.protocol import AngleCodec, KeypointCodec
+from landmarks.codecs.protocol import AngleCodec, BoxCodec, KeypointCodec
 from landmarks.codecs.rle import RLECodec
 from landmarks.codecs.simcc import SimCCCodec
 from landmarks.codecs.visibility import VisibilityCodec
@@ -39,7 +41,7 @@ class Example:
     """How to round-trip one codec: ``decoded = decode(perfect(encode(label)))``; ``|decoded - label| <= bound``."""
 
     build: Callable[[], Any]
-    kind: str  # "keypoints" (input px) or "angles" (degrees)
+    kind: str  # "keypoints" (input px), "angles" (degrees) or "boxes" (xywh input px)
     perfect: Callable[[Any, dict[str, np.ndarray]], Any]
     bound: float
 
@@ -71,6 +73,17 @@ def _bin_logits(codec: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
     return logits
 
 
+def _centre_maps(codec: Any, t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """A perfect CenterNet output: the target heatmap as logits, size and offset written at the centre cells."""
+    w, h = codec.heatmap_size
+    size, offset = torch.zeros(1, 2, h * w, dtype=torch.float64), torch.zeros(1, 2, h * w, dtype=torch.float64)
+    live = np.flatnonzero(t["mask"])
+    size[0, :, t["index"][live]] = torch.from_numpy(t["size"][live].T.astype(np.float64))
+    offset[0, :, t["index"][live]] = torch.from_numpy(t["offset"][live].T.astype(np.float64))
+    heat = torch.logit(torch.from_numpy(t["heatmap"])[None].double().clamp(1e-9, 1 - 1e-9))
+    return {"heatmap": heat, "size": size.reshape(1, 2, h, w), "offset": offset.reshape(1, 2, h, w)}
+
+
 EXAMPLES: dict[type, Example] = {
     MSRAHeatmap: Example(
         lambda: MSRAHeatmap(INPUT, HEATMAP, sigma=2.0, refine="dark", unbiased=True), "keypoints", _heatmaps, 0.15
@@ -94,6 +107,9 @@ EXAMPLES: dict[type, Example] = {
     ),  # kind "visibility": COCO flags -> probability of v = 2; sigmoid(20) = 1 - 2e-9
     AngleBinCodec: Example(lambda: AngleBinCodec(), "angles", _bin_logits, 1.5 + 1e-3),  # half a 3-degree bin
     EulerCodec: Example(lambda: EulerCodec(INPUT, bins=AngleBinCodec()), "angles", _bin_logits, 1.5 + 1e-3),
+    CenterNetCodec: Example(
+        lambda: CenterNetCodec(INPUT, ["person", "hand"], stride=4), "boxes", _centre_maps, 1e-4
+    ),  # exact: cell + offset and size are continuous
 }
 
 
@@ -128,7 +144,8 @@ def test_every_codec_satisfies_a_codec_protocol(cls: type) -> None:
         assert len(codec.input_size) == 2 and callable(codec.encode) and callable(codec.decode)
         assert callable(codec.flip_back)
         return
-    assert isinstance(codec, KeypointCodec if EXAMPLES[cls].kind == "keypoints" else AngleCodec), cls.__name__
+    kinds = {"keypoints": KeypointCodec, "angles": AngleCodec, "boxes": BoxCodec}
+    assert isinstance(codec, kinds[EXAMPLES[cls].kind]), cls.__name__
 
 
 def test_every_codec_module_documents_its_unit() -> None:
@@ -152,7 +169,17 @@ def test_codec_round_trip_within_its_bound(cls: type) -> None:
             assert np.array_equal(targets["target_weight"], labelled.astype(np.float32))
             worst = max(worst, float(np.abs(decoded[labelled] - (flags[labelled] == 2)).max(initial=0.0)))
             continue
-        if ex.kind == "keypoints":
+        if ex.kind == "boxes":  # 3 boxes whose centres fall in distinct cells, labels of both classes
+            xy = np.stack([rng.uniform(4, INPUT[0] - 36, 3), rng.uniform(4, INPUT[1] - 44, 3)], 1)
+            xy[:, 0] += np.array([0.0, 11.0, 22.0])[rng.permutation(3)]  # centres at least 11 px apart in x
+            label = np.concatenate([xy, rng.uniform(6, 12, (3, 1)), rng.uniform(10, 40, (3, 1))], 1)
+            targets = codec.encode(label, np.array([0, 1, 1]))
+            boxes, scores, _ = codec.decode(ex.perfect(codec, targets))
+            found = boxes[0][scores[0] > 0.999]
+            assert len(found) == 3, f"{cls.__name__}: {len(found)} peaks for 3 boxes"
+            decoded = found[np.argsort(found[:, 0])]
+            label = label[np.argsort(label[:, 0])]
+        elif ex.kind == "keypoints":
             k = 5
             margin = 16.0  # 4 heatmap px: DARK leaves maxima within 2 px of the border unrefined (test_codecs_heatmap)
             label = np.stack(

@@ -1,0 +1,83 @@
+"""Jitter before / after smoothing on synthetic clips, per task kind: the table of docs/benchmarks.md ("Video").
+
+``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]``
+
+Each checkpoint is evaluated on ``--clips`` synthetic clips of its kind (seeds 1000.., 48 frames, as
+``evaluate.py clips=...``: :func:`landmarks.inference.clip_eval.evaluate_clips` on ground-truth boxes).
+The goal of the video issue: smoothing cuts jitter by >= 50 % at <= 2 % relative accuracy cost, and
+identity switches <= 1 per 100 track-frames. Jitter = the acceleration error (keypoints px / frame^2,
+angles deg / frame^2) and, for keypoints, LDEQ's normalised mean flicker; accuracy = PCK@0.1 (keypoints)
+or the angle MAE (head pose).
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+CLIPS = {  # kind -> (maker, keyword arguments)
+    "body": ("landmarks.data.synthetic.body.clip:make_body_clip", {"num_people": 3}),
+    "hand": ("landmarks.data.synthetic.hand.clip:make_hand_clip", {"num_hands": 2}),
+    "face": ("landmarks.data.synthetic.face.clip:make_face_clip", {"num_faces": 2}),
+    "head_pose": ("landmarks.data.synthetic.face.clip:make_face_clip", {"num_faces": 2}),
+}
+
+
+def _maker(path: str) -> Any:
+    import importlib
+
+    module, name = path.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def _row(kind: str, variant: str, m: dict[str, float], task: str) -> str:
+    angles = f"{task}/raw/mae" in m
+    acc_key = "mae" if angles else "pck"
+    jitter_change = m[f"{task}/{variant}/accel_change"]
+    nmf = "" if angles else f"{m[f'{task}/raw/nmf']:.0f} -> {m[f'{task}/{variant}/nmf']:.0f}"
+    acc_change = m[f"{task}/{variant}/{acc_key}_change"]
+    cost = acc_change if angles else -acc_change  # MAE up or PCK down is a cost
+    ok = jitter_change <= -0.5 and cost <= 0.02
+    return (
+        f"| {kind} | {variant} | {m[f'{task}/raw/accel']:.2f} -> {m[f'{task}/{variant}/accel']:.2f} "
+        f"({100 * jitter_change:+.0f} %) | {nmf} | {acc_key} {m[f'{task}/raw/{acc_key}']:.3f} -> "
+        f"{m[f'{task}/{variant}/{acc_key}']:.3f} ({100 * acc_change:+.1f} %) | {'PASS' if ok else 'MISS'} |"
+    )
+
+
+def main() -> None:
+    import torch
+
+    from landmarks.inference.clip_eval import evaluate_clips
+    from landmarks.run import load_predictor
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("ckpts", nargs="+", help="kind=checkpoint, kind in body, hand, face, head_pose")
+    parser.add_argument("--clips", type=int, default=4)
+    parser.add_argument("--threads", type=int, default=2)
+    args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    print(
+        "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
+        "|---|---|---|---|---|---|"
+    )
+    switches = []
+    for item in args.ckpts:
+        kind, ckpt = item.split("=", 1)
+        path, kwargs = CLIPS[kind]
+        maker = _maker(path)
+        clips = [maker(seed=1000 + i, num_frames=48, **kwargs) for i in range(args.clips)]
+        predictor = load_predictor(ckpt, flip_test=False, device="cpu")
+        m = evaluate_clips(predictor, clips)
+        task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
+        for variant in ("one_euro", "savgol"):
+            print(_row(kind, variant, m, task), flush=True)
+        switches.append(
+            f"| {kind} | {m['id_switches']:.0f} | {m['track_frames']:.0f} | {m['id_switches_per_100']:.2f} |"
+        )
+    print("\n| kind | identity switches | track-frames | per 100 (goal <= 1) |\n|---|---|---|---|")
+    print("\n".join(switches))
+
+
+if __name__ == "__main__":
+    main()

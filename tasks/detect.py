@@ -9,8 +9,9 @@ same timm backbone as every other task, trained from whole frames
   offset ``(B, 2, h, w)`` heatmap px, stride = the codec's).
 * Loss: ``focal(heatmap) + size_weight * L1(size) + offset_weight * L1(offset)`` (the paper's
   1 / 0.1 / 1). The focal loss (:class:`landmarks.losses.focal.PenaltyReducedFocalLoss`) is per
-  object, masked per class by ``class_weight`` (classes a frame does not label); both L1 terms are
-  read at the centre cells only and averaged over the objects (heatmap px).
+  object, masked per class by ``class_weight`` (classes a frame does not label); both L1 terms
+  (heatmap px, summed over x and y) are read where the codec's ``reg_weight`` is set (the centre cell,
+  or a weighted region: ``regress_area``) and averaged over the objects.
 * Prediction (the one output path): :class:`landmarks.codecs.centernet.CenterNetCodec` decodes
   the top-N peaks into input px; the letterbox is undone with the crop affine of ``meta``
   (``center``, ``scale``, ``rot``) and boxes are clipped to the image when ``meta["image_size"]``
@@ -104,10 +105,10 @@ class DetectTask(Task):
         """Focal heatmap loss + weighted L1 on size and offset at the centres (module docstring)."""
         t = batch["targets"][self.name]
         heat = self.criterion(out["heatmap"], t["heatmap"], t["class_weight"])
-        mask = t["mask"].float()[..., None]  # (B, M, 1)
-        n = mask.sum().clamp_min(1.0)
-        size = (F.l1_loss(_at(out["size"], t["index"]), t["size"].float(), reduction="none") * mask).sum() / n
-        offset = (F.l1_loss(_at(out["offset"], t["index"]), t["offset"].float(), reduction="none") * mask).sum() / n
+        w = t["reg_weight"].float()[:, None]  # (B, 1, h, w): the cells that regress, 1 per object in all
+        n = w.sum().clamp_min(1.0)
+        size = (F.l1_loss(out["size"].float(), t["size"].float(), reduction="none") * w).sum() / n
+        offset = (F.l1_loss(out["offset"].float(), t["offset"].float(), reduction="none") * w).sum() / n
         total = heat + self.size_weight * size + self.offset_weight * offset
         return {"loss": total, "heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
 
@@ -163,13 +164,6 @@ class DetectTask(Task):
         for det in self.detections(prediction, i, kpt_thr):
             out = viz.draw_box(out, det["bbox"], label=f"{det['category']} {det['score']:.2f}")
         return out.copy() if out is image else out
-
-
-def _at(maps: torch.Tensor, index: torch.Tensor) -> torch.Tensor:
-    """``maps (B, D, h, w)`` read at flat cells ``index (B, M)`` -> ``(B, M, D)`` float."""
-    b, d = maps.shape[:2]
-    flat = maps.float().reshape(b, d, -1)
-    return flat.gather(2, index.long()[:, None, :].expand(b, d, index.shape[1])).permute(0, 2, 1)
 
 
 def _np(x: Any) -> np.ndarray:

@@ -6,10 +6,16 @@ sub-pixel offset lost by the stride.
 
 Units: boxes are ``x, y, w, h`` in **input px** (the letterboxed network input of
 :mod:`landmarks.data.detection`); heatmap px = input px / ``stride``. For a box with centre ``c``
-(input px) the centre cell is ``floor(c / R)``, the offset target ``c / R - floor(c / R)`` and
-the size target ``(w, h) / R`` (heatmap px; the paper's), or its natural log with
-``size_space="log"`` (an L1 on log sizes weighs relative errors, which is what IoU feels), so
-decoding ``(cell + offset) * R`` and ``size * R`` (``exp(size) * R``) returns the box exactly.
+(input px) the centre cell is ``floor(c / R)``; a cell ``q`` regressing the box has the offset
+target ``c / R - q`` and the size target ``(w, h) / R`` (heatmap px), so decoding
+``(q + offset) * R`` and ``size * R`` returns the box exactly.
+
+Which cells regress: the centre cell only (``regress_area=0``, the paper), or, as TTFNet does to
+train faster (Liu et al., "Training-Time-Friendly Network for Real-Time Object Detection", AAAI
+2020), every cell within ``+- regress_area * (w, h) / 2`` of the centre cell, weighted by an
+elliptical Gaussian (sigma ``regress_area * (w, h) / 6``, 1 at the centre cell) normalised to sum 1
+per object; a cell claimed by two objects keeps the smaller one (boxes are written largest first).
+The targets are dense maps, so both cases are one L1 (:mod:`tasks.detect`).
 
 * ``encode(boxes, labels, class_mask)`` (data side): a Gaussian of peak 1 at each centre cell
   of its class channel (overlaps keep the maximum); its radius is the largest corner shift that
@@ -68,7 +74,8 @@ class CenterNetCodec:
         max_objects: most boxes one image may have (fixed-size targets for batching).
         max_detections: peaks kept per image by ``decode`` (COCO scores at most 100).
         min_overlap: IoU the Gaussian radius preserves (CornerNet: 0.7).
-        size_space: ``"linear"`` (size targets in heatmap px, the paper's) or ``"log"`` (their log).
+        regress_area: size/offset regression region as a fraction of the box (0: the centre cell only,
+            CenterNet; TTFNet uses 0.54).
     """
 
     udp: bool = False
@@ -82,16 +89,16 @@ class CenterNetCodec:
         max_objects: int = 128,
         max_detections: int = 100,
         min_overlap: float = 0.7,
-        size_space: str = "linear",
+        regress_area: float = 0.0,
     ) -> None:
         w, h = (int(v) for v in input_size)
         if w % stride or h % stride or min(w, h) < stride:
             raise ValueError(f"CenterNetCodec: input_size {list(input_size)} must be multiples of stride {stride}")
         if not categories or len(set(categories)) != len(categories):
             raise ValueError(f"CenterNetCodec: categories must be distinct names, got {list(categories)}")
-        if size_space not in ("linear", "log"):
-            raise ValueError(f"CenterNetCodec: size_space must be 'linear' or 'log', got {size_space!r}")
-        self.size_space = size_space
+        if not 0 <= regress_area <= 1:
+            raise ValueError(f"CenterNetCodec: regress_area must be in [0, 1], got {regress_area}")
+        self.regress_area = float(regress_area)
         self.input_size = (w, h)
         self.categories = tuple(str(c) for c in categories)
         self.stride = int(stride)
@@ -132,53 +139,67 @@ class CenterNetCodec:
             class_mask: ``(C,)`` 1 for the classes this image labels (default: all).
 
         Returns:
-            ``heatmap (C, h, w)``, ``index (M,)`` int64 flat centre cell, ``size (M, 2)`` (heatmap px,
-            or their log: ``size_space``) and ``offset (M, 2)`` heatmap px, ``mask (M,)`` 1 for a real
-            object, ``class_weight (C,)``; ``M = max_objects``, all float32 but ``index``.
+            ``heatmap (C, h, w)``; ``size (2, h, w)`` and ``offset (2, h, w)`` heatmap px and their
+            ``reg_weight (h, w)`` (0 where nothing is regressed; sums to 1 per object); ``num_objects``
+            (a float); ``class_weight (C,)``. All float32.
 
         Raises:
             ValueError: more than ``max_objects`` boxes, or a label outside ``[0, C)``.
         """
         boxes = np.asarray(boxes, np.float64).reshape(-1, 4)
         labels = np.asarray(labels, np.int64).reshape(-1)
-        c, (hw, hh), m, r = self.num_classes, self.heatmap_size, self.max_objects, self.stride
-        if len(boxes) > m or len(labels) != len(boxes):
-            raise ValueError(f"CenterNetCodec.encode: {len(boxes)} boxes, {len(labels)} labels; at most {m} boxes")
+        c, (hw, hh), r = self.num_classes, self.heatmap_size, self.stride
+        if len(boxes) > self.max_objects or len(labels) != len(boxes):
+            raise ValueError(
+                f"CenterNetCodec.encode: {len(boxes)} boxes, {len(labels)} labels; at most {self.max_objects} boxes"
+            )
         if len(labels) and (labels.min() < 0 or labels.max() >= c):
             raise ValueError(f"CenterNetCodec.encode: labels {sorted(set(labels.tolist()))} outside [0, {c})")
         heatmap = np.zeros((c, hh, hw), np.float32)
-        index = np.zeros(m, np.int64)
-        size = np.zeros((m, 2), np.float32)
-        offset = np.zeros((m, 2), np.float32)
-        mask = np.zeros(m, np.float32)
-        for j, ((x, y, w, h), label) in enumerate(zip(boxes, labels)):
+        size = np.zeros((2, hh, hw), np.float32)
+        offset = np.zeros((2, hh, hw), np.float32)
+        weight = np.zeros((hh, hw), np.float32)
+        count = 0
+        for j in np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable"):  # largest first: smaller ones overwrite
+            x, y, w, h = boxes[j]
             if w <= 0 or h <= 0:
                 continue
             ctr = np.array([(x + w / 2) / r, (y + h / 2) / r])
             cell = np.clip(np.floor(ctr), 0, [hw - 1, hh - 1]).astype(np.int64)
-            radius = int(gaussian_radius(h / r, w / r, self.min_overlap))
-            _splat(heatmap[label], cell, radius)
-            index[j] = cell[1] * hw + cell[0]
-            size[j] = (w / r, h / r) if self.size_space == "linear" else (math.log(w / r), math.log(h / r))
-            offset[j] = ctr - cell
-            mask[j] = 1.0
-        weight = np.ones(c, np.float32) if class_mask is None else np.asarray(class_mask, np.float32).reshape(c)
+            _splat(heatmap[labels[j]], cell, int(gaussian_radius(h / r, w / r, self.min_overlap)))
+            (x0, x1), (y0, y1), g = self._region(cell, w / r, h / r)
+            size[:, y0:y1, x0:x1] = np.array([w / r, h / r], np.float32)[:, None, None]
+            offset[0, y0:y1, x0:x1] = ctr[0] - np.arange(x0, x1)[None, :]
+            offset[1, y0:y1, x0:x1] = ctr[1] - np.arange(y0, y1)[:, None]
+            weight[y0:y1, x0:x1] = g
+            count += 1
+        mask = np.ones(c, np.float32) if class_mask is None else np.asarray(class_mask, np.float32).reshape(c)
         return {
             "heatmap": heatmap,
-            "index": index,
             "size": size,
             "offset": offset,
-            "mask": mask,
-            "class_weight": weight,
+            "reg_weight": weight,
+            "num_objects": np.float32(count),
+            "class_weight": mask,
         }
+
+    def _region(self, cell: np.ndarray, w: float, h: float) -> tuple[tuple[int, int], tuple[int, int], np.ndarray]:
+        """Cells regressing a box of ``w x h`` heatmap px centred in ``cell``: x and y ranges and their weights."""
+        hw, hh = self.heatmap_size
+        rx, ry = int(self.regress_area * w / 2), int(self.regress_area * h / 2)
+        x0, x1 = max(0, cell[0] - rx), min(hw, cell[0] + rx + 1)
+        y0, y1 = max(0, cell[1] - ry), min(hh, cell[1] + ry + 1)
+        sx, sy = max(self.regress_area * w / 6, 1e-6), max(self.regress_area * h / 6, 1e-6)
+        dx, dy = np.arange(x0, x1) - cell[0], np.arange(y0, y1) - cell[1]
+        g = np.exp(-(dx[None, :] ** 2) / (2 * sx * sx) - dy[:, None] ** 2 / (2 * sy * sy))
+        return (int(x0), int(x1)), (int(y0), int(y1)), (g / g.sum()).astype(np.float32)
 
     # --- model side -------------------------------------------------------------------
     def decode(self, out: Mapping[str, torch.Tensor]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Peaks of the head output -> boxes.
 
         Args:
-            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` (heatmap px, or their log) and
-                ``offset (B, 2, h, w)`` heatmap px.
+            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px.
 
         Returns:
             ``boxes (B, N, 4)`` xywh input px, ``scores (B, N)`` in (0, 1), ``labels (B, N)`` int64,
@@ -190,8 +211,7 @@ class CenterNetCodec:
         scores, flat = peaks.reshape(b, -1).topk(min(self.max_detections, c * h * w), dim=1)
         labels = torch.div(flat, h * w, rounding_mode="floor")
         pix = flat % (h * w)
-        raw = _gather(out["size"].detach().float(), pix)  # (B, N, 2)
-        size = raw.clamp_min(0) if self.size_space == "linear" else raw.clamp(-10, 10).exp()
+        size = _gather(out["size"].detach().float(), pix).clamp_min(0)  # (B, N, 2)
         off = _gather(out["offset"].detach().float(), pix)
         cx = ((pix % w).float() + off[..., 0]) * self.stride
         cy = (torch.div(pix, w, rounding_mode="floor").float() + off[..., 1]) * self.stride

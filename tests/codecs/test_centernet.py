@@ -49,28 +49,37 @@ def test_encode_targets() -> None:
     t = codec.encode(np.array([[10.0, 6.0, 20.0, 12.0]]), np.array([1]))  # centre (20, 12) -> cell (5, 3), offset 0
     assert t["heatmap"].shape == (2, 8, 16) and t["heatmap"][0].max() == 0.0
     assert t["heatmap"][1, 3, 5] == 1.0 and t["heatmap"][1].max() == 1.0
-    assert t["index"][0] == 3 * 16 + 5 and t["mask"].tolist() == [1, 0, 0, 0]
-    np.testing.assert_allclose(t["size"][0], [5.0, 3.0])  # heatmap px
-    np.testing.assert_allclose(t["offset"][0], [0.0, 0.0])
+    assert t["reg_weight"][3, 5] == 1.0 and t["reg_weight"].sum() == 1.0 and t["num_objects"] == 1.0
+    np.testing.assert_allclose(t["size"][:, 3, 5], [5.0, 3.0])  # heatmap px
+    np.testing.assert_allclose(t["offset"][:, 3, 5], [0.0, 0.0])
     t = codec.encode(np.array([[11.0, 7.0, 20.0, 12.0]]), np.array([0]), class_mask=np.array([1, 0]))
-    np.testing.assert_allclose(t["offset"][0], [0.25, 0.25])  # centre (21, 13) / 4 = (5.25, 3.25)
+    np.testing.assert_allclose(t["offset"][:, 3, 5], [0.25, 0.25])  # centre (21, 13) / 4 = (5.25, 3.25)
     assert t["class_weight"].tolist() == [1.0, 0.0]
 
 
+def test_regression_region_weights_and_targets() -> None:
+    codec = CenterNetCodec((64, 64), ["person"], stride=4, regress_area=0.5)
+    t = codec.encode(np.array([[8.0, 4.0, 32.0, 48.0], [44.0, 44.0, 8.0, 8.0]]), np.array([0, 0]))
+    # the 8 x 12 heatmap-px box regresses x in 6 +- 2 and y in 7 +- 3: 5 x 7 cells; the small one only its centre
+    w = t["reg_weight"]
+    assert np.count_nonzero(w) == 5 * 7 + 1 and w.sum() == pytest.approx(2.0)
+    assert w[7, 6] == w[:12].max() and w[12, 12] == pytest.approx(1.0)
+    sx, sy = 0.5 * 8 / 6, 0.5 * 12 / 6  # elliptical Gaussian, sigma = regress_area * size / 6
+    assert w[7, 8] / w[7, 6] == pytest.approx(np.exp(-4 / (2 * sx * sx)), rel=1e-5)
+    assert w[10, 6] / w[7, 6] == pytest.approx(np.exp(-9 / (2 * sy * sy)), rel=1e-5)
+    np.testing.assert_allclose(t["size"][:, 4, 4], [8.0, 12.0])  # every region cell: the same size
+    np.testing.assert_allclose(t["offset"][:, 4, 4], [6.0 - 4.0, 7.0 - 4.0])  # and the vector to the centre
+
+
 def _perfect(codec: CenterNetCodec, t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """The head output a perfect model gives for targets ``t`` (logits of the heatmap, maps at the centres)."""
-    w, h = codec.heatmap_size
-    heat = torch.from_numpy(t["heatmap"])[None].double().clamp(1e-9, 1 - 1e-9)
-    size, offset = torch.zeros(1, 2, h, w, dtype=torch.float64), torch.zeros(1, 2, h, w, dtype=torch.float64)
-    for j in np.flatnonzero(t["mask"]):
-        y, x = divmod(int(t["index"][j]), w)
-        size[0, :, y, x] = torch.from_numpy(t["size"][j].astype(np.float64))
-        offset[0, :, y, x] = torch.from_numpy(t["offset"][j].astype(np.float64))
-    return {"heatmap": torch.logit(heat), "size": size, "offset": offset}
+    """The head output a perfect model gives for targets ``t`` (logits of the heatmap, the target maps)."""
+    heat = torch.logit(torch.from_numpy(t["heatmap"])[None].double().clamp(1e-9, 1 - 1e-9))
+    return {"heatmap": heat, "size": torch.from_numpy(t["size"])[None], "offset": torch.from_numpy(t["offset"])[None]}
 
 
-def test_round_trip_is_exact() -> None:
-    codec = CenterNetCodec((96, 64), ["person", "hand", "face"], stride=4)
+@pytest.mark.parametrize("area", [0.0, 0.54])
+def test_round_trip_is_exact(area: float) -> None:
+    codec = CenterNetCodec((96, 64), ["person", "hand", "face"], stride=4, regress_area=area)
     boxes = np.array([[5.3, 7.9, 30.2, 40.7], [50.0, 2.5, 20.0, 18.0], [70.1, 30.3, 12.0, 25.0]])
     labels = np.array([0, 2, 1])
     out, scores, got = codec.decode(_perfect(codec, codec.encode(boxes, labels)))
@@ -104,3 +113,5 @@ def test_encode_refuses_too_many_boxes_and_unknown_labels() -> None:
         codec.label_of("dog", "frames.json frame 3")
     with pytest.raises(ValueError, match="multiples of stride"):
         CenterNetCodec((30, 32), ["person"], stride=4)
+    with pytest.raises(ValueError, match="regress_area"):
+        CenterNetCodec((32, 32), ["person"], regress_area=1.5)

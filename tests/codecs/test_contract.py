@@ -73,15 +73,10 @@ def _bin_logits(codec: Any, t: dict[str, np.ndarray]) -> torch.Tensor:
     return logits
 
 
-def _centre_maps(codec: Any, t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    """A perfect CenterNet output: the target heatmap as logits, size and offset written at the centre cells."""
-    w, h = codec.heatmap_size
-    size, offset = torch.zeros(1, 2, h * w, dtype=torch.float64), torch.zeros(1, 2, h * w, dtype=torch.float64)
-    live = np.flatnonzero(t["mask"])
-    size[0, :, t["index"][live]] = torch.from_numpy(t["size"][live].T.astype(np.float64))
-    offset[0, :, t["index"][live]] = torch.from_numpy(t["offset"][live].T.astype(np.float64))
+def _centre_maps(_: Any, t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
+    """A perfect CenterNet output: the target heatmap as logits, the size and offset target maps."""
     heat = torch.logit(torch.from_numpy(t["heatmap"])[None].double().clamp(1e-9, 1 - 1e-9))
-    return {"heatmap": heat, "size": size.reshape(1, 2, h, w), "offset": offset.reshape(1, 2, h, w)}
+    return {"heatmap": heat, "size": torch.from_numpy(t["size"])[None], "offset": torch.from_numpy(t["offset"])[None]}
 
 
 EXAMPLES: dict[type, Example] = {

@@ -28,13 +28,8 @@ def _task(input_size: tuple[int, int] = (64, 32)) -> DetectTask:
 
 
 def _perfect_out(task: DetectTask, t: dict[str, np.ndarray]) -> dict[str, torch.Tensor]:
-    w, h = task.codec.heatmap_size
-    size, offset = torch.zeros(1, 2, h * w), torch.zeros(1, 2, h * w)
-    live = np.flatnonzero(t["mask"])
-    size[0, :, t["index"][live]] = torch.from_numpy(t["size"][live].T)
-    offset[0, :, t["index"][live]] = torch.from_numpy(t["offset"][live].T)
     heat = torch.logit(torch.from_numpy(t["heatmap"])[None].clamp(1e-6, 1 - 1e-6))
-    return {"heatmap": heat, "size": size.reshape(1, 2, h, w), "offset": offset.reshape(1, 2, h, w)}
+    return {"heatmap": heat, "size": torch.from_numpy(t["size"])[None], "offset": torch.from_numpy(t["offset"])[None]}
 
 
 def _batch(t: dict[str, np.ndarray]) -> dict:

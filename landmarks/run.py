@@ -454,6 +454,7 @@ def infer(cfg: DictConfig) -> str:
             smoothing=smoothing,
             min_similarity=float(cfg.get("track_min_similarity", 0.3)),
             max_gap=int(cfg.get("track_max_gap", 10)),
+            similarity=str(cfg.get("track_similarity") or "iou"),
         )
         if track
         else None

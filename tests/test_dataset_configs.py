@@ -154,6 +154,17 @@ TREES: dict[str, tuple[str, Callable[[Path, Path], None]]] = {
             COCO_IMAGES,
         ),
     ),
+    "coco_detect": (  # the same files, read as whole frames with person boxes (task=detect)
+        "detect",
+        lambda r, t: _coco_tree(
+            r,
+            t,
+            "coco",
+            "test_coco.json",
+            ("annotations/person_keypoints_train2017.json", "annotations/person_keypoints_val2017.json"),
+            COCO_IMAGES,
+        ),
+    ),
     "coco_wholebody": (
         "body",
         lambda r, t: _coco_tree(

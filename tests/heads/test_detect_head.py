@@ -1,0 +1,22 @@
+"""CenterNet head: output shapes at the output stride, and the focal-loss prior of the heatmap bias."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+
+from landmarks.heads.detect import CenterNetHead
+
+
+def test_outputs_at_the_output_stride_and_heatmap_prior() -> None:
+    head = CenterNetHead([8, 16, 32], [4, 8, 16], num_classes=3, channels=16, head_channels=8, output_stride=4)
+    feats = [torch.randn(2, 8, 16, 24), torch.randn(2, 16, 8, 12), torch.randn(2, 32, 4, 6)]
+    out = head(feats)
+    assert out["heatmap"].shape == (2, 3, 16, 24)
+    assert out["size"].shape == out["offset"].shape == (2, 2, 16, 24)
+    bias = head.heatmap[-1].bias
+    assert bias is not None and bias.detach().tolist() == pytest.approx([-math.log(9.0)] * 3)  # sigmoid = 0.1
+    with pytest.raises(ValueError, match="output_stride=2 is not a backbone stride"):
+        CenterNetHead([8], [4], num_classes=1, output_stride=2)

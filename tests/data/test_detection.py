@@ -73,7 +73,8 @@ def test_dataset_targets_meta_and_class_mask() -> None:
     np.testing.assert_allclose(meta["gt_boxes"][:2], source.boxes)  # the original frame's boxes, image px
     np.testing.assert_allclose(meta["gt_area"][:2], [900.0, 100.0])
     assert meta["class_mask"].tolist() == [1.0, 0.0] and t["class_weight"].tolist() == [1.0, 0.0]
-    assert t["mask"].tolist() == [1.0, 1.0, 0.0] and t["heatmap"][0].max() == 1.0
+    # two boxes, each regressed at its centre cell with weight 1 (the codec's dense reg_weight map)
+    assert t["num_objects"] == 2 and float(t["reg_weight"].sum()) == pytest.approx(2.0) and t["heatmap"][0].max() == 1.0
 
 
 def test_dataset_refuses_unknown_categories_and_too_many_boxes() -> None:

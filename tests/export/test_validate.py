@@ -34,7 +34,7 @@ def _evaluate(ckpt: Path, out: Path, *overrides: str) -> dict[str, float]:
     return {k: v for k, v in metrics.items() if not k.endswith("/loss")}
 
 
-@pytest.mark.parametrize("task", ["body", "face_head_pose"])
+@pytest.mark.parametrize("task", ["body", pytest.param("face_head_pose", marks=pytest.mark.slow)])
 def test_fp32_graph_gives_the_pytorch_metrics(task: str, tmp_path: Path) -> None:
     ckpt = _checkpoint(tmp_path, task)
     ref = _evaluate(ckpt, tmp_path / "torch", "flip_test=false")
@@ -46,6 +46,7 @@ def test_fp32_graph_gives_the_pytorch_metrics(task: str, tmp_path: Path) -> None
     assert written["runtime"] == "onnxruntime" and written["onnx"].endswith("model.onnx")
 
 
+@pytest.mark.slow
 def test_int8_graph_is_evaluated_and_keeps_the_decoders_float(tmp_path: Path) -> None:
     import onnx
 

@@ -20,11 +20,11 @@ setup: $(STAMP)
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-## The test suite without the slow tests (offline; about 1.5 minutes on 2 CPU cores).
+## The test suite without the slow tests (offline; 730 tests, 5 minutes on 2 CPU cores shared with a training, less on idle ones).
 test: $(STAMP)
 	WANDB_MODE=disabled $(PY) -m pytest -q --timeout=900 -m "not slow" tests
 
-## Every test, slow ones included (about 6 minutes on 2 CPU cores).
+## Every test, slow ones included (about 10 minutes on 2 CPU cores).
 test-all: $(STAMP)
 	WANDB_MODE=disabled $(PY) -m pytest -q --timeout=900 tests
 

@@ -115,7 +115,9 @@ def _worker(rank: int, init_file: str, configs: dict[str, tuple[Any, Any]], out_
 
 
 def _same(a: float, b: float, tol: float) -> bool:
-    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol
+    """Equal to ``tol``, relative for values above 1: px errors (EPE ~ 90 px of an untrained model) inherit the
+    float32 rounding of the network's outputs, which differs in the last bits between batch compositions."""
+    return (math.isnan(a) and math.isnan(b)) or abs(a - b) <= tol * max(1.0, abs(a))
 
 
 @pytest.mark.slow

@@ -348,6 +348,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     model, full = load_model(str(cfg.ckpt), replace=replace)
     if cfg.get("flip_test") is not None:
         model.flip_test = bool(cfg.flip_test)
+    if cfg.get("clips"):  # synthetic clips carry their own ground truth: no validation data to build
+        return _evaluate_clips(cfg, model)
     try:
         datamodule = build_data(full, model, train=False)
     except ValueError as err:
@@ -356,8 +358,6 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         raise ValueError(
             f"evaluate: checkpoint '{cfg.ckpt}' (task(s) {describe_tasks(model)}) does not fit the data: {err}"
         ) from err
-    if cfg.get("clips"):
-        return _evaluate_clips(cfg, model)
     plots = bool(cfg.get("plots", True))
     runtime = str(cfg.get("runtime") or "torch")
     if runtime != "torch":  # the exported graph (fp32 or int8) on the same crops, by the same metric objects
@@ -378,17 +378,23 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
     return metrics
 
 
+def _smoothing(cfg: DictConfig) -> Any:
+    """The ``smoothing`` node of infer.yaml / evaluate.yaml as One-Euro options (``None``: the defaults)."""
+    from landmarks.inference.instances import SmoothingOptions
+
+    node = cfg.get("smoothing")
+    return SmoothingOptions(**OmegaConf.to_container(node)) if node else None  # type: ignore[arg-type]
+
+
 def _evaluate_clips(cfg: DictConfig, model: LandmarkModule) -> dict[str, float]:
     """``evaluate.py clips=body|hand|face``: video metrics on synthetic clips (:mod:`landmarks.inference.clip_eval`)."""
     from landmarks.inference.clip_eval import evaluate_clips
-    from landmarks.inference.instances import SmoothingOptions
     from landmarks.inference.predictor import Predictor
 
     maker = instantiate(cfg.clips.maker)
     clips = [maker(seed=int(seed)) for seed in cfg.clips.seeds]
-    smoothing = SmoothingOptions(**OmegaConf.to_container(cfg.smoothing)) if cfg.get("smoothing") else None  # type: ignore[arg-type]
     predictor = Predictor(model, device=str(cfg.get("device") or "auto"))
-    metrics = evaluate_clips(predictor, clips, smoothing)
+    metrics = evaluate_clips(predictor, clips, _smoothing(cfg))
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
     _write_json(os.path.join(out, "clips_metrics.json"), {"checkpoint": str(cfg.ckpt), "clips": len(clips), **metrics})
     print(json.dumps(metrics, indent=2))
@@ -440,18 +446,18 @@ def infer(cfg: DictConfig) -> str:
         from landmarks.export.predictor import onnx_predictor
 
         predictor = onnx_predictor(predictor, runtime, str(cfg.out), onnx=cfg.get("onnx"))
-    from landmarks.inference.instances import DuplicateFilter, FrameTracker, SmoothingOptions
+    from landmarks.inference.instances import DuplicateFilter, FrameTracker
     from landmarks.inference.sources import is_video, source_fps
 
     track = cfg.get("track", "auto")
     track = is_video(str(cfg.source)) if str(track) == "auto" else bool(track)
-    smoothing = SmoothingOptions(**OmegaConf.to_container(cfg.smoothing)) if cfg.get("smoothing") else None  # type: ignore[arg-type]
-    fps = float(cfg.fps) if cfg.get("fps") else None
+    # the source's frame rate, read once: the tracker's filters and the overlay video use it
+    fps = float(cfg.fps) if cfg.get("fps") else (source_fps(str(cfg.source)) or 25.0)
     tracker = (
         FrameTracker(
             predictor.tasks,
-            fps=fps or source_fps(str(cfg.source)) or 25.0,
-            smoothing=smoothing,
+            fps=fps,
+            smoothing=_smoothing(cfg),
             min_similarity=float(cfg.get("track_min_similarity", 0.3)),
             max_gap=int(cfg.get("track_max_gap", 10)),
             similarity=str(cfg.get("track_similarity") or "iou"),

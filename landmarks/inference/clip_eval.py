@@ -36,8 +36,8 @@ __all__ = ["VARIANTS", "evaluate_clips"]
 VARIANTS = ("raw", "one_euro", "savgol")
 
 
-def _predict_clip(predictor: Any, clip: Any, smoothing: SmoothingOptions) -> dict[str, Any]:
-    """Per frame: ground truth, raw and One-Euro predictions, predicted track ids."""
+def _predict_clip(predictor: Any, clip: Any, smoothing: SmoothingOptions) -> list[dict[str, Any]]:
+    """Per frame: ground truth, raw, One-Euro and Savitzky-Golay predictions, predicted track ids."""
     tracker = FrameTracker(predictor.tasks, fps=clip.fps, smoothing=smoothing)
     frames = []
     for image, instances in zip(clip.frames, clip.instances):
@@ -48,7 +48,8 @@ def _predict_clip(predictor: Any, clip: Any, smoothing: SmoothingOptions) -> dic
         raw = predictor.predict(image, boxes)
         smooth, ids = tracker(raw, boxes)
         frames.append({"gt": instances, "raw": raw, "one_euro": smooth, "ids": ids})
-    return {"frames": frames, "tracks": _savgol(frames)}
+    _savgol(frames)
+    return frames
 
 
 def _savgol(frames: list[dict[str, Any]], window: int = 9, order: int = 2) -> None:
@@ -148,8 +149,7 @@ def evaluate_clips(predictor: Any, clips: Sequence[Any], smoothing: SmoothingOpt
             raise ValueError(
                 f"clips[{c}] ('{clip.description}'): {len(clip.frames)} frames for {clip.num_frames} annotated"
             )
-        result = _predict_clip(predictor, clip, smoothing)
-        frames = result["frames"]
+        frames = _predict_clip(predictor, clip, smoothing)
         gt_ids = [[inst.track_id for inst in f["gt"]] for f in frames]
         pred_ids = [[int(i) for i in f["ids"]] for f in frames]
         switches += identity_switches(gt_ids, pred_ids, [[(i, i) for i in range(len(g))] for g in gt_ids])

@@ -350,6 +350,8 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
         model.flip_test = bool(cfg.flip_test)
     if cfg.get("clips"):  # synthetic clips carry their own ground truth: no validation data to build
         return _evaluate_clips(cfg, model)
+    if cfg.get("detector"):  # keypoint AP on the detector's boxes vs ground-truth boxes, on whole images
+        return _evaluate_detected(cfg, model, full)
     try:
         datamodule = build_data(full, model, train=False)
     except ValueError as err:
@@ -395,8 +397,29 @@ def _evaluate_clips(cfg: DictConfig, model: LandmarkModule) -> dict[str, float]:
     clips = [maker(seed=int(seed)) for seed in cfg.clips.seeds]
     predictor = Predictor(model, device=str(cfg.get("device") or "auto"))
     metrics = evaluate_clips(predictor, clips, _smoothing(cfg))
+    return _report(cfg, "clips_metrics.json", metrics, clips=len(clips))
+
+
+def _evaluate_detected(cfg: DictConfig, model: LandmarkModule, full: DictConfig) -> dict[str, float]:
+    """``evaluate.py detector=DET.ckpt|hog``: :mod:`landmarks.inference.frame_eval` on the validation images."""
+    from landmarks.inference.frame_eval import evaluate_on_boxes, scenes_of
+    from landmarks.inference.predictor import Predictor
+
+    predictor = Predictor(model, device=str(cfg.get("device") or "auto"))
+    detector = _detector(cfg, predictor.box_category)
+    if detector is None:
+        raise ValueError(f"evaluate: detector={cfg.detector!r} gives no boxes for this model's instances")
+    source = instantiate(full.data.val)
+    scenes = list(scenes_of(source, int(cfg.get("images") or 10**9)))
+    coco_dict = getattr(source, "coco_dict", None)
+    metrics = evaluate_on_boxes(predictor, scenes, detector, float(cfg.get("nms_thr", 0.9)), coco_dict)
+    return _report(cfg, "detected_metrics.json", metrics, detector=str(cfg.detector))
+
+
+def _report(cfg: DictConfig, file_name: str, metrics: dict[str, float], **about: Any) -> dict[str, float]:
+    """Write ``metrics`` (with the checkpoint and ``about``) to ``<out>/file_name``, print them, return them."""
     out = str(cfg.get("out") or os.path.dirname(os.path.abspath(str(cfg.ckpt))))
-    _write_json(os.path.join(out, "clips_metrics.json"), {"checkpoint": str(cfg.ckpt), "clips": len(clips), **metrics})
+    _write_json(os.path.join(out, file_name), {"checkpoint": str(cfg.ckpt), **about, **metrics})
     print(json.dumps(metrics, indent=2))
     return metrics
 

@@ -33,7 +33,7 @@ log = logging.getLogger("landmarks")
 
 __all__ = ["Scene", "evaluate_on_boxes", "scenes_of"]
 
-Scene = tuple[int, np.ndarray, list[Mapping[str, Any]]]
+Scene = tuple[int, np.ndarray, Sequence[Mapping[str, Any]]]
 """``(image_id, image (H, W, 3) uint8 RGB, ground-truth instances)`` of one whole image."""
 
 VARIANTS = ("gt_boxes", "detected")

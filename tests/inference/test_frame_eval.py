@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from types import SimpleNamespace
+from typing import Any
 
 import numpy as np
 import pytest
@@ -19,7 +20,7 @@ from tests.tiny import compose, compose_train
 K = 17
 
 
-def _person(x: float, y: float) -> dict:
+def _person(x: float, y: float) -> dict[str, Any]:
     """A labelled person: keypoints spread over a 60 x 120 box at (x, y)."""
     rng = np.random.default_rng(int(x))
     kp = np.stack([x + rng.uniform(5, 55, K), y + rng.uniform(5, 115, K)], axis=1).astype(np.float32)
@@ -34,7 +35,7 @@ def _person(x: float, y: float) -> dict:
 class _ExactPoses:
     """A pose model that returns the ground truth of whichever person a box covers (the box's top-left)."""
 
-    def __init__(self, people: list[dict]) -> None:
+    def __init__(self, people: list[dict[str, Any]]) -> None:
         self.people = people
         self.tasks = {"body": SimpleNamespace(spec=SimpleNamespace(sigmas=list(COCO17_SIGMAS)))}
 

@@ -13,55 +13,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
-from landmarks.layouts.spec import KeypointSpec
+from landmarks.keypoint_task import KeypointTask
 from landmarks.metrics.coco_ap import CocoKeypointAP, coco_dict_from_instances, one_category
 from landmarks.metrics.keypoints import PCKhMetric, PCKMetric, PDJMetric
-from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
+from landmarks.task import MetricsConfig
 
 __all__ = ["HeatmapKeypointTask", "coco_dict_from_instances", "one_category"]
 
 
 class HeatmapKeypointTask(KeypointTask):
-    """Top-down keypoint heatmaps for one :class:`KeypointSpec` (any layout; body, hand and face build on it).
+    """Top-down keypoint heatmaps for any layout (body, hand and face build on it).
 
     Args:
         spec: the keypoint layout.
         codec: heatmap codec shared with the data pipeline.
         head: factory ``head(in_channels=, in_strides=, num_keypoints=)``.
         loss: heatmap loss module ``loss(pred, target, target_weight)``.
-        name: as :class:`~landmarks.task.Task`; ``None``: :attr:`default_name`.
-        monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
+        name: as :class:`~landmarks.task.Task`; ``None``: :attr:`default_name` (``keypoints``).
+        monitor, monitor_mode, loss_weight: as :class:`~landmarks.keypoint_task.LayoutTask`
+            (defaults ``val/pck``, ``max``).
         metrics: metric objects or partials (``conf/task/*.yaml``); ``None``: the module docstring's.
     """
-
-    def __init__(
-        self,
-        spec: KeypointSpec,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str | None = None,
-        monitor: str = "val/pck",
-        monitor_mode: str = "max",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-    ) -> None:
-        super().__init__(
-            spec,
-            codec,
-            head,
-            loss,
-            name=name or self.default_name,
-            monitor=monitor,
-            monitor_mode=monitor_mode,
-            loss_weight=loss_weight,
-            metrics=metrics,
-        )
-
-    default_name = "keypoints"
-    """The task's name when the config gives none (a subclass for one kind of layout sets its own)."""
 
     def default_metrics(self) -> MetricsConfig:
         out: dict[str, Any] = {"pck": PCKMetric(thr=0.1), "pckh": PCKhMetric(spec=self.spec)}

@@ -1,7 +1,7 @@
 """Keypoints by RLE regression, with a scale per keypoint (``task=body_rle``, ``task=hand_rle``).
 
 Li et al., "Human Pose Regression with Residual Log-likelihood Estimation", ICCV 2021. The generic
-keypoint machinery of :class:`landmarks.task.KeypointTask` (layout, flip test, unwarp, JSON,
+keypoint machinery of :class:`landmarks.keypoint_task.KeypointTask` (layout, flip test, unwarp, JSON,
 drawing) with the RLE parts chosen in ``conf/task/*_rle.yaml``:
 
 * codec :class:`landmarks.codecs.rle.RLECodec` (coordinates targets; decode of ``x, y, sigma_x,
@@ -26,8 +26,9 @@ import torch
 from torch import nn
 
 from landmarks.heatmap_task import HeatmapKeypointTask
+from landmarks.keypoint_task import KeypointTask
 from landmarks.metrics.calibration import ScaleCalibration
-from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
+from landmarks.task import MetricsConfig
 from landmarks.types import Prediction
 
 __all__ = ["RLEKeypointTask"]
@@ -42,47 +43,28 @@ class RLEKeypointTask(KeypointTask):
         head: factory ``head(in_channels=, in_strides=, num_keypoints=, input_size=)`` returning
             ``(B, K, 4)`` ``x, y, sigma_x, sigma_y`` input px.
         loss: ``loss(pred, target, target_weight)``, e.g. ``RLELoss`` (its ``base`` must be the codec's).
-        name: the task's name (``body``, ``hand``, ...).
-        monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
+        name: the task's name (``body``, ``hand``, ...); default ``keypoints``.
+        monitor, monitor_mode, loss_weight: as :class:`~landmarks.keypoint_task.LayoutTask`
+            (defaults ``val/pck``, ``max``).
         metrics: metric objects or partials; ``None``: those of :class:`HeatmapKeypointTask` and
             :class:`ScaleCalibration`.
     """
 
     target_key = "coords"
 
-    def __init__(
-        self,
-        spec: Any,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str = "keypoints",
-        monitor: str = "val/pck",
-        monitor_mode: str = "max",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-    ) -> None:
+    def _check_parts(self, codec: Any, loss: nn.Module) -> None:
+        """The codec must be an RLE codec, and the loss's base distribution (if it names one) the codec's."""
         if not hasattr(codec, "decode_scale"):
             raise TypeError(
-                f"task '{name}': codec must be an RLE codec (landmarks.codecs.rle.RLECodec), got {type(codec).__name__}"
+                f"task '{self.name}': codec must be an RLE codec (landmarks.codecs.rle.RLECodec), "
+                f"got {type(codec).__name__}"
             )
         base = getattr(loss, "base", codec.base)
         if base != codec.base:
             raise ValueError(
-                f"task '{name}': the loss's base distribution '{base}' differs from the codec's '{codec.base}' "
+                f"task '{self.name}': the loss's base distribution '{base}' differs from the codec's '{codec.base}' "
                 "(set both from one key, rle_base in conf/task/*_rle.yaml)"
             )
-        super().__init__(
-            spec=spec,
-            codec=codec,
-            head=head,
-            loss=loss,
-            name=name,
-            monitor=monitor,
-            monitor_mode=monitor_mode,
-            loss_weight=loss_weight,
-            metrics=metrics,
-        )
 
     def default_metrics(self) -> MetricsConfig:
         out: dict[str, Any] = dict(HeatmapKeypointTask.default_metrics(self) or {})  # type: ignore[arg-type,call-overload]  # uses only self.spec

@@ -2,7 +2,7 @@
 
 Li et al., "SimCC: a Simple Coordinate Classification Perspective for Human Pose Estimation",
 ECCV 2022 (the codec of RTMPose). The generic keypoint machinery of
-:class:`landmarks.task.KeypointTask` (layout, flip test, unwarp to the original image, JSON,
+:class:`landmarks.keypoint_task.KeypointTask` (layout, flip test, unwarp to the original image, JSON,
 drawing) with three SimCC parts chosen in ``conf/task/*_simcc.yaml``:
 
 * codec :class:`landmarks.codecs.simcc.SimCCCodec` (1-D x / y bins, ``split_ratio`` per input px,
@@ -24,7 +24,8 @@ import torch
 from torch import nn
 
 from landmarks.heatmap_task import HeatmapKeypointTask
-from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
+from landmarks.keypoint_task import KeypointTask
+from landmarks.task import MetricsConfig
 
 __all__ = ["SimCCKeypointTask"]
 
@@ -38,42 +39,22 @@ class SimCCKeypointTask(KeypointTask):
         head: factory ``head(in_channels=, in_strides=, num_keypoints=, input_size=, num_bins=)``
             returning ``(B, K, Lx + Ly)`` logits.
         loss: ``loss(pred_x, pred_y, target_x, target_y, target_weight)``, e.g. ``SimCCKLLoss``.
-        name: the task's name (``body``, ``hand``, ...).
-        monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
+        name: the task's name (``body``, ``hand``, ...); default ``keypoints``.
+        monitor, monitor_mode, loss_weight: as :class:`~landmarks.keypoint_task.LayoutTask`
+            (defaults ``val/pck``, ``max``).
         metrics: metric objects or partials; ``None``: those of :class:`HeatmapKeypointTask`.
     """
 
     target_key = "simcc_x"
 
-    def __init__(
-        self,
-        spec: Any,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str = "keypoints",
-        monitor: str = "val/pck",
-        monitor_mode: str = "max",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-    ) -> None:
+    def _check_parts(self, codec: Any, loss: nn.Module) -> None:
+        """The codec must be a SimCC codec (it splits the logits into x and y bins and flips them)."""
         for attr in ("split", "num_bins", "flip_back"):
             if not hasattr(codec, attr):
                 raise TypeError(
-                    f"task '{name}': codec must be a SimCC codec (landmarks.codecs.simcc.SimCCCodec) with "
+                    f"task '{self.name}': codec must be a SimCC codec (landmarks.codecs.simcc.SimCCCodec) with "
                     f"'{attr}', got {type(codec).__name__}"
                 )
-        super().__init__(
-            spec=spec,
-            codec=codec,
-            head=head,
-            loss=loss,
-            name=name,
-            monitor=monitor,
-            monitor_mode=monitor_mode,
-            loss_weight=loss_weight,
-            metrics=metrics,
-        )
 
     def default_metrics(self) -> MetricsConfig:
         return HeatmapKeypointTask.default_metrics(self)  # type: ignore[arg-type]  # uses only self.spec

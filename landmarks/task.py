@@ -15,10 +15,10 @@ partial with its layout (``spec=``, when the metric takes it) and holds them in 
 ``nn.ModuleDict``, so Lightning moves them with the model. Their state gathers across processes,
 so a metric is the same on 1 process and on N.
 
-To add a task: subclass :class:`Task` in ``tasks/<name>.py``, implement the abstract
-methods, and add ``conf/task/<name>.yaml`` naming it; the contract test discovers it.
-
-(Over 300 lines: the Task contract and the KeypointTask base, which every task author reads together.)
+To add a task: subclass :class:`Task` in ``tasks/<name>.py`` (or, for the keypoints of a layout,
+:class:`landmarks.keypoint_task.KeypointTask`; for another per-keypoint output,
+:class:`landmarks.keypoint_task.LayoutTask`), implement the abstract methods, and add
+``conf/task/<name>.yaml`` naming it; the contract test discovers it.
 """
 
 from __future__ import annotations
@@ -93,13 +93,20 @@ class Task(nn.Module, abc.ABC):
         loss_weight: weight of this task's loss in the total.
         metrics: metric objects or factories (:func:`build_metrics`); ``None``: :meth:`default_metrics`.
 
+    A subclass's constructor calls this one, then :meth:`hold_parts` (its codec, head factory
+    and loss) and :meth:`build_metrics`.
+
     Attributes:
         box_category: what one box of this task holds (``"face"``, ``"hand"``, ...), or ``None``
             when it does not say; inference lets a detector of that category (e.g. a face
             detector, ``category = "face"``) supply the boxes when every task of the model agrees.
+        criterion: the loss module (:meth:`hold_parts`).
     """
 
     box_category: str | None = None
+    criterion: nn.Module
+    _codec: Any
+    _head_factory: HeadFactory
 
     def __init__(
         self,
@@ -119,6 +126,18 @@ class Task(nn.Module, abc.ABC):
         self.head: nn.Module | None = None
         self.metrics: nn.ModuleDict
         self._metrics_config = metrics
+
+    def hold_parts(self, codec: Any, head: HeadFactory, loss: nn.Module) -> None:
+        """Keep the parts a task is made of.
+
+        Args:
+            codec: returned by :attr:`codec` (the data pipeline encodes with the same object).
+            head: the head factory :meth:`build` calls with the backbone's channels and strides.
+            loss: the loss module, held as :attr:`criterion`.
+        """
+        self._codec = codec
+        self._head_factory = head
+        self.criterion = loss
 
     def build_metrics(self, **context: Any) -> None:
         """Build the metric objects (subclasses call this once their layout is known)."""
@@ -149,9 +168,9 @@ class Task(nn.Module, abc.ABC):
         """Create the head from the backbone's per-stage channels and strides."""
 
     @property
-    @abc.abstractmethod
     def codec(self) -> Any:
-        """The codec object; the data pipeline calls ``codec.encode`` with the same object."""
+        """The codec object (:meth:`hold_parts`); the data pipeline calls ``codec.encode`` with the same object."""
+        return self._codec
 
     @property
     def flip_indices(self) -> np.ndarray | None:
@@ -164,9 +183,13 @@ class Task(nn.Module, abc.ABC):
         return self.flip_indices is not None
 
     # --- model side --------------------------------------------------------------------
-    @abc.abstractmethod
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor | dict[str, torch.Tensor]:
-        """Head output from backbone features."""
+    def forward(self, features: list[torch.Tensor]) -> Any:
+        """Head output from backbone features: by default the built head applied to them.
+
+        Its shape is the head's (the task's class docstring): a tensor, a list of them (a staged
+        head in training) or a dict of them (detection).
+        """
+        return self.built_head()(features)
 
     @abc.abstractmethod
     def loss(self, out: Any, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
@@ -240,124 +263,3 @@ class Task(nn.Module, abc.ABC):
                 out.update({k: float(v) for k, v in metric.compute().items()})
             metric.reset()
         return out
-
-
-class KeypointTask(Task):
-    """A task that predicts the keypoints of a :class:`~landmarks.layouts.spec.KeypointSpec`.
-
-    Holds what every keypoint task shares: the layout (flip indices), the codec, the head
-    factory, the loss ``criterion(out, target[target_key], target["target_weight"])``, the
-    prediction (codec, then the inverse crop), its JSON and its drawing. Subclasses set
-    ``target_key`` (``"heatmaps"``, ``"coords"``) and their default metrics.
-
-    Args:
-        spec: keypoint layout (metric factories receive it as ``spec=``).
-        codec: codec shared with the data pipeline.
-        head: head factory ``head(in_channels=, in_strides=, num_keypoints=, **head_kwargs)``.
-        loss: ``loss(pred, target, target_weight)``.
-        name, monitor, monitor_mode, loss_weight, metrics: as :class:`Task`.
-    """
-
-    target_key: str = "heatmaps"
-
-    def __init__(
-        self,
-        spec: Any,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str,
-        monitor: str,
-        monitor_mode: str = "max",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-    ) -> None:
-        super().__init__(
-            name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
-        )
-        self.spec = spec
-        self._codec = codec
-        self._head_factory = head
-        self.criterion = loss
-        self.build_metrics(spec=spec)
-
-    def head_kwargs(self) -> dict[str, Any]:
-        """Extra keyword arguments for the head factory (e.g. ``input_size``)."""
-        return {}
-
-    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(
-            in_channels=channels, in_strides=strides, num_keypoints=self.spec.num_keypoints, **self.head_kwargs()
-        )
-
-    @property
-    def codec(self) -> Any:
-        return self._codec
-
-    @property
-    def flip_indices(self) -> np.ndarray:
-        return self.spec.flip_indices
-
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Head output: heatmaps ``(B, K, h, w)`` or coordinates ``(B, K, 2)``."""
-        return self.built_head()(features)
-
-    def loss(self, out: torch.Tensor | list[torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """``criterion`` on this task's targets; unlabelled keypoints have weight 0.
-
-        A staged head (:mod:`landmarks.heads.staged`) returns a list in training: the
-        criterion is summed over its stages (CPM / Hourglass intermediate supervision).
-        """
-        return {"loss": self.staged_criterion(out, batch["targets"][self.name])}
-
-    def staged_criterion(self, out: torch.Tensor | list[torch.Tensor], target: dict[str, torch.Tensor]) -> torch.Tensor:
-        """Sum of ``criterion(stage, target[target_key], target_weight)`` over the head's stages."""
-        stages = out if isinstance(out, list) else [out]
-        return sum(self.criterion(o, target[self.target_key], target["target_weight"]) for o in stages)  # type: ignore[return-value]
-
-    def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
-        return self._codec.flip_back(out_of_flipped, self.flip_indices)
-
-    def _decode_input(self, out: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
-        """Head output -> ``(keypoints (B, K, 2) input px, scores (B, K))``; default: the codec."""
-        return self._codec.decode(out)
-
-    def predict(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
-        """Head output -> keypoints ``(B, K, 2)`` original-image px and scores ``(B, K)``
-        (the task's read-out :meth:`_decode_input`, then the inverse crop)."""
-        from landmarks.data.crop import unwarp_points
-
-        kpts_input, scores = self._decode_input(out.detach().float())
-        meta = batch["meta"]
-        kpts = unwarp_points(
-            np.asarray(kpts_input),
-            _np(meta["center"]),
-            _np(meta["scale"]),
-            _np(meta["rot"]),
-            self._codec.input_size,
-            udp=getattr(self._codec, "udp", False),
-        )
-        return Prediction(keypoints=kpts.astype(np.float32), scores=np.asarray(scores, dtype=np.float32))
-
-    def draw(
-        self,
-        image: np.ndarray,
-        prediction: Prediction,
-        i: int,
-        box: Sequence[float] | None = None,
-        kpt_thr: float = 0.3,
-    ) -> np.ndarray:
-        """The layout's skeleton of instance ``i`` (:func:`landmarks.viz.draw_keypoints`); points whose
-        ``extras["visibility"]`` (a visibility task's, lent by inference) is below 0.5 are drawn hollow."""
-        from landmarks import viz
-        from landmarks.drawing import hollow_mask
-
-        visibility = prediction.extras.get("visibility")
-        hollow = None if visibility is None else hollow_mask(visibility[i], self.spec.num_keypoints)
-        return viz.draw_keypoints(
-            image, prediction.keypoints[i], prediction.scores[i], self.spec, threshold=kpt_thr, hollow=hollow
-        )
-
-
-def _np(x: Any) -> np.ndarray:
-    return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)

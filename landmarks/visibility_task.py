@@ -19,7 +19,6 @@ left/right logits of the mirrored crop back and averages the logits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -27,82 +26,50 @@ import torch
 from torch import nn
 
 from landmarks.codecs.visibility import VisibilityCodec
+from landmarks.keypoint_task import LayoutTask
 from landmarks.metrics.visibility import VisibilityMetric
-from landmarks.task import HeadFactory, MetricsConfig, Task
+from landmarks.task import MetricsConfig
 from landmarks.types import Prediction
 
 __all__ = ["VisibilityTask"]
 
 
-class VisibilityTask(Task):
+class VisibilityTask(LayoutTask):
     """Visible-vs-occluded probability for each keypoint of a layout.
+
+    The layout's machinery of :class:`~landmarks.keypoint_task.LayoutTask`: the head gives ``(B, K)``
+    logits, the loss is masked BCE on ``targets["visibility"]`` (keypoints with ``v = 0``, and
+    samples without flags, have weight 0), the flip test swaps left/right logits back (a mirrored
+    crop shows the left wrist where the right one was). It draws nothing of its own: the keypoint
+    task draws the points it lends hollow (module docstring).
 
     Args:
         spec: the keypoint layout (the keypoint task's: same ``K``, order and flip pairs).
         codec: :class:`~landmarks.codecs.visibility.VisibilityCodec` shared with the data pipeline.
         head: factory ``head(in_channels=, in_strides=, num_keypoints=)`` returning ``(B, K)`` logits.
         loss: ``loss(logits, target, target_weight)``, e.g. :class:`~landmarks.losses.visibility.VisibilityBCELoss`.
-        name: the task's key in the model and in ``batch["targets"]``.
-        monitor, monitor_mode, loss_weight: as :class:`~landmarks.task.Task`.
+        name: the task's key in the model and in ``batch["targets"]``; default ``visibility``.
+        monitor, monitor_mode, loss_weight: as :class:`~landmarks.keypoint_task.LayoutTask`
+            (defaults ``val/vis_auroc``, ``max``).
         metrics: metric objects or partials; ``None``: :class:`VisibilityMetric`.
         box_category: what a box holds, as the keypoint task's (``"person"`` for body), so a model of
             both still takes a detector's boxes of that category (``None``: does not say).
     """
 
-    def __init__(
-        self,
-        spec: Any,
-        codec: VisibilityCodec,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str = "visibility",
-        monitor: str = "val/vis_auroc",
-        monitor_mode: str = "max",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-        box_category: str | None = None,
-    ) -> None:
-        super().__init__(
-            name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
-        )
+    target_key = "visibility"
+    default_name = "visibility"
+    default_monitor = "val/vis_auroc"
+
+    def _check_parts(self, codec: Any, loss: nn.Module) -> None:
+        """The codec must be a :class:`VisibilityCodec`."""
         if not isinstance(codec, VisibilityCodec):
             raise TypeError(
-                f"task '{name}': codec must be a landmarks.codecs.visibility.VisibilityCodec, got {type(codec).__name__}"
+                f"task '{self.name}': codec must be a landmarks.codecs.visibility.VisibilityCodec, "
+                f"got {type(codec).__name__}"
             )
-        self.box_category = box_category
-        self.spec = spec
-        self._codec = codec
-        self._head_factory = head
-        self.criterion = loss
-        self.build_metrics(spec=spec)
 
     def default_metrics(self) -> MetricsConfig:
         return {"visibility": VisibilityMetric(spec=self.spec)}
-
-    def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        self.head = self._head_factory(in_channels=channels, in_strides=strides, num_keypoints=self.spec.num_keypoints)
-
-    @property
-    def codec(self) -> VisibilityCodec:
-        return self._codec
-
-    @property
-    def flip_indices(self) -> np.ndarray:
-        return self.spec.flip_indices
-
-    # --- model side --------------------------------------------------------------------
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, K)`` logits."""
-        return self.built_head()(features)
-
-    def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
-        """Masked BCE; keypoints with ``v = 0`` (and samples without flags) have weight 0."""
-        target = batch["targets"][self.name]
-        return {"loss": self.criterion(out, target["visibility"], target["target_weight"])}
-
-    def flip_back(self, out_of_flipped: torch.Tensor) -> torch.Tensor:
-        """Left/right logits swapped back (a mirrored crop shows the left wrist where the right one was)."""
-        return self._codec.flip_back(out_of_flipped, self.flip_indices)
 
     # --- the one output path -------------------------------------------------------------
     def predict(self, out: torch.Tensor, batch: dict[str, Any]) -> Prediction:
@@ -120,14 +87,3 @@ class VisibilityTask(Task):
         ``keypoint_visibility`` ``(K,)`` probabilities, 4 decimals."""
         probs = np.asarray(prediction.extras["visibility"][i], np.float64).reshape(-1)
         return {"keypoints": [], "keypoint_scores": [], "keypoint_visibility": probs.round(4).tolist()}
-
-    def draw(
-        self,
-        image: np.ndarray,
-        prediction: Prediction,
-        i: int,
-        box: Sequence[float] | None = None,
-        kpt_thr: float = 0.3,
-    ) -> np.ndarray:
-        """Nothing of its own: the keypoint task draws the points it lends hollow (module docstring)."""
-        return image.copy()

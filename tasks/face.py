@@ -21,12 +21,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from torch import nn
-
 from landmarks.heatmap_task import HeatmapKeypointTask
-from landmarks.layouts.spec import KeypointSpec
+from landmarks.keypoint_task import KeypointTask
 from landmarks.metrics.face_nme import FaceNME
-from landmarks.task import HeadFactory, KeypointTask, MetricsConfig
+from landmarks.task import MetricsConfig
 
 
 class FaceTask(KeypointTask):
@@ -36,36 +34,15 @@ class FaceTask(KeypointTask):
     front of their keypoint base.
 
     Args:
-        spec, codec, head, loss, name, monitor, monitor_mode, loss_weight: as
-            :class:`~landmarks.task.KeypointTask`.
+        spec, codec, head, loss, loss_weight, box_category: as :class:`~landmarks.keypoint_task.LayoutTask`.
+        name, monitor, monitor_mode: as there; defaults ``face``, ``val/nme``, ``min``.
         metrics: metric objects or partials; ``None``: :class:`FaceNME` with its defaults.
     """
 
     box_category = "face"
-
-    def __init__(
-        self,
-        spec: KeypointSpec,
-        codec: Any,
-        head: HeadFactory,
-        loss: nn.Module,
-        name: str = "face",
-        monitor: str = "val/nme",
-        monitor_mode: str = "min",
-        loss_weight: float = 1.0,
-        metrics: MetricsConfig = None,
-    ) -> None:
-        super().__init__(
-            spec=spec,
-            codec=codec,
-            head=head,
-            loss=loss,
-            name=name,
-            monitor=monitor,
-            monitor_mode=monitor_mode,
-            loss_weight=loss_weight,
-            metrics=metrics,
-        )
+    default_name = "face"
+    default_monitor = "val/nme"
+    default_monitor_mode = "min"
 
     def default_metrics(self) -> MetricsConfig:
         return {"nme": FaceNME()}

@@ -65,6 +65,7 @@ class HeadPoseTask(Task):
     """
 
     box_category = "face"
+    _codec: EulerCodec
 
     def __init__(
         self,
@@ -80,9 +81,7 @@ class HeadPoseTask(Task):
         super().__init__(
             name=name, monitor=monitor, monitor_mode=monitor_mode, loss_weight=loss_weight, metrics=metrics
         )
-        self._codec = codec
-        self._head_factory = head
-        self.criterion = loss
+        self.hold_parts(codec, head, loss)
         self._check_codec()
         self.build_metrics()
 
@@ -106,20 +105,12 @@ class HeadPoseTask(Task):
         self.head = self._head_factory(in_channels=channels, in_strides=strides, num_bins=self._bins().num_bins)
 
     @property
-    def codec(self) -> EulerCodec:
-        return self._codec
-
-    @property
     def has_flip_test(self) -> bool:
         """Exact only when bin values are symmetric about 0 (centres of [-a, a) bins)."""
         bins = self._bins()
         return bool(bins.center and np.isclose(bins.start, -bins.stop))
 
     # --- model side --------------------------------------------------------------------
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, 3, num_bins)`` logits (yaw, pitch, roll)."""
-        return self.built_head()(features)
-
     def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Hopenet loss; samples without a (usable) pose label have weight 0."""
         target = batch["targets"][self.name]
@@ -203,10 +194,6 @@ class HeadPose6DTask(HeadPoseTask):
     @property
     def has_flip_test(self) -> bool:
         return True
-
-    def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
-        """Returns ``(B, 6)``: two raw columns of the rotation matrix."""
-        return self.built_head()(features)
 
     def loss(self, out: torch.Tensor, batch: dict[str, Any]) -> dict[str, torch.Tensor]:
         """Geodesic loss against ``euler_to_matrix`` of the crop's angles; unlabelled samples weight 0."""

@@ -13,7 +13,7 @@ names a task; what differs between tasks is read off their predictions:
   landmarks found: centre and 0.6 x longer side of their box), else in the detection box.
 * A task without keypoints also lends its ``extras`` to the drawing of the keypoint tasks of the
   model (their own extras win): a visibility task's ``extras["visibility"]`` ``(N, K)`` makes the
-  keypoint task draw the points with probability < 0.5 hollow (:meth:`landmarks.task.KeypointTask.draw`).
+  keypoint task draw the points with probability < 0.5 hollow (:meth:`landmarks.keypoint_task.KeypointTask.draw`).
 
 The entry fields a task may add (all optional; a reader ignores fields it does not know, and fields
 are only ever added, so the entries carry no version of their own; the exported model's sidecar is

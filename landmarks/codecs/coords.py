@@ -27,6 +27,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from landmarks.codecs.protocol import input_size_pair, keypoint_encode_inputs
+
 __all__ = ["CoordinateCodec"]
 
 
@@ -41,9 +43,7 @@ class CoordinateCodec:
     """Uses the standard (non-UDP) crop; :mod:`landmarks.data.datamodule` reads this."""
 
     def __init__(self, input_size: Sequence[int]) -> None:
-        if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
-            raise ValueError(f"CoordinateCodec: input_size must be (W, H) >= 2 px, got {list(input_size)}")
-        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.input_size = input_size_pair(input_size, "CoordinateCodec")
 
     def __repr__(self) -> str:
         return f"CoordinateCodec(input_size={self.input_size})"
@@ -58,13 +58,7 @@ class CoordinateCodec:
         Returns:
             ``{"coords": (K, 2) float32 input px, "target_weight": (K,) float32}``.
         """
-        kpts = np.asarray(keypoints, dtype=np.float64)
-        vis = np.asarray(visible).reshape(-1)
-        if kpts.ndim != 2 or kpts.shape[1] != 2 or vis.shape[0] != kpts.shape[0]:
-            raise ValueError(
-                f"CoordinateCodec.encode: expected keypoints (K, 2) and visible (K,), got {kpts.shape} "
-                f"and {np.asarray(visible).shape}"
-            )
+        kpts, vis = keypoint_encode_inputs(keypoints, visible, "CoordinateCodec")
         use = (vis > 0) & np.all(np.isfinite(kpts), axis=1)
         coords = np.where(use[:, None], kpts, 0.0)
         return {"coords": coords.astype(np.float32), "target_weight": use.astype(np.float32)}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from landmarks.codecs.protocol import keypoint_encode_inputs
 from landmarks.codecs.refine import heatmap_argmax, refine_dark, refine_quarter
 
 __all__ = ["GaussianHeatmapCodec", "MSRAHeatmap", "UDPHeatmap", "flip_heatmaps"]
@@ -114,13 +115,7 @@ class GaussianHeatmapCodec:
 
     # -- encode ------------------------------------------------------------------------
     def _prepare(self, keypoints: np.ndarray, visible: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        kpts = np.asarray(keypoints, dtype=np.float64)
-        vis = np.asarray(visible).reshape(-1)
-        if kpts.ndim != 2 or kpts.shape[1] != 2 or vis.shape[0] != kpts.shape[0]:
-            raise ValueError(
-                f"{type(self).__name__}.encode: expected keypoints (K, 2) and visible (K,), "
-                f"got {kpts.shape} and {np.asarray(visible).shape}"
-            )
+        kpts, vis = keypoint_encode_inputs(keypoints, visible, type(self).__name__)
         mu = self.to_heatmap_px(kpts)
         use = (vis > 0) & np.all(np.isfinite(mu), axis=1)
         # Far-away or unusable points become a far-off finite location (no overflow).

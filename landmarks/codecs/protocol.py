@@ -15,13 +15,55 @@ task (which calls ``decode`` on head outputs), so the two cannot drift apart. Th
 
 A new codec implements one of them, documents its unit in its module docstring, and gets a
 round-trip entry in ``tests/codecs/test_contract.py`` (the test discovers every codec class).
+:func:`input_size_pair` and :func:`keypoint_encode_inputs` check the arguments every keypoint
+codec receives, with messages naming the codec.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
+
+
+def input_size_pair(input_size: Sequence[int], owner: str) -> tuple[int, int]:
+    """``(W, H)`` of the network input as two ints, each at least 2 px.
+
+    Args:
+        input_size: ``(W, H)`` input px (a list, tuple or config sequence).
+        owner: the class named in the error (e.g. ``"SimCCCodec"``).
+
+    Raises:
+        ValueError: not two sizes, or one below 2 px.
+    """
+    if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
+        raise ValueError(f"{owner}: input_size must be (W, H) >= 2 px, got {list(input_size)}")
+    return int(input_size[0]), int(input_size[1])
+
+
+def keypoint_encode_inputs(keypoints: np.ndarray, visible: np.ndarray, owner: str) -> tuple[np.ndarray, np.ndarray]:
+    """The arguments of :meth:`KeypointCodec.encode` as arrays, their shapes checked.
+
+    Args:
+        keypoints: ``(K, 2)`` input px.
+        visible: ``(K,)`` COCO visibility (any shape with ``K`` values).
+        owner: the class named in the error (e.g. ``"CoordinateCodec"``).
+
+    Returns:
+        ``keypoints (K, 2)`` float64 and ``visible (K,)`` in its own dtype.
+
+    Raises:
+        ValueError: ``keypoints`` not ``(K, 2)`` or ``visible`` not ``K`` values.
+    """
+    kpts = np.asarray(keypoints, dtype=np.float64)
+    vis = np.asarray(visible).reshape(-1)
+    if kpts.ndim != 2 or kpts.shape[1] != 2 or vis.shape[0] != kpts.shape[0]:
+        raise ValueError(
+            f"{owner}.encode: expected keypoints (K, 2) and visible (K,), got {kpts.shape} "
+            f"and {np.asarray(visible).shape}"
+        )
+    return kpts, vis
 
 
 @runtime_checkable

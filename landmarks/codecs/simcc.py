@@ -37,6 +37,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from landmarks.codecs.protocol import input_size_pair, keypoint_encode_inputs
+
 __all__ = ["SimCCCodec", "simcc_decode"]
 
 
@@ -86,11 +88,9 @@ class SimCCCodec:
         sigma: float | Sequence[float] = 6.0,
         score_radius: float = 2.0,
     ) -> None:
-        if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
-            raise ValueError(f"SimCCCodec: input_size must be (W, H) >= 2 px, got {list(input_size)}")
+        self.input_size = input_size_pair(input_size, "SimCCCodec")
         if not split_ratio > 0:
             raise ValueError(f"SimCCCodec: split_ratio must be > 0 bins per px, got {split_ratio}")
-        self.input_size = (int(input_size[0]), int(input_size[1]))
         self.split_ratio = float(split_ratio)
         bins = [size * self.split_ratio for size in self.input_size]
         if any(abs(b - round(b)) > 1e-6 for b in bins):
@@ -128,13 +128,7 @@ class SimCCCodec:
         Returns:
             ``{"simcc_x": (K, Lx), "simcc_y": (K, Ly), "target_weight": (K,)}`` float32.
         """
-        kpts = np.asarray(keypoints, dtype=np.float64)
-        vis = np.asarray(visible).reshape(-1)
-        if kpts.ndim != 2 or kpts.shape[1] != 2 or vis.shape[0] != kpts.shape[0]:
-            raise ValueError(
-                f"SimCCCodec.encode: expected keypoints (K, 2) and visible (K,), got {kpts.shape} "
-                f"and {np.asarray(visible).shape}"
-            )
+        kpts, vis = keypoint_encode_inputs(keypoints, visible, "SimCCCodec")
         finite = np.all(np.isfinite(kpts), axis=1)
         mu = self.to_bins(np.where(finite[:, None], kpts, 0.0))
         lengths = np.asarray(self.num_bins, dtype=np.float64)

@@ -28,6 +28,8 @@ from collections.abc import Sequence
 import numpy as np
 import torch
 
+from landmarks.codecs.protocol import input_size_pair
+
 __all__ = ["VisibilityCodec"]
 
 
@@ -42,9 +44,7 @@ class VisibilityCodec:
     """No coordinates are encoded, so the crop's affine does not matter (:mod:`landmarks.data.datamodule`)."""
 
     def __init__(self, input_size: Sequence[int]) -> None:
-        if len(input_size) != 2 or min(int(s) for s in input_size) < 2:
-            raise ValueError(f"VisibilityCodec: input_size must be (W, H) >= 2 px, got {list(input_size)}")
-        self.input_size = (int(input_size[0]), int(input_size[1]))
+        self.input_size = input_size_pair(input_size, "VisibilityCodec")
 
     def __repr__(self) -> str:
         return f"VisibilityCodec(input_size={self.input_size})"

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from landmarks.heads.pooled import PooledHead
+from landmarks.heads.pooled import PooledHead, zero_init_output
 
 __all__ = ["HopenetHead", "Rotation6DHead"]
 
@@ -89,11 +89,8 @@ class Rotation6DHead(PooledHead):
         if pool_size < 1:
             raise ValueError(f"Rotation6DHead: pool_size must be >= 1, got {pool_size}")
         super().__init__(in_channels, hidden, pool_size, dropout, in_index)
-        linear = nn.Linear(self.trunk_width, 6)
-        self.final = nn.Sequential(nn.Dropout(dropout), linear)
-        nn.init.zeros_(linear.weight)
-        with torch.no_grad():
-            linear.bias.copy_(torch.tensor([1.0, 0.0, 0.0, 0.0, 1.0, 0.0]))
+        identity_columns = (1.0, 0.0, 0.0, 0.0, 1.0, 0.0)
+        self.final = zero_init_output(nn.Linear(self.trunk_width, 6), dropout, identity_columns)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, 6)``: raw first column, then raw second column."""

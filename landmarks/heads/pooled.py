@@ -7,10 +7,15 @@ a fully connected layer can read), flattened and passed through an optional hidd
 ``self.mlp`` (so the parameter names stay ``mlp.<i>.weight`` in every head's checkpoint);
 subclasses add their output layers on top of ``trunk_width`` features.
 
-Users: :class:`landmarks.heads.regression.RegressionHead`, :class:`landmarks.heads.head_pose.HopenetHead`,
-:class:`landmarks.heads.head_pose.Rotation6DHead`. To add a sibling head on pooled features, subclass
+Users: :class:`landmarks.heads.regression.RegressionHead`, :class:`landmarks.heads.rle.RLEHead`,
+:class:`landmarks.heads.head_pose.HopenetHead`, :class:`landmarks.heads.head_pose.Rotation6DHead`,
+:class:`landmarks.heads.visibility.VisibilityHead`. To add a sibling head on pooled features, subclass
 :class:`PooledHead`, validate its own arguments, then create its output layers after
 ``super().__init__``.
+
+:func:`zero_init_output` builds the last layer of the heads that start from a known output (zero
+weights, a chosen bias): an untrained regression head predicts the crop centre, a 6-D rotation head
+the frontal pose, a visibility head 0.5.
 """
 
 from __future__ import annotations
@@ -21,7 +26,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-__all__ = ["PooledHead", "pooled_features"]
+__all__ = ["PooledHead", "pooled_features", "zero_init_output"]
 
 
 def pooled_features(feature: torch.Tensor, pool_size: int) -> torch.Tensor:
@@ -29,6 +34,30 @@ def pooled_features(feature: torch.Tensor, pool_size: int) -> torch.Tensor:
     if pool_size == 1:
         return feature.mean(dim=(2, 3))
     return F.adaptive_avg_pool2d(feature, pool_size).flatten(1)
+
+
+def zero_init_output(
+    layer: nn.Linear | nn.Conv2d, dropout: float, bias: float | Sequence[float] = 0.0
+) -> nn.Sequential:
+    """``Dropout -> layer`` with the layer's weights set to zero and its bias to ``bias``.
+
+    The output of the untrained head is then ``bias`` whatever the features, and the first
+    gradient steps move it from there.
+
+    Args:
+        layer: the output layer (with a bias), ``nn.Linear`` or a ``1x1`` ``nn.Conv2d``.
+        dropout: dropout probability before the layer.
+        bias: one value for every output, or one per output.
+
+    Returns:
+        ``nn.Sequential(nn.Dropout(dropout), layer)`` (parameter names ``1.weight``, ``1.bias``).
+    """
+    if layer.bias is None:
+        raise ValueError(f"zero_init_output: {type(layer).__name__} has no bias to set")
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.copy_(torch.as_tensor(bias, dtype=layer.bias.dtype).expand_as(layer.bias))
+    return nn.Sequential(nn.Dropout(dropout), layer)
 
 
 class PooledHead(nn.Module):

@@ -26,7 +26,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from landmarks.heads.pooled import PooledHead
+from landmarks.heads.pooled import PooledHead, zero_init_output
 
 __all__ = ["POOLS", "VisibilityHead"]
 
@@ -81,9 +81,7 @@ class VisibilityHead(nn.Module):
                 nn.ReLU(inplace=True),
             )
             last = nn.Conv2d(int(channels), 2 * self.num_keypoints, 1)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.get_parameter("bias"))
-        self.final = nn.Sequential(nn.Dropout(dropout), last)
+        self.final = zero_init_output(last, dropout)
 
     def forward(self, features: list[torch.Tensor]) -> torch.Tensor:
         """Args: backbone features. Returns ``(B, K)`` logits."""

@@ -23,10 +23,6 @@ class CoordinateL1Loss(_CoordinateLoss):
         loss_weight: factor on the result.
     """
 
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = float(loss_weight)
-
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
         """``|x|``."""
         return abs_err
@@ -38,10 +34,6 @@ class CoordinateMSELoss(_CoordinateLoss):
     Args:
         loss_weight: factor on the result.
     """
-
-    def __init__(self, loss_weight: float = 1.0) -> None:
-        super().__init__()
-        self.loss_weight = float(loss_weight)
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
         """``x^2``."""

@@ -39,15 +39,11 @@ def _per_keypoint_mse(
     return per_kpt
 
 
-class KeypointMSELoss(nn.Module):
-    """Visibility-weighted heatmap MSE.
+class _HeatmapMSELoss(nn.Module):
+    """Shared arguments, checks and per-keypoint error of the heatmap MSE losses.
 
-    ``loss = loss_weight * mean_{b,k,y,x} (w_bk * (pred - target))^2``: the weight
-    multiplies both maps before the squared error, so it enters squared (with 0/1 weights
-    this is the same as masking). The mean runs over all ``B * K * h * w`` entries,
-    including masked keypoints, exactly as ``JointsMSELoss`` normalises. (The
-    SimpleBaseline code also multiplies by 0.5; use ``loss_weight=0.5`` to reproduce its
-    numbers.)
+    ``l_bk = mean_{y,x} (w_bk * (pred - target))^2`` (:func:`_per_keypoint_mse`); a subclass
+    turns the ``(B, K)`` values into the scalar loss in :meth:`reduce`.
 
     Args:
         use_target_weight: apply ``target_weight``; otherwise a plain MSE.
@@ -58,6 +54,10 @@ class KeypointMSELoss(nn.Module):
         super().__init__()
         self.use_target_weight = use_target_weight
         self.loss_weight = loss_weight
+
+    def reduce(self, per_kpt: torch.Tensor) -> torch.Tensor:
+        """``(B, K)`` per-keypoint errors -> scalar loss (without ``loss_weight``)."""
+        raise NotImplementedError
 
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor | None = None
@@ -73,10 +73,30 @@ class KeypointMSELoss(nn.Module):
             Scalar tensor.
         """
         per_kpt = _per_keypoint_mse(pred, target, target_weight, self.use_target_weight)
-        return per_kpt.mean() * self.loss_weight
+        return self.reduce(per_kpt) * self.loss_weight
 
 
-class OHKMMSELoss(nn.Module):
+class KeypointMSELoss(_HeatmapMSELoss):
+    """Visibility-weighted heatmap MSE.
+
+    ``loss = loss_weight * mean_{b,k,y,x} (w_bk * (pred - target))^2``: the weight
+    multiplies both maps before the squared error, so it enters squared (with 0/1 weights
+    this is the same as masking). The mean runs over all ``B * K * h * w`` entries,
+    including masked keypoints, exactly as ``JointsMSELoss`` normalises. (The
+    SimpleBaseline code also multiplies by 0.5; use ``loss_weight=0.5`` to reproduce its
+    numbers.)
+
+    Args:
+        use_target_weight: apply ``target_weight``; otherwise a plain MSE.
+        loss_weight: factor on the result.
+    """
+
+    def reduce(self, per_kpt: torch.Tensor) -> torch.Tensor:
+        """Mean over samples and keypoints (every ``l_bk`` is a mean over the same ``h * w``)."""
+        return per_kpt.mean()
+
+
+class OHKMMSELoss(_HeatmapMSELoss):
     """Online hard keypoint mining on the weighted heatmap MSE.
 
     With ``l_bk = mean_{y,x} (w_bk * (pred - target))^2``,
@@ -89,28 +109,14 @@ class OHKMMSELoss(nn.Module):
     """
 
     def __init__(self, topk: int = 8, use_target_weight: bool = True, loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(use_target_weight, loss_weight)
         if topk < 1:
             raise ValueError(f"OHKMMSELoss: topk must be >= 1, got {topk}")
         self.topk = int(topk)
-        self.use_target_weight = use_target_weight
-        self.loss_weight = loss_weight
 
-    def forward(
-        self, pred: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor | None = None
-    ) -> torch.Tensor:
-        """Compute the loss.
-
-        Args:
-            pred: ``(B, K, h, w)`` predicted heatmaps.
-            target: ``(B, K, h, w)`` target heatmaps.
-            target_weight: ``(B, K)`` per-keypoint weights.
-
-        Returns:
-            Scalar tensor.
-        """
-        per_kpt = _per_keypoint_mse(pred, target, target_weight, self.use_target_weight)
+    def reduce(self, per_kpt: torch.Tensor) -> torch.Tensor:
+        """Per sample the mean of its ``topk`` largest ``l_bk``, then the mean over samples."""
         if self.topk > per_kpt.shape[1]:
             raise ValueError(f"OHKMMSELoss: topk={self.topk} exceeds the number of keypoints K={per_kpt.shape[1]}")
         hardest, _ = per_kpt.topk(self.topk, dim=1)
-        return hardest.mean(dim=1).mean() * self.loss_weight
+        return hardest.mean(dim=1).mean()

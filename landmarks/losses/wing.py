@@ -21,8 +21,8 @@ Reduction. Coordinates: per-coordinate losses times the per-keypoint weight, sum
 keypoints and x/y, averaged over the batch (Feng et al.; mmpose). Heatmaps: averaged over
 all ``B * K * H * W`` entries (as :class:`landmarks.losses.heatmap.KeypointMSELoss`).
 A weight multiplies the loss (mmpose instead multiplies pred and target, the same for 0/1
-weights). A sibling coordinate loss subclasses :class:`_CoordinateLoss` and defines
-``elementwise``.
+weights). A sibling coordinate loss subclasses :class:`_CoordinateLoss` (passing ``loss_weight``
+to its constructor) and defines ``elementwise``.
 """
 
 from __future__ import annotations
@@ -45,9 +45,15 @@ def _keypoint_weight(weight: torch.Tensor | None, shape: tuple[int, int], name: 
 
 
 class _CoordinateLoss(nn.Module):
-    """Shared checks and reduction for ``(B, K, 2)`` coordinate losses."""
+    """Shared checks and reduction for ``(B, K, 2)`` coordinate losses.
 
-    loss_weight: float
+    Args:
+        loss_weight: factor on the result.
+    """
+
+    def __init__(self, loss_weight: float = 1.0) -> None:
+        super().__init__()
+        self.loss_weight = float(loss_weight)
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
         """Loss of each absolute coordinate error ``|x|`` (any shape)."""
@@ -88,10 +94,10 @@ class WingLoss(_CoordinateLoss):
     """
 
     def __init__(self, omega: float = 10.0, epsilon: float = 2.0, loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(loss_weight)
         if omega <= 0 or epsilon <= 0:
             raise ValueError(f"WingLoss: omega ({omega}) and epsilon ({epsilon}) must be > 0")
-        self.omega, self.epsilon, self.loss_weight = float(omega), float(epsilon), float(loss_weight)
+        self.omega, self.epsilon = float(omega), float(epsilon)
         self.C = self.omega - self.omega * math.log(1.0 + self.omega / self.epsilon)
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:
@@ -113,11 +119,10 @@ class SoftWingLoss(_CoordinateLoss):
     """
 
     def __init__(self, thres1: float = 2.0, thres2: float = 20.0, gamma: float = 0.5, loss_weight: float = 1.0) -> None:
-        super().__init__()
+        super().__init__(loss_weight)
         if thres1 <= 0 or thres2 <= 0 or gamma <= 0:
             raise ValueError(f"SoftWingLoss: thres1 ({thres1}), thres2 ({thres2}), gamma ({gamma}) must be > 0")
         self.thres1, self.thres2, self.gamma = float(thres1), float(thres2), float(gamma)
-        self.loss_weight = float(loss_weight)
         self.B = self.thres1 - self.thres2 * math.log(1.0 + self.thres1 / self.gamma)
 
     def elementwise(self, abs_err: torch.Tensor) -> torch.Tensor:

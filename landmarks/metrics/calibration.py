@@ -36,7 +36,7 @@ import numpy as np
 import torch
 
 from landmarks.codecs.rle import BASES
-from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.metrics.samples import KEYPOINT_FIELDS, ArrayLike, SampleMetric, keypoint_rows, meta_value
 from landmarks.types import Prediction
 
 __all__ = ["ScaleCalibration", "expected_axis_coverage", "expected_coverage", "normalised_error_norm"]
@@ -81,13 +81,7 @@ class ScaleCalibration(SampleMetric):
 
     name = "calibration"
     higher_is_better = None
-    fields = {
-        "pred": torch.float64,
-        "gt": torch.float64,
-        "visible": torch.float32,
-        "scale": torch.float64,
-        "rot": torch.float64,
-    }
+    fields = {**KEYPOINT_FIELDS, "scale": torch.float64, "rot": torch.float64}
 
     def __init__(
         self, spec: Any = None, base: str = "laplace", thresholds: Sequence[float] = (1.0, 2.0), **kwargs: Any
@@ -108,9 +102,7 @@ class ScaleCalibration(SampleMetric):
             )
         n = len(pred.keypoints)
         return {
-            "pred": pred.keypoints,
-            "gt": meta_value(meta, "keypoints", "ScaleCalibration"),
-            "visible": meta_value(meta, "visible", "ScaleCalibration"),
+            **keypoint_rows(pred, meta, "ScaleCalibration"),
             "scale": pred.extras["scale"],
             "rot": np.asarray(torch.as_tensor(meta_value(meta, "rot", "ScaleCalibration")).cpu()).reshape(n),
         }

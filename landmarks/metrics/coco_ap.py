@@ -24,12 +24,12 @@ import torch
 
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.coco import CocoKeypointEvaluator
-from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.metrics.samples import KEYPOINT_FIELDS, ArrayLike, SampleMetric, keypoint_rows, meta_value
 from landmarks.types import Prediction
 
 log = logging.getLogger("landmarks")
 
-_META_FIELDS = ("keypoints", "visible", "bbox", "area", "image_id", "score")
+_META_FIELDS = ("bbox", "area", "image_id", "score")
 
 
 class CocoKeypointAP(SampleMetric):
@@ -48,10 +48,8 @@ class CocoKeypointAP(SampleMetric):
     name = "coco_ap"
     higher_is_better = True
     fields = {
-        "pred": torch.float64,
+        **KEYPOINT_FIELDS,
         "scores": torch.float64,
-        "gt": torch.float64,
-        "visible": torch.float32,
         "bbox": torch.float64,
         "area": torch.float64,
         "image_id": torch.int64,
@@ -78,12 +76,11 @@ class CocoKeypointAP(SampleMetric):
         self.use_oks_nms, self.nms_thr, self.score_thr = bool(use_oks_nms), float(nms_thr), float(score_thr)
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
+        rows = keypoint_rows(pred, meta, "CocoKeypointAP")
         m = {k: meta_value(meta, k, "CocoKeypointAP") for k in _META_FIELDS}
         return {
-            "pred": pred.keypoints,
+            **rows,
             "scores": pred.scores,
-            "gt": m["keypoints"],
-            "visible": m["visible"],
             "bbox": m["bbox"],
             "area": m["area"],
             "image_id": m["image_id"],

@@ -30,7 +30,7 @@ from landmarks.data.formats.wflw import WFLW_ATTRIBUTES
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.metrics.face import INTER_OCULAR, NORMS, face_nme, fr_auc, nme_by_yaw
 from landmarks.metrics.face_subsets import nme_by_attribute
-from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.metrics.samples import KEYPOINT_FIELDS, ArrayLike, SampleMetric, keypoint_rows
 from landmarks.types import Prediction
 
 
@@ -48,13 +48,7 @@ class FaceNME(SampleMetric):
 
     name = "nme"
     higher_is_better = False
-    fields = {
-        "pred": torch.float64,
-        "gt": torch.float64,
-        "visible": torch.float32,
-        "euler": torch.float64,
-        "attributes": torch.float64,
-    }
+    fields = {**KEYPOINT_FIELDS, "euler": torch.float64, "attributes": torch.float64}
 
     def __init__(
         self,
@@ -77,9 +71,7 @@ class FaceNME(SampleMetric):
         euler = meta["euler"] if "euler" in meta else np.full((b, 3), np.nan)
         attributes = meta["attributes"] if "attributes" in meta else np.full((b, len(WFLW_ATTRIBUTES)), np.nan)
         return {
-            "pred": pred.keypoints,
-            "gt": meta_value(meta, "keypoints", "FaceNME"),
-            "visible": meta_value(meta, "visible", "FaceNME"),
+            **keypoint_rows(pred, meta, "FaceNME"),
             "euler": euler,
             "attributes": attributes,
         }

@@ -96,6 +96,12 @@ def _per_keypoint_rate(dist: np.ndarray, thr: float, inclusive: bool) -> tuple[n
     return rate, count
 
 
+def _mean_over_scored_keypoints(rate: np.ndarray, count: np.ndarray) -> tuple[float, int]:
+    """Mean of the ``(K,)`` per-keypoint rates over keypoints with a valid sample (0.0 when none), and their number."""
+    scored = count > 0
+    return (float(rate[scored].mean()) if scored.any() else 0.0), int(scored.sum())
+
+
 def bbox_norm(bboxes: np.ndarray) -> np.ndarray:
     """PCK normaliser from boxes: the longer box side.
 
@@ -130,9 +136,8 @@ def pck(
     """
     dist = keypoint_distances(pred, gt, mask, norm)
     acc, count = _per_keypoint_rate(dist, thr, inclusive=False)
-    has = count > 0
-    mean = float(acc[has].mean()) if has.any() else 0.0
-    return acc, mean, int(has.sum())
+    mean, scored = _mean_over_scored_keypoints(acc, count)
+    return acc, mean, scored
 
 
 def mpii_head_size(head_boxes: np.ndarray) -> np.ndarray:
@@ -268,9 +273,8 @@ def pdj(
     """
     dist = keypoint_distances(pred, gt, mask, torso_diameters)
     acc, count = _per_keypoint_rate(dist, frac, inclusive=True)
-    has = count > 0
-    mean = float(acc[has].mean()) if has.any() else 0.0
-    return acc, mean, int(has.sum())
+    mean, scored = _mean_over_scored_keypoints(acc, count)
+    return acc, mean, scored
 
 
 def epe(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray) -> float:
@@ -323,7 +327,7 @@ def pck_auc(pred: np.ndarray, gt: np.ndarray, mask: np.ndarray, thresholds: np.n
     values = []
     for t in thr:
         acc, count = _per_keypoint_rate(dist, float(t), inclusive=False)
-        values.append(float(acc[count > 0].mean()) if (count > 0).any() else 0.0)
+        values.append(_mean_over_scored_keypoints(acc, count)[0])
     return float(np.mean(values))
 
 

@@ -24,21 +24,10 @@ import torch
 
 from landmarks.layouts.spec import MPII16_NAMES, KeypointSpec
 from landmarks.metrics import functional as F
-from landmarks.metrics.samples import ArrayLike, SampleMetric, meta_value
+from landmarks.metrics.samples import KEYPOINT_FIELDS, ArrayLike, SampleMetric, keypoint_rows, meta_value
 from landmarks.types import Prediction
 
 log = logging.getLogger("landmarks")
-
-_KEYPOINT_FIELDS = {"pred": torch.float64, "gt": torch.float64, "visible": torch.float32}
-
-
-def _keypoint_rows(metric: SampleMetric, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
-    name = type(metric).__name__
-    return {
-        "pred": pred.keypoints,
-        "gt": meta_value(meta, "keypoints", name),
-        "visible": meta_value(meta, "visible", name),
-    }
 
 
 class PCKMetric(SampleMetric):
@@ -55,7 +44,7 @@ class PCKMetric(SampleMetric):
 
     name = "pck"
     higher_is_better = True
-    fields = {**_KEYPOINT_FIELDS, "bbox": torch.float64}
+    fields = {**KEYPOINT_FIELDS, "bbox": torch.float64}
 
     def __init__(
         self,
@@ -77,7 +66,7 @@ class PCKMetric(SampleMetric):
         )
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
-        return {**_keypoint_rows(self, pred, meta), "bbox": meta_value(meta, "bbox", "PCKMetric")}
+        return {**keypoint_rows(pred, meta, "PCKMetric"), "bbox": meta_value(meta, "bbox", "PCKMetric")}
 
     def compute(self) -> dict[str, float]:
         """``{"pck": mean over keypoints, "epe": px[, "auc"]}``; ``{}`` before any update."""
@@ -133,7 +122,7 @@ class PCKhMetric(SampleMetric):
 
     name = "pckh"
     higher_is_better = True
-    fields = {**_KEYPOINT_FIELDS, "head_size": torch.float64}
+    fields = {**KEYPOINT_FIELDS, "head_size": torch.float64}
 
     def __init__(
         self, spec: KeypointSpec | None = None, thr: float = 0.5, mpii: bool | None = None, **kwargs: Any
@@ -144,7 +133,7 @@ class PCKhMetric(SampleMetric):
         self._warned = False
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
-        return {**_keypoint_rows(self, pred, meta), "head_size": meta_value(meta, "head_size", "PCKhMetric")}
+        return {**keypoint_rows(pred, meta, "PCKhMetric"), "head_size": meta_value(meta, "head_size", "PCKhMetric")}
 
     def compute(self) -> dict[str, float]:
         """``{"pckh"}``; with ``mpii`` also ``pckh@0.1`` and ``pckh_head`` .. ``pckh_ankle``, ``pckh_ubody``."""
@@ -183,7 +172,7 @@ class PDJMetric(SampleMetric):
 
     name = "pdj"
     higher_is_better = True
-    fields = _KEYPOINT_FIELDS
+    fields = KEYPOINT_FIELDS
 
     def __init__(
         self,
@@ -200,7 +189,7 @@ class PDJMetric(SampleMetric):
             log.info("PDJ not reported: layout '%s' names no torso_pair", spec.name if spec is not None else "?")
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
-        return _keypoint_rows(self, pred, meta)
+        return keypoint_rows(pred, meta, "PDJMetric")
 
     def compute(self) -> dict[str, float]:
         """``{"pdj": mean over joints}``; ``{}`` before any update or without a torso pair."""

@@ -15,6 +15,8 @@ the sharding. Rows without an index (``meta`` built by hand) are all kept, in up
 To add a metric: subclass :class:`SampleMetric`, declare ``fields`` (state name -> dtype),
 return those arrays for a batch from :meth:`SampleMetric.rows`, and turn :meth:`samples` into
 ``{short name: float}`` in ``compute``. The task calls ``update(prediction, batch["meta"])``.
+A metric of predicted keypoints against the labelled ones starts its ``fields`` with
+:data:`KEYPOINT_FIELDS` and its rows with :func:`keypoint_rows`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ from landmarks.types import Prediction
 
 ArrayLike = torch.Tensor | np.ndarray
 
+KEYPOINT_FIELDS: Mapping[str, torch.dtype] = {"pred": torch.float64, "gt": torch.float64, "visible": torch.float32}
+"""The rows of a keypoint metric: ``pred`` and ``gt`` ``(B, K, 2)`` px, ``visible`` ``(B, K)`` COCO flags."""
+
 
 def meta_value(meta: Mapping[str, Any], key: str, metric: str) -> Any:
     """``meta[key]``, or a ValueError naming the metric and the missing field."""
@@ -40,6 +45,21 @@ def meta_value(meta: Mapping[str, Any], key: str, metric: str) -> Any:
             f"the data pipeline (landmarks.data.dataset) puts it in every batch"
         )
     return meta[key]
+
+
+def keypoint_rows(pred: Prediction, meta: Mapping[str, Any], metric: str) -> dict[str, ArrayLike]:
+    """The :data:`KEYPOINT_FIELDS` rows of one batch: ``pred.keypoints``, ``meta["keypoints"]``, ``meta["visible"]``.
+
+    Args:
+        pred: the task's prediction (``keypoints (B, K, 2)`` image px).
+        meta: the batch's meta (``keypoints (B, K, 2)`` image px, ``visible (B, K)``).
+        metric: the metric named in the error when a meta field is missing.
+    """
+    return {
+        "pred": pred.keypoints,
+        "gt": meta_value(meta, "keypoints", metric),
+        "visible": meta_value(meta, "visible", metric),
+    }
 
 
 class SampleMetric(Metric):

@@ -20,7 +20,7 @@ import warnings
 
 import numpy as np
 
-from landmarks.convert.records import Image, Imported, Instance, check_names
+from landmarks.convert.records import Image, Imported, Instance, add_instance_point, check_names
 from landmarks.data.formats.errors import AnnotationError
 
 LOGGER = logging.getLogger("landmarks")
@@ -81,18 +81,12 @@ def read_labelme(src: str, labels: str | None = None) -> Imported:
             pts = shape.get("points")
             if not (isinstance(pts, list) and len(pts) == 1 and len(pts[0]) == 2):
                 raise AnnotationError(path, f"{rec}.points", "one point [[x, y]]", repr(pts))
-            group = str(shape.get("group_id"))
-            inst = groups.setdefault(group, {})
-            if label in inst:
-                raise AnnotationError(
-                    path,
-                    f"{rec}.label",
-                    "each keypoint once per instance (give each instance its own group_id)",
-                    f"'{label}' twice in group_id {shape.get('group_id')}",
-                )
             flags = shape.get("flags") or {}
             hidden = any(bool(flags.get(k)) for k in HIDDEN_FLAGS)
-            inst[label] = (float(pts[0][0]), float(pts[0][1]), 1 if hidden else 2)
+            point = (float(pts[0][0]), float(pts[0][1]), 1 if hidden else 2)
+            twice = f"'{label}' twice in group_id {shape.get('group_id')}"
+            hint = "give each instance its own group_id"
+            add_instance_point(groups, str(shape.get("group_id")), label, point, path, f"{rec}.label", hint, twice)
         if groups:
             images.append(Image(os.path.join(os.path.dirname(path), doc["imagePath"]), w, h, path))
             raw += [(len(images) - 1, pts, f"{path} group_id {g}", path) for g, pts in groups.items()]

@@ -26,7 +26,7 @@ from urllib.parse import unquote
 
 import numpy as np
 
-from landmarks.convert.records import Image, Imported, Instance, check_names
+from landmarks.convert.records import Image, Imported, Instance, add_instance_point, check_names
 from landmarks.data.formats.errors import AnnotationError
 
 LOGGER = logging.getLogger("landmarks")
@@ -111,16 +111,10 @@ def read_labelstudio(path: str, images: str | None = None, labels: str | None = 
                 if not all(isinstance(v, (int, float)) for v in (x, y)):
                     raise AnnotationError(path, f"result[{r}].value.x/y", "percent coordinates", f"{x!r}, {y!r}", arec)
                 group = f"{ann.get('id', a)}/{res.get('parentID') or ''}"
-                inst = groups.setdefault(group, {})
-                if label in inst:
-                    raise AnnotationError(
-                        path,
-                        f"result[{r}].value.keypointlabels",
-                        "each keypoint once per instance (give several instances' keypoints a parentID region each)",
-                        f"'{label}' twice",
-                        arec,
-                    )
-                inst[label] = (x * w / 100.0, y * h / 100.0)
+                field_name = f"result[{r}].value.keypointlabels"
+                hint = "give several instances' keypoints a parentID region each"
+                point = (x * w / 100.0, y * h / 100.0)
+                add_instance_point(groups, group, label, point, path, field_name, hint, f"'{label}' twice", arec)
         if not groups:
             continue
         assert size is not None

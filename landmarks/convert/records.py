@@ -14,10 +14,15 @@ A sibling reader returns an :class:`Imported`; it raises
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError
+from landmarks.layouts.from_yaml import check_keypoint_names
+
+#: What a reader keeps of one point (its coordinates, maybe a visibility).
+P = TypeVar("P")
 
 
 @dataclass
@@ -91,19 +96,40 @@ def check_names(source: str, field_name: str, names: list[str]) -> list[str]:
     """``names`` when non-empty, unique, non-blank strings, else an :class:`AnnotationError`."""
     if not names:
         raise AnnotationError(source, field_name, "at least one keypoint name in the label definition", "none")
-    seen: dict[str, int] = {}
-    for i, name in enumerate(names):
-        if not isinstance(name, str) or not name.strip():
-            raise AnnotationError(source, f"{field_name}[{i}]", "a non-empty keypoint name", repr(name))
-        if name in seen:
-            raise AnnotationError(
-                source,
-                f"{field_name}[{i}]",
-                "unique keypoint names",
-                f"'{name}' again (first at {field_name}[{seen[name]}])",
-            )
-        seen[name] = i
-    return list(names)
+    return list(check_keypoint_names(source, field_name, names))
+
+
+def add_instance_point(
+    groups: dict[str, dict[str, P]],
+    group: str,
+    label: str,
+    point: P,
+    file: str,
+    field_name: str,
+    hint: str,
+    got: str,
+    where: str | None = None,
+) -> None:
+    """Puts ``point`` as keypoint ``label`` of instance ``group``; a keypoint given twice in one instance is an error.
+
+    Args:
+        groups: ``{instance: {label: point}}``, filled in place.
+        group: the instance the tool groups the point into (a group id, a region).
+        label: the keypoint name.
+        point: what the reader keeps of the point.
+        file: the export file, for the message.
+        field_name: the field that holds the label, for the message.
+        hint: how the tool tells instances apart, for the message.
+        got: what was found, for the message.
+        where: the record, for the message.
+
+    Raises:
+        AnnotationError: ``label`` is already in instance ``group``.
+    """
+    inst = groups.setdefault(group, {})
+    if label in inst:
+        raise AnnotationError(file, field_name, f"each keypoint once per instance ({hint})", got, where)
+    inst[label] = point
 
 
 def check(imported: Imported) -> Imported:

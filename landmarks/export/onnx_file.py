@@ -36,13 +36,12 @@ ANGLE_CONVENTION = (
 
 
 def _layout(spec: Any) -> dict[str, Any]:
+    """The sidecar's ``layout`` entry of a :class:`~landmarks.layouts.spec.KeypointSpec`: name, names, pairs, sigmas."""
+    plain = spec.to_dict()
     return {
-        "name": spec.name,
-        "keypoints": list(spec.names),
-        "flip_pairs": [list(map(int, p)) for p in spec.flip_pairs],
-        "skeleton": [list(map(int, p)) for p in spec.skeleton],
-        "sigmas": [float(s) for s in spec.sigmas],
-        "torso_pair": [int(i) for i in spec.torso_pair],
+        "name": plain["name"],
+        "keypoints": plain["names"],
+        **{key: plain[key] for key in ("flip_pairs", "skeleton", "sigmas", "torso_pair")},
     }
 
 

@@ -30,6 +30,8 @@ with the same pieces.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from landmarks.layouts.spec import KeypointSpec
 
 __all__ = ["UNIFORM_FACE_SIGMA", "aflw19", "cofw29", "ibug68", "wflw98"]
@@ -63,6 +65,24 @@ def _skeleton(contours: tuple[Contour, ...]) -> tuple[tuple[int, int], ...]:
         if closed and n > 2:
             edges.append((start + n - 1, start))
     return tuple(edges)
+
+
+def _face_spec(
+    name: str,
+    names: tuple[str, ...],
+    flip_pairs: Sequence[tuple[int, int]],
+    skeleton: Sequence[tuple[int, int]],
+    norm_pair: tuple[int, int],
+) -> KeypointSpec:
+    """A face layout; every landmark gets the OKS sigma :data:`UNIFORM_FACE_SIGMA`."""
+    return KeypointSpec(
+        name=name,
+        names=names,
+        flip_pairs=tuple(flip_pairs),
+        skeleton=tuple(skeleton),
+        sigmas=(UNIFORM_FACE_SIGMA,) * len(names),
+        norm_pair=norm_pair,
+    )
 
 
 _IBUG68: tuple[Contour, ...] = (
@@ -102,14 +122,7 @@ def ibug68() -> KeypointSpec:
         + _mirror(48, 48, 12, 6)  # outer lip: 48 <-> 54, 55 <-> 59
         + _mirror(60, 60, 8, 4)  # inner lip: 60 <-> 64, 65 <-> 67
     )
-    return KeypointSpec(
-        name="ibug68",
-        names=_names(_IBUG68),
-        flip_pairs=tuple(flip_pairs),
-        skeleton=_skeleton(_IBUG68),
-        sigmas=(UNIFORM_FACE_SIGMA,) * 68,
-        norm_pair=(36, 45),
-    )
+    return _face_spec("ibug68", _names(_IBUG68), flip_pairs, _skeleton(_IBUG68), (36, 45))
 
 
 def wflw98() -> KeypointSpec:
@@ -123,14 +136,7 @@ def wflw98() -> KeypointSpec:
         + _mirror(88, 88, 8, 4)  # inner lip: 88 <-> 92, 93 <-> 95
         + [(96, 97)]  # pupils
     )
-    return KeypointSpec(
-        name="wflw98",
-        names=_names(_WFLW98),
-        flip_pairs=tuple(flip_pairs),
-        skeleton=_skeleton(_WFLW98),
-        sigmas=(UNIFORM_FACE_SIGMA,) * 98,
-        norm_pair=(60, 72),
-    )
+    return _face_spec("wflw98", _names(_WFLW98), flip_pairs, _skeleton(_WFLW98), (60, 72))
 
 
 _COFW29 = (
@@ -202,14 +208,7 @@ def cofw29() -> KeypointSpec:
     closed = ((0, 4, 2, 5), (1, 6, 3, 7), (8, 12, 10, 13), (9, 14, 11, 15), (22, 24, 23, 27), (22, 25, 23, 26))
     skeleton = [(c[j], c[(j + 1) % len(c)]) for c in closed for j in range(len(c))]
     skeleton += [(18, 21), (21, 19), (20, 21)]
-    return KeypointSpec(
-        name="cofw29",
-        names=_COFW29,
-        flip_pairs=_pairs_by_name(_COFW29),
-        skeleton=tuple(skeleton),
-        sigmas=(UNIFORM_FACE_SIGMA,) * 29,
-        norm_pair=(8, 9),
-    )
+    return _face_spec("cofw29", _COFW29, _pairs_by_name(_COFW29), skeleton, (8, 9))
 
 
 def aflw19() -> KeypointSpec:
@@ -219,11 +218,5 @@ def aflw19() -> KeypointSpec:
     normalises by the face-box size instead (``box_size`` of mmpose's files), not by this pair.
     """
     chains = ((0, 1, 2), (3, 4, 5), (6, 7, 8), (9, 10, 11), (12, 13, 14), (15, 16, 17))
-    return KeypointSpec(
-        name="aflw19",
-        names=_AFLW19,
-        flip_pairs=_pairs_by_name(_AFLW19),
-        skeleton=tuple((c[j], c[j + 1]) for c in chains for j in range(len(c) - 1)),
-        sigmas=(UNIFORM_FACE_SIGMA,) * 19,
-        norm_pair=(6, 11),
-    )
+    skeleton = [(c[j], c[j + 1]) for c in chains for j in range(len(c) - 1)]
+    return _face_spec("aflw19", _AFLW19, _pairs_by_name(_AFLW19), skeleton, (6, 11))

@@ -35,6 +35,7 @@ import json
 import logging
 import os
 import warnings
+from collections.abc import Sequence
 from typing import Any
 
 import yaml
@@ -151,18 +152,32 @@ def _list(path: str, field: str, doc: dict[str, Any]) -> list[Any]:
 def _names(path: str, value: Any) -> tuple[str, ...]:
     if not isinstance(value, list) or not value:
         raise AnnotationError(path, "keypoints", "a non-empty list of keypoint names (K entries)", repr(value))
-    names: list[str] = []
-    for i, name in enumerate(value):
+    return check_keypoint_names(path, "keypoints", value)
+
+
+def check_keypoint_names(file: str, field: str, names: Sequence[Any]) -> tuple[str, ...]:
+    """``names`` as a tuple when each is a non-blank string and none repeats.
+
+    Args:
+        file: the file that lists them, for the message.
+        field: the field that lists them, e.g. ``"keypoints"``; a message names ``field[i]``.
+        names: the names as read.
+
+    Raises:
+        AnnotationError: a name that is not a non-blank string, or one given twice.
+    """
+    seen: dict[str, int] = {}
+    for i, name in enumerate(names):
         if not isinstance(name, str) or not name.strip():
-            raise AnnotationError(path, f"keypoints[{i}]", "a non-empty string name", repr(name))
-        if name in names:
+            raise AnnotationError(file, f"{field}[{i}]", "a non-empty keypoint name", repr(name))
+        if name in seen:
             raise AnnotationError(
-                path,
-                f"keypoints[{i}]",
+                file,
+                f"{field}[{i}]",
                 "unique keypoint names",
-                f"'{name}' again (first at keypoints[{names.index(name)}])",
+                f"'{name}' again (first at {field}[{seen[name]}])",
             )
-        names.append(name)
+        seen[name] = i
     return tuple(names)
 
 
@@ -303,18 +318,7 @@ def inline_spec_config(node: Any) -> Any:
     if isinstance(node, dict):
         if node.get("_target_") == LOAD_SPEC_TARGET:
             spec = load_spec(str(node["path"]), warn_default_sigmas=False)
-            return {
-                "_target_": "landmarks.layouts.spec.KeypointSpec",
-                "name": spec.name,
-                "names": list(spec.names),
-                "flip_pairs": [list(map(int, p)) for p in spec.flip_pairs],
-                "skeleton": [list(map(int, p)) for p in spec.skeleton],
-                "sigmas": [float(s) for s in spec.sigmas],
-                "norm_pair": [int(i) for i in spec.norm_pair],
-                "torso_pair": [int(i) for i in spec.torso_pair],
-                "upper_body": [int(i) for i in spec.upper_body],
-                "source": spec.source,
-            }
+            return {"_target_": "landmarks.layouts.spec.KeypointSpec", **spec.to_dict()}
         return {k: inline_spec_config(v) for k, v in node.items()}
     if isinstance(node, list):
         return [inline_spec_config(v) for v in node]

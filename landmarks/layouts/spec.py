@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -97,6 +98,20 @@ class KeypointSpec:
         """Indices not in ``upper_body`` (used by half-body augmentation)."""
         upper = set(int(i) for i in self.upper_body)
         return tuple(i for i in range(self.num_keypoints) if i not in upper)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The spec as plain JSON values (lists of ints and floats), keys named as the fields."""
+        return {
+            "name": self.name,
+            "names": list(self.names),
+            "flip_pairs": [list(map(int, p)) for p in self.flip_pairs],
+            "skeleton": [list(map(int, p)) for p in self.skeleton],
+            "sigmas": [float(s) for s in self.sigmas],
+            "norm_pair": [int(i) for i in self.norm_pair],
+            "torso_pair": [int(i) for i in self.torso_pair],
+            "upper_body": [int(i) for i in self.upper_body],
+            "source": self.source,
+        }
 
 
 COCO17_NAMES = (

@@ -270,34 +270,29 @@ def test_scripts_leave_no_stray_outputs_folder(predictor: Predictor, folder: Pat
     cwd.mkdir()
     out = tmp_path / "pred"
     env = {"HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PATH": "/usr/bin:/bin"}
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "scripts" / "infer.py"), f"ckpt={ckpt}", f"source={folder}", f"out={out}"],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+
+    def script(name: str, *args: str) -> None:  # runs scripts/<name> in cwd; it must succeed
+        done = subprocess.run(
+            [sys.executable, str(ROOT / "scripts" / name), *args],
+            cwd=cwd,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert done.returncode == 0, done.stderr[-2000:]
+
+    script("infer.py", f"ckpt={ckpt}", f"source={folder}", f"out={out}")
     assert (out / "predictions.json").is_file() and (out / "infer.log").is_file()
     assert "1 unreadable images skipped" in (out / "infer.log").read_text()
-    done = subprocess.run(
-        [
-            sys.executable,
-            str(ROOT / "scripts" / "evaluate.py"),
-            f"ckpt={ckpt}",
-            "plots=false",
-            "data=synthetic_body",
-            "data.val.num_images=2",
-            "data.num_workers=0",
-        ],
-        cwd=cwd,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    script(
+        "evaluate.py",
+        f"ckpt={ckpt}",
+        "plots=false",
+        "data=synthetic_body",
+        "data.val.num_images=2",
+        "data.num_workers=0",
     )
-    assert done.returncode == 0, done.stderr[-2000:]
     assert (ckpt.parent / "eval_metrics.json").is_file() and (ckpt.parent / "evaluate.log").is_file()
     assert list(cwd.iterdir()) == []  # no outputs/ (nor anything else) where the commands ran
 

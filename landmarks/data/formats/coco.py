@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import os
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +40,10 @@ from landmarks.data.formats.coco_records import (
     check_number,
     is_number,
     kept_dict,
+    load_coco_image,
     warn_filled,
 )
-from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, load_image_rgb, read_json
+from landmarks.data.formats.errors import LOGGER, AnnotationError, BadSamplePolicy, read_json, read_json_list
 from landmarks.layouts.spec import KeypointSpec, coco17
 from landmarks.types import Sample
 
@@ -185,18 +187,23 @@ class CocoKeypointSource:
             images[info["id"]] = info
         return images
 
-    def _load_ground_truth(self, make_instances: bool = True) -> None:
-        """Check every annotation; keep the good ones as records (and instances when asked)."""
-        self._check_layout()
-        seen: dict[int, int] = {}
+    def _annotation_records(self) -> Iterator[tuple[int, dict[str, Any]]]:
+        """``(i, record)`` of each ``annotations[i]`` that is a JSON object; any other entry is a bad sample."""
         for i, ann in enumerate(self.raw_dict["annotations"]):
-            if not isinstance(ann, dict):
+            if isinstance(ann, dict):
+                yield i, ann
+            else:
                 self._policy.handle(
                     AnnotationError(
                         self.ann_file, "annotations[]", "a JSON object", type(ann).__name__, f"annotations[{i}]"
                     )
                 )
-                continue
+
+    def _load_ground_truth(self, make_instances: bool = True) -> None:
+        """Check every annotation; keep the good ones as records (and instances when asked)."""
+        self._check_layout()
+        seen: dict[int, int] = {}
+        for i, ann in self._annotation_records():
             where = f"annotation id {ann['id']}" if "id" in ann else f"annotations[{i}]"
             try:
                 record, instance = self._check_annotation(ann, i, where, seen)
@@ -303,14 +310,7 @@ class CocoKeypointSource:
 
     def _load_detections(self) -> None:
         assert self.det_file is not None
-        dets = read_json(self.det_file)
-        if not isinstance(dets, list):
-            raise AnnotationError(
-                self.det_file,
-                "<top level>",
-                "a list of {image_id, category_id, bbox, score} (COCO results format)",
-                type(dets).__name__,
-            )
+        dets = read_json_list(self.det_file, "a list of {image_id, category_id, bbox, score} (COCO results format)")
         k = self.spec.num_keypoints
         for i, det in enumerate(dets):
             where = f"detection [{i}]"
@@ -476,16 +476,7 @@ class CocoKeypointSource:
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
-        image = load_image_rgb(inst.path, field="images[].file_name", source=self.ann_file)
-        info = self._images[inst.image_id]
-        if image.shape[:2] != (info["height"], info["width"]):
-            raise AnnotationError(
-                self.ann_file,
-                "images[].width/height",
-                f"{info['width']}x{info['height']} as decoded from {inst.path}",
-                f"{image.shape[1]}x{image.shape[0]}",
-                f"image id {inst.image_id}",
-            )
+        image = load_coco_image(inst.path, self._images[inst.image_id], inst.image_id, self.ann_file)
         return Sample(
             image=image,
             keypoints=inst.keypoints.copy(),

@@ -30,8 +30,8 @@ from typing import Any
 import numpy as np
 
 from landmarks.data.detection import BoxFrame
-from landmarks.data.formats.coco_records import check_iscrowd, is_number
-from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
+from landmarks.data.formats.coco_records import check_iscrowd, is_number, load_coco_image
+from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, read_json
 
 __all__ = ["WHOLEBODY_PARTS", "CocoBoxFrames"]
 
@@ -159,15 +159,7 @@ class CocoBoxFrames:
         image_id = self._ids[index]
         info = self._images[image_id]
         path = os.path.join(self.image_root, info["file_name"])
-        image = load_image_rgb(path, field="images[].file_name", source=self.ann_file)
-        if image.shape[:2] != (info["height"], info["width"]):
-            raise AnnotationError(
-                self.ann_file,
-                "images[].width/height",
-                f"{info['width']}x{info['height']} as decoded from {path}",
-                f"{image.shape[1]}x{image.shape[0]}",
-                f"image id {image_id}",
-            )
+        image = load_coco_image(path, info, image_id, self.ann_file)
         rows = self._boxes[image_id]
         return BoxFrame(
             image=image,

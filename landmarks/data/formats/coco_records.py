@@ -23,10 +23,12 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from landmarks.data.formats.errors import LOGGER, AnnotationError
+import numpy as np
+
+from landmarks.data.formats.errors import LOGGER, AnnotationError, load_image_rgb
 from landmarks.layouts.spec import KeypointSpec
 
-__all__ = ["FILL_RULES", "check_iscrowd", "check_number", "is_number", "kept_dict", "warn_filled"]
+__all__ = ["FILL_RULES", "check_iscrowd", "check_number", "is_number", "kept_dict", "load_coco_image", "warn_filled"]
 
 #: field -> the rule used to fill it where it is absent
 FILL_RULES: dict[str, str] = {
@@ -116,3 +118,31 @@ def kept_dict(
         ]
     images = [info for info in raw["images"] if info["id"] not in missing_images]
     return {**raw, "images": images, "annotations": annotations, "categories": categories}, filled
+
+
+def load_coco_image(path: str, info: dict[str, Any], image_id: Any, ann_file: str) -> np.ndarray:
+    """The image of ``images[]`` record ``info`` decoded from ``path``, its size checked against the record.
+
+    Args:
+        path: the image file (``image_root`` joined with the record's ``file_name``).
+        info: the ``images[]`` record (``width``, ``height``).
+        image_id: the record's id, for the message.
+        ann_file: the annotation file, for the message.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB.
+
+    Raises:
+        AnnotationError: the file does not load (:func:`.errors.load_image_rgb`), or it is not
+            ``width`` x ``height`` px as the record says.
+    """
+    image = load_image_rgb(path, field="images[].file_name", source=ann_file)
+    if image.shape[:2] != (info["height"], info["width"]):
+        raise AnnotationError(
+            ann_file,
+            "images[].width/height",
+            f"{info['width']}x{info['height']} as decoded from {path}",
+            f"{image.shape[1]}x{image.shape[0]}",
+            f"image id {image_id}",
+        )
+    return image

@@ -100,14 +100,7 @@ class CocoWholeBodyPartSource(CocoKeypointSource):
     # ------------------------------------------------------------------ loading
     def _load_ground_truth(self, make_instances: bool = True) -> None:
         self._counts["invalid_part"] = 0
-        for i, ann in enumerate(self.raw_dict["annotations"]):
-            if not isinstance(ann, dict):
-                self._policy.handle(
-                    AnnotationError(
-                        self.ann_file, "annotations[]", "a JSON object", type(ann).__name__, f"annotations[{i}]"
-                    )
-                )
-                continue
+        for i, ann in self._annotation_records():
             try:
                 crowd = check_iscrowd(ann, self.ann_file, f"annotations[{i}]")
             except AnnotationError as err:

@@ -6,8 +6,9 @@ found. What happens to an instance with such a problem is decided by one
 :class:`BadSamplePolicy` (``on_bad_sample="error" | "skip"``), so all readers behave the
 same. A new reader (e.g. ``wflw.py``) parses its file with :func:`read_json`, builds one
 policy from its ``on_bad_sample`` argument, routes every per-instance problem through
-:meth:`BadSamplePolicy.handle` and decodes images in ``__getitem__`` with
-:func:`load_image_rgb` inside :meth:`BadSamplePolicy.load_first`.
+:meth:`BadSamplePolicy.handle`, and subclasses :class:`.reader.InstanceReader`, whose
+``__getitem__`` runs its ``_load`` (decoding the image with :func:`load_image_rgb`) inside
+:meth:`BadSamplePolicy.load_first`.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 import cv2
@@ -26,6 +27,7 @@ from landmarks.data.formats.image_check import image_problem
 LOGGER = logging.getLogger("landmarks.data")
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AnnotationError(ValueError):
@@ -74,6 +76,7 @@ class BadSamplePolicy:
                 f"{', '.join(repr(a) for a in self.ALLOWED)}"
             )
         self.mode = on_bad_sample
+        self.owner = owner
         self.skipped = 0
         self._unloadable: set[int] = set()
         self._last_error = AnnotationError("?", "image", "a loadable instance", "none tried")
@@ -84,6 +87,24 @@ class BadSamplePolicy:
             raise error
         self.skipped += 1
         LOGGER.warning("skipping bad sample: %s", error)
+
+    def keep(self, items: Iterable[R], check: Callable[[R], T]) -> list[T]:
+        """``check(item)`` of every item, in order, leaving out the items whose check fails.
+
+        A check that raises :class:`AnnotationError` goes to :meth:`handle`: raised in mode
+        ``"error"``, logged and counted in mode ``"skip"``.
+        """
+        kept: list[T] = []
+        for item in items:
+            try:
+                kept.append(check(item))
+            except AnnotationError as err:
+                self.handle(err)
+        return kept
+
+    def none_kept(self, file: str, field: str, expected: str, tried: str) -> AnnotationError:
+        """The error of a reader that kept no face: ``0 faces (<tried>, <skipped> bad and skipped)``."""
+        return AnnotationError(file, field, expected, f"0 faces ({tried}, {self.skipped} bad and skipped)")
 
     def load_at(self, index: int, count: int, load: Callable[[int], T], what: str) -> T:
         """A reader's ``__getitem__``: ``index`` checked (negatives wrap), then :meth:`load_first`.
@@ -190,3 +211,19 @@ def load_image_rgb(path: str, field: str = "image", source: str | None = None) -
             where,
         )
     return cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+
+
+def read_json_list(path: str, expected: str) -> list[Any]:
+    """Parse a JSON annotation file whose top level must be a list.
+
+    Args:
+        path: the file.
+        expected: what the list should hold, for the message (e.g. ``"a list of {image, joints}"``).
+
+    Raises:
+        AnnotationError: as :func:`read_json`, or the top level is not a list (field ``<top level>``).
+    """
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise AnnotationError(path, "<top level>", expected, type(data).__name__)
+    return data

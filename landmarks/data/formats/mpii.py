@@ -31,7 +31,8 @@ from typing import Any, TypeGuard
 
 import numpy as np
 
-from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json
+from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb, read_json, read_json_list
+from landmarks.data.formats.reader import InstanceReader, box_sample
 from landmarks.layouts.spec import KeypointSpec, mpii16
 from landmarks.types import Sample
 
@@ -94,7 +95,7 @@ class _Instance:
     head_size: float | None
 
 
-class MpiiSource:
+class MpiiSource(InstanceReader):
     """An indexable list of MPII person instances.
 
     Args:
@@ -126,14 +127,7 @@ class MpiiSource:
         self.image_root = str(image_root)
         self.spec = spec if spec is not None else mpii16()
         self._policy = BadSamplePolicy(on_bad_sample, owner=f"MpiiSource({self.ann_file})")
-        anns = read_json(self.ann_file)
-        if not isinstance(anns, list):
-            raise AnnotationError(
-                self.ann_file,
-                "<top level>",
-                "a list of {image, joints, joints_vis, center, scale}",
-                type(anns).__name__,
-            )
+        anns = read_json_list(self.ann_file, "a list of {image, joints, joints_vis, center, scale}")
         head_sizes: np.ndarray | None = None
         self.head_boxes_file = None if head_boxes_file is None else str(head_boxes_file)
         if head_boxes_file is not None:
@@ -147,12 +141,9 @@ class MpiiSource:
                 )
             head_sizes = HEAD_SIZE_FACTOR * np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
         self._image_ids: dict[str, int] = {}
-        self._instances: list[_Instance] = []
-        for i, ann in enumerate(anns):
-            try:
-                self._instances.append(self._parse(i, ann, None if head_sizes is None else float(head_sizes[i])))
-            except AnnotationError as err:
-                self._policy.handle(err)
+        self._instances: list[_Instance] = self._policy.keep(
+            range(len(anns)), lambda i: self._parse(i, anns[i], None if head_sizes is None else float(head_sizes[i]))
+        )
         if not self._instances:
             raise AnnotationError(
                 self.ann_file,
@@ -160,18 +151,6 @@ class MpiiSource:
                 "at least one instance",
                 f"0 instances ({len(anns)} entries, {self._policy.skipped} bad and skipped)",
             )
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        """``{"bad_sample": n}``: instances skipped by the policy (at load or in ``__getitem__``)."""
-        return {"bad_sample": self._policy.skipped}
-
-    def __len__(self) -> int:
-        return len(self._instances)
-
-    def __getitem__(self, index: int) -> Sample:
-        """Instance ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        return self._policy.load_at(index, len(self._instances), self._load, f"MpiiSource({self.ann_file})")
 
     def _image_id(self, name: str) -> int:
         """Integer id of an image: its numeric file stem (``'015601864.jpg'`` -> 15601864), else a counter."""
@@ -242,17 +221,8 @@ class MpiiSource:
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
-        sample = Sample(
-            image=load_image_rgb(inst.path, field="image", source=self.ann_file),
-            keypoints=inst.keypoints.copy(),
-            visible=inst.visible.copy(),
-            bbox=inst.bbox.copy(),
-            area=float(inst.bbox[2] * inst.bbox[3]),
-            image_id=inst.image_id,
-            id=inst.id,
-            score=1.0,
-            path=inst.path,
-        )
+        image = load_image_rgb(inst.path, field="image", source=self.ann_file)
+        sample = box_sample(image, inst.keypoints, inst.visible, inst.bbox, inst.image_id, inst.id, inst.path)
         if inst.head_size is not None:
             sample["head_size"] = inst.head_size
         return sample

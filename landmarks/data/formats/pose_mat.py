@@ -52,6 +52,7 @@ from typing import Any
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
+from landmarks.data.formats.reader import InstanceReader, box_sample
 from landmarks.layouts.face import ibug68
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
@@ -118,7 +119,7 @@ def _finite(xy: np.ndarray, file: str, field: str) -> np.ndarray:
     return xy
 
 
-class PoseMatSource:
+class PoseMatSource(InstanceReader):
     """An indexable list of 300W-LP / AFLW2000-3D faces with head pose and 68 landmarks.
 
     Args:
@@ -180,39 +181,17 @@ class PoseMatSource:
         self.image_ext = image_ext
         self._policy = BadSamplePolicy(on_bad_sample, owner=owner)
         candidates = self._listed() if self.list_file is not None else self._found(patterns)
-        self._files: list[str] = []
-        for mat, line in candidates:
-            try:
-                self._files.append(self._check(mat, line))
-            except AnnotationError as err:
-                self._policy.handle(err)
-        if not self._files:
+        self._instances: list[str] = self._policy.keep(candidates, lambda c: self._check(*c))
+        if not self._instances:
             what = self.list_file or f"{self.root} ({', '.join(patterns)})"
-            raise AnnotationError(
-                what,
-                "mat",
-                "at least one .mat file with its image",
-                f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)",
+            raise self._policy.none_kept(
+                what, "mat", "at least one .mat file with its image", f"{len(candidates)} files"
             )
-
-    def __len__(self) -> int:
-        return len(self._files)
-
-    def __getitem__(self, index: int) -> Sample:
-        """Face ``index``: its ``.mat`` parsed and its image decoded now."""
-        return self._policy.load_at(
-            index, len(self._files), self._load, f"PoseMatSource({self.list_file or self.root})"
-        )
 
     @property
     def files(self) -> list[str]:
         """The ``.mat`` file of each instance, in instance order."""
-        return list(self._files)
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        """``{"bad_sample": n}``: faces skipped by the policy (at listing or in ``__getitem__``)."""
-        return {"bad_sample": self._policy.skipped}
+        return list(self._instances)
 
     # ------------------------------------------------------------------ listing
     def _found(self, patterns: Sequence[str]) -> list[tuple[str, int | None]]:
@@ -247,24 +226,16 @@ class PoseMatSource:
 
     # ------------------------------------------------------------------ parsing
     def _load(self, index: int) -> Sample:
-        path = self._files[index]
+        path = self._instances[index]
         mat = _loadmat(path)
         euler = read_euler(mat, path)
         keypoints, visible = self._landmarks(mat, path)
         bbox = self._box(mat, path, keypoints, visible)
         image_path = os.path.splitext(path)[0] + self.image_ext
-        return Sample(
-            image=load_image_rgb(image_path, field="image", source=path),
-            keypoints=keypoints,
-            visible=visible,
-            bbox=bbox,
-            area=float(bbox[2] * bbox[3]),
-            image_id=index,
-            id=index,
-            score=1.0,
-            euler=euler,
-            path=image_path,
-        )
+        image = load_image_rgb(image_path, field="image", source=path)
+        sample = box_sample(image, keypoints, visible, bbox, index, index, image_path)
+        sample["euler"] = euler
+        return sample
 
     def _landmarks(self, mat: dict[str, Any], path: str) -> tuple[np.ndarray, np.ndarray]:
         k = self.spec.num_keypoints

@@ -44,6 +44,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
+from landmarks.data.formats.reader import InstanceReader, box_sample
 from landmarks.layouts.face import ibug68
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
@@ -102,7 +103,7 @@ class _Instance:
     path: str
 
 
-class Pts300WSource:
+class Pts300WSource(InstanceReader):
     """An indexable list of faces from 300W-style ``.pts`` files.
 
     Args:
@@ -142,39 +143,17 @@ class Pts300WSource:
         self.image_exts = tuple(image_exts)
         owner = self.list_file or self.root
         self._policy = BadSamplePolicy(on_bad_sample, owner=f"Pts300WSource({owner})")
-        self._instances: list[_Instance] = []
         candidates = self._listed() if self.list_file is not None else self._found(subsets)
-        for pts, line in candidates:
-            try:
-                self._instances.append(self._parse(pts, line))
-            except AnnotationError as err:
-                self._policy.handle(err)
+        self._instances: list[_Instance] = self._policy.keep(candidates, lambda c: self._parse(*c))
         if not self._instances:
-            raise AnnotationError(
-                owner,
-                "pts",
-                "at least one .pts file with its image",
-                f"0 faces ({len(candidates)} files, {self._policy.skipped} bad and skipped)",
+            raise self._policy.none_kept(
+                owner, "pts", "at least one .pts file with its image", f"{len(candidates)} files"
             )
-
-    def __len__(self) -> int:
-        return len(self._instances)
-
-    def __getitem__(self, index: int) -> Sample:
-        """Face ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        return self._policy.load_at(
-            index, len(self._instances), self._load, f"Pts300WSource({self.list_file or self.root})"
-        )
 
     @property
     def files(self) -> list[str]:
         """The ``.pts`` file of each instance, in instance order."""
         return [inst.pts for inst in self._instances]
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        """``{"bad_sample": n}``: faces skipped by the policy (at load or in ``__getitem__``)."""
-        return {"bad_sample": self._policy.skipped}
 
     # ------------------------------------------------------------------ listing
     def _found(self, subsets: Sequence[str] | None) -> list[tuple[str, int | None]]:
@@ -241,14 +220,6 @@ class Pts300WSource:
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
-        return Sample(
-            image=load_image_rgb(inst.path, field="image", source=inst.pts),
-            keypoints=inst.keypoints.copy(),
-            visible=np.full(len(inst.keypoints), 2.0, np.float32),
-            bbox=inst.bbox.copy(),
-            area=float(inst.bbox[2] * inst.bbox[3]),
-            image_id=index,
-            id=index,
-            score=1.0,
-            path=inst.path,
-        )
+        image = load_image_rgb(inst.path, field="image", source=inst.pts)
+        visible = np.full(len(inst.keypoints), 2.0, np.float32)
+        return box_sample(image, inst.keypoints, visible, inst.bbox, index, index, inst.path)

@@ -33,6 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.formats.errors import AnnotationError, BadSamplePolicy, load_image_rgb
+from landmarks.data.formats.reader import InstanceReader, box_sample
 from landmarks.layouts.face import wflw98
 from landmarks.layouts.spec import KeypointSpec
 from landmarks.types import Sample
@@ -66,7 +67,7 @@ class _Instance:
     path: str
 
 
-class WflwSource:
+class WflwSource(InstanceReader):
     """An indexable list of WFLW faces.
 
     Args:
@@ -111,38 +112,15 @@ class WflwSource:
         with open(self.ann_file, encoding="utf-8") as f:
             lines = f.read().splitlines()
         self._image_ids: dict[str, int] = {}
-        self._instances: list[_Instance] = []
-        for n, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                self._instances.append(self._parse(n, line))
-            except AnnotationError as err:
-                self._policy.handle(err)
+        numbered = [(n, line) for n, line in enumerate(lines, start=1) if line.strip()]
+        self._instances: list[_Instance] = self._policy.keep(numbered, lambda nl: self._parse(*nl))
         if not self._instances:
-            raise AnnotationError(
-                self.ann_file,
-                "<lines>",
-                "at least one face line",
-                f"0 faces ({len(lines)} lines, {self._policy.skipped} bad and skipped)",
-            )
-
-    def __len__(self) -> int:
-        return len(self._instances)
-
-    def __getitem__(self, index: int) -> Sample:
-        """Face ``index`` with its image decoded now (``(H, W, 3)`` uint8 RGB)."""
-        return self._policy.load_at(index, len(self._instances), self._load, f"WflwSource({self.ann_file})")
+            raise self._policy.none_kept(self.ann_file, "<lines>", "at least one face line", f"{len(lines)} lines")
 
     @property
     def attributes(self) -> np.ndarray:
         """``(N, 6)`` uint8 attribute flags, columns in :data:`WFLW_ATTRIBUTES` order."""
         return np.stack([inst.attributes for inst in self._instances])
-
-    @property
-    def skipped_counts(self) -> dict[str, int]:
-        """``{"bad_sample": n}``: faces skipped by the policy (at load or in ``__getitem__``)."""
-        return {"bad_sample": self._policy.skipped}
 
     def _parse(self, n: int, line: str) -> _Instance:
         where = f"line {n}"
@@ -205,16 +183,8 @@ class WflwSource:
 
     def _load(self, index: int) -> Sample:
         inst = self._instances[index]
-        sample = Sample(
-            image=load_image_rgb(inst.path, field="image name", source=self.ann_file),
-            keypoints=inst.keypoints.copy(),
-            visible=np.full(NUM_LANDMARKS, 2.0, np.float32),
-            bbox=inst.bbox.copy(),
-            area=float(inst.bbox[2] * inst.bbox[3]),
-            image_id=inst.image_id,
-            id=inst.id,
-            score=1.0,
-            path=inst.path,
-        )
+        image = load_image_rgb(inst.path, field="image name", source=self.ann_file)
+        visible = np.full(NUM_LANDMARKS, 2.0, np.float32)
+        sample = box_sample(image, inst.keypoints, visible, inst.bbox, inst.image_id, inst.id, inst.path)
         sample["attributes"] = inst.attributes.copy()
         return sample

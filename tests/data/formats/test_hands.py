@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,25 +54,28 @@ def test_onehand10k_unlabelled_wrist(realdata: Path) -> None:
     assert sample["visible"][0] == 0 and (sample["visible"][1:] > 0).all()  # wrist not annotated
 
 
-def test_coco_hand_data_config_runs_one_validation_batch(realdata: Path) -> None:
+def _hand_config(data: str, folder: Path, ann: str, *extra: str) -> Any:
+    """The composed ``train`` config of the hand task with data group ``data`` reading ``ann`` (under ``folder``)."""
     from hydra import compose, initialize_config_dir
 
-    from landmarks import run
-
-    folder = realdata / "onehand10k"
-    ann = str(folder / "test_onehand10k.json")
     overrides = [
         "task=hand",
-        "data=coco_hand",
+        f"data={data}",
         f"data.root={folder}",
         f"data.train.ann_file={ann}",
         f"data.val.ann_file={ann}",
-        "input_size=[64,64]",
-        "data.num_workers=0",
-        "output_dir=/tmp/unused",
     ]
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+        return compose("train", overrides=[*overrides, *extra, "output_dir=/tmp/unused"])
+
+
+def test_coco_hand_data_config_runs_one_validation_batch(realdata: Path) -> None:
+    from landmarks import run
+
+    folder = realdata / "onehand10k"
+    cfg = _hand_config(
+        "coco_hand", folder, str(folder / "test_onehand10k.json"), "input_size=[64,64]", "data.num_workers=0"
+    )
     assert cfg.monitor == "val/auc"
     model = run.build_model(cfg)
     data = run.build_data(cfg, model)
@@ -175,22 +179,10 @@ def test_wholebody_errors_name_file_and_field(wholebody: tuple[Path, dict], tmp_
 
 
 def test_wholebody_hand_data_config_builds(realdata: Path) -> None:
-    from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
     folder = realdata / "coco"
-    ann = str(folder / "test_coco_wholebody.json")
-    overrides = [
-        "task=hand",
-        "data=coco_wholebody_hand",
-        f"data.root={folder}",
-        f"data.train.ann_file={ann}",
-        f"data.train.image_root={folder}",
-        f"data.val.ann_file={ann}",
-        f"data.val.image_root={folder}",
-        "output_dir=/tmp/unused",
-    ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+    roots = (f"data.train.image_root={folder}", f"data.val.image_root={folder}")
+    cfg = _hand_config("coco_wholebody_hand", folder, str(folder / "test_coco_wholebody.json"), *roots)
     data = instantiate(cfg.data, _convert_="all")
     assert len(data.val_source) == 10 and data.val_source.part == "hands"

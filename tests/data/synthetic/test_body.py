@@ -19,10 +19,7 @@ from landmarks.data.synthetic.body.skeleton3d import (
 )
 from tests.data.synthetic.synthetic_checks import (
     assert_box_in_image,
-    assert_deterministic,
-    assert_disjoint_streams,
     assert_labels_in_image,
-    assert_rejects_bad_index_and_split,
     assert_sample_arrays,
     coco_self_ap,
     render_ms,
@@ -53,17 +50,6 @@ def _swing_angles(bone: np.ndarray, side: str) -> tuple[float, float]:
     return float(np.degrees(np.arccos(np.clip(-d[1], -1, 1)))), azimuth + 360.0 if azimuth < -120 else azimuth
 
 
-def test_same_index_gives_identical_image_and_labels(source: SyntheticBodySource) -> None:
-    twin = SyntheticBodySource(num_images=100, image_size=(W, H), max_people=3, split="train", seed=3)
-    assert_deterministic(source, twin)
-
-
-def test_split_and_seed_change_the_image(source: SyntheticBodySource) -> None:
-    val = SyntheticBodySource(num_images=100, image_size=(W, H), split="val", seed=3)
-    other_seed = SyntheticBodySource(num_images=100, image_size=(W, H), split="train", seed=4)
-    assert_disjoint_streams(source, val, other_seed, 8)
-
-
 def test_getitem_shapes_dtypes_and_keys(source: SyntheticBodySource) -> None:
     assert len(source) == 100 and source.spec.name == "coco17" and source.spec.num_keypoints == 17
     s = source[11]
@@ -75,7 +61,6 @@ def test_getitem_shapes_dtypes_and_keys(source: SyntheticBodySource) -> None:
     assert np.array_equal(image, s["image"])
     assert any(np.array_equal(i["keypoints"], s["keypoints"]) and i["id"] == s["id"] for i in instances)
     assert all("image" not in i for i in instances)
-    assert_rejects_bad_index_and_split(source, SyntheticBodySource)
     with pytest.raises(ValueError, match="max_people"):
         SyntheticBodySource(max_people=0)
 

@@ -94,6 +94,8 @@ def test_makers_reject_bad_arguments() -> None:
         make_hand_clip(0, num_frames=4, num_hands=1, motions=["fly"])
     with pytest.raises(ValueError, match="num_faces"):
         make_face_clip(0, num_frames=4, num_faces=9)
+    with pytest.raises(ValueError, match="max_yaw"):
+        make_face_clip(0, num_frames=4, max_yaw=95.0)
     with pytest.raises(ValueError, match="num_frames"):
         make_body_clip(0, num_frames=2)
 

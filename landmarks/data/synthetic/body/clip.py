@@ -23,7 +23,7 @@ import numpy as np
 from landmarks.data.synthetic.body.figure import Camera, Look, Part, person_parts
 from landmarks.data.synthetic.body.poses import clip_to_limits, sample_pose
 from landmarks.data.synthetic.body.renderer import MAX_PEOPLE, SyntheticBodySource
-from landmarks.data.synthetic.body.scene import _extent, sample_camera, sample_look
+from landmarks.data.synthetic.body.scene import _BODY_TO_CAMERA, _extent, sample_camera, sample_look
 from landmarks.data.synthetic.body.skeleton3d import (
     BodyShape,
     LimbAngles,
@@ -35,22 +35,15 @@ from landmarks.data.synthetic.body.skeleton3d import (
     rot_z,
     sample_body_shape,
 )
-from landmarks.data.synthetic.common.clip import Clip, ClipInstance, empty_clip
-from landmarks.data.synthetic.common.motion import (
-    anchor_keys,
-    check_motions,
-    draw_motions,
-    interpolate,
-    key_frames,
-    stage_for,
-)
-from landmarks.data.synthetic.common.raster import paint_instances
-from landmarks.data.synthetic.common.texture import background, occluder_strokes
+from landmarks.data.synthetic.common.clip import Clip, empty_clip
+from landmarks.data.synthetic.common.clip_frames import check_clip_request, clip_stream, paint_clip_frames
+from landmarks.data.synthetic.common.motion import anchor_keys, draw_motions, interpolate, stage_for
+from landmarks.data.synthetic.common.raster import PaintedInstances
+from landmarks.data.synthetic.common.texture import occluder_strokes
 
 __all__ = ["make_body_clip"]
 
 _STREAM = 9101  # clip seeds draw from np.random.default_rng([seed, _STREAM]): apart from the image streams
-_BODY_TO_CAMERA = np.diag([1.0, -1.0, -1.0])  # as in .scene
 _LIMBS = ("left_arm", "right_arm", "left_leg", "right_leg")
 # Largest key-to-key change (deg) of elevation, azimuth, twist, bend, distal; spine; neck.
 _LIMB_STEP = np.array([25.0, 20.0, 15.0, 30.0, 10.0])
@@ -167,14 +160,10 @@ def make_body_clip(
     Returns:
         The :class:`~landmarks.data.synthetic.common.clip.Clip` (noun ``"person"``, layout ``coco17``).
     """
-    if not 1 <= num_people <= MAX_PEOPLE:
-        raise ValueError(f"make_body_clip: num_people must be in [1, {MAX_PEOPLE}], got {num_people}")
-    check_motions(motions, num_people, "make_body_clip")
-    key_frames(num_frames)  # checks num_frames
+    check_clip_request("make_body_clip", num_frames, motions, num_people, "num_people", MAX_PEOPLE)
     W, H = int(size[0]), int(size[1])
     src = SyntheticBodySource(num_images=0, image_size=(W, H), max_people=num_people)  # the labelling rules
-    rng = np.random.default_rng([int(seed), _STREAM])
-    bg = background(rng, W, H)
+    rng, bg = clip_stream(seed, _STREAM, W, H)
     cam = sample_camera(rng, W, H)
     angle = np.radians(rng.uniform(200.0, 340.0))
     light = np.array([np.cos(angle), np.sin(angle)])
@@ -187,27 +176,17 @@ def make_body_clip(
         strokes = occluder_strokes(rng, centre, float(rng.uniform(0.2, 0.45) * H))
         front = min(float(p.state[:, 29].min()) for p in people) - 0.5
         static.append((front, -1, [Part(0.0, 0, strokes)]))
-    blur_seed = int(rng.integers(2**31))  # one blur sigma for every frame
+
+    def place(t: int, i: int) -> tuple[float, list[Part], tuple[np.ndarray, np.ndarray, dict[str, bool]]]:
+        skel, rot, trans = people[i].placed(t, cam)
+        parts, uv, xyz, surface = person_parts(skel, rot, trans, cam, people[i].look, light)
+        return float(trans[2]), parts, (uv, xyz, surface)
+
+    def label(
+        i: int, placed: tuple[np.ndarray, np.ndarray, dict[str, bool]], painted: PaintedInstances
+    ) -> tuple[np.ndarray, np.ndarray]:
+        uv, xyz, surface = placed
+        return src._keypoints(uv, xyz, surface, painted.label, painted.owner, painted.code, i)
+
     clip = empty_clip(src.spec, "person", (W, H), fps, f"make_body_clip seed={seed} motions={modes}")
-    for t in range(num_frames):
-        items = list(static)
-        labels = []
-        for i, p in enumerate(people):
-            skel, rot, trans = p.placed(t, cam)
-            parts, uv, xyz, surface = person_parts(skel, rot, trans, cam, p.look, light)
-            items.append((float(trans[2]), i, parts))
-            labels.append((uv, xyz, surface))
-        items.sort(key=lambda it: -it[0])
-        painted = paint_instances(bg.copy(), items, num_people, np.random.default_rng(blur_seed))
-        frame: list[ClipInstance] = []
-        for i, box in enumerate(painted.boxes):
-            if box is None:
-                continue  # outside the frame or fully hidden
-            uv, xyz, surface = labels[i]
-            kp, vis = src._keypoints(uv, xyz, surface, painted.label, painted.owner, painted.code, i)
-            x0, y0, x1, y1 = box
-            bbox = np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
-            frame.append(ClipInstance(i + 1, kp, vis, bbox, float(painted.areas[i])))
-        clip.frames.append(painted.image)
-        clip.instances.append(frame)
-    return clip
+    return paint_clip_frames(clip, num_frames, rng, bg, static, num_people, place, label)

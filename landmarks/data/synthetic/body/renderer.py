@@ -71,12 +71,8 @@ class SyntheticBodySource(SyntheticSource):
                 f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
                 f"buffer) and num_images >= 0, got max_people={max_people}, num_images={num_images}"
             )
-        self.num_images = int(num_images)
-        self.width, self.height = int(image_size[0]), int(image_size[1])
+        self._store_settings(num_images, image_size, split, seed, occluder_prob if occluders else 0.0)
         self.max_people = int(max_people)
-        self.split = split
-        self.seed = int(seed)
-        self.occluder_prob = float(occluder_prob) if occluders else 0.0
         self.extra_people_prob = float(extra_people_prob)
         self.max_overlap = float(max_overlap)
         self.spec: KeypointSpec = coco17()
@@ -122,7 +118,6 @@ class SyntheticBodySource(SyntheticSource):
         for i, box in enumerate(painted.boxes):
             if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
-            x0, y0, x1, y1 = box
             kp, vis = self._keypoints(
                 joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner, painted.code, i
             )
@@ -130,7 +125,7 @@ class SyntheticBodySource(SyntheticSource):
                 Sample(
                     keypoints=kp,
                     visible=vis,
-                    bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                    bbox=painted.xywh(i),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * self.max_people + len(instances) + 1,

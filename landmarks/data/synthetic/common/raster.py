@@ -130,6 +130,18 @@ class PaintedInstances:
     boxes: list[tuple[float, float, float, float] | None]
     areas: list[float]
 
+    def xywh(self, i: int) -> np.ndarray:
+        """Instance ``i``'s box as ``(4,)`` float32 ``x, y, w, h`` px (COCO's ``bbox``).
+
+        Raises:
+            ValueError: instance ``i`` has no box (outside the frame or fully hidden).
+        """
+        box = self.boxes[i]
+        if box is None:
+            raise ValueError(f"PaintedInstances: instance {i} has no box (outside the frame or fully hidden)")
+        x0, y0, x1, y1 = box
+        return np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
+
 
 def paint_instances(
     image: np.ndarray,

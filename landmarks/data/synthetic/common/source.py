@@ -25,9 +25,10 @@ SPLITS: dict[str, int] = {"train": 0, "val": 1, "test": 2}
 class SyntheticSource:
     """Base of the synthetic renderers.
 
-    Subclasses set ``num_images``, ``width``, ``height``, ``split``, ``seed``, ``spec`` and the
-    class attributes ``noun`` (``"person"``, ``"hand"``, ``"face"``: COCO category and messages)
-    and ``coco_extra_fields`` (instance keys copied into COCO annotations).
+    Subclasses set ``num_images``, ``width``, ``height``, ``split``, ``seed`` and ``occluder_prob``
+    (:meth:`_store_settings`), ``spec`` and the class attributes ``noun`` (``"person"``, ``"hand"``,
+    ``"face"``: COCO category and messages) and ``coco_extra_fields`` (instance keys copied into
+    COCO annotations).
     """
 
     noun: str = "instance"
@@ -41,7 +42,18 @@ class SyntheticSource:
     height: int
     split: str
     seed: int
+    occluder_prob: float
     spec: KeypointSpec
+
+    def _store_settings(
+        self, num_images: int, image_size: tuple[int, int], split: str, seed: int, occluder_prob: float
+    ) -> None:
+        """Stores the settings every renderer has (checked by the caller); ``image_size`` is ``(W, H)`` px."""
+        self.num_images = int(num_images)
+        self.width, self.height = int(image_size[0]), int(image_size[1])
+        self.split = split
+        self.seed = int(seed)
+        self.occluder_prob = float(occluder_prob)
 
     @classmethod
     def _check_split(cls, split: str) -> None:

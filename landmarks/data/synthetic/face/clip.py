@@ -26,15 +26,8 @@ import cv2
 import numpy as np
 
 from landmarks.data.synthetic.common.clip import Clip, ClipInstance, empty_clip
-from landmarks.data.synthetic.common.motion import (
-    Stage,
-    anchor_keys,
-    check_motions,
-    draw_motions,
-    interpolate,
-    key_frames,
-)
-from landmarks.data.synthetic.common.texture import background
+from landmarks.data.synthetic.common.clip_frames import check_clip_request, clip_stream
+from landmarks.data.synthetic.common.motion import Stage, anchor_keys, draw_motions, interpolate
 from landmarks.data.synthetic.face.figure import render_face
 from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.synthetic.face.scene import FaceParams, sample_face_params
@@ -127,16 +120,12 @@ def make_face_clip(
     Returns:
         The :class:`~landmarks.data.synthetic.common.clip.Clip` (noun ``"face"``); instances carry ``euler``.
     """
-    if not 1 <= num_faces <= MAX_FACES or not 0 <= max_yaw <= 90:
-        raise ValueError(
-            f"make_face_clip: need 1 <= num_faces <= {MAX_FACES} and 0 <= max_yaw <= 90, got {num_faces}, {max_yaw}"
-        )
-    check_motions(motions, num_faces, "make_face_clip")
-    key_frames(num_frames)  # checks num_frames
+    if not 0 <= max_yaw <= 90:
+        raise ValueError(f"make_face_clip: max_yaw must be in [0, 90] degrees, got {max_yaw}")
+    check_clip_request("make_face_clip", num_frames, motions, num_faces, "num_faces", MAX_FACES)
     W, H = int(size[0]), int(size[1])
     src = SyntheticFaceSource(num_images=0, image_size=(W, H), layout=layout)  # checks size and layout; labelling rules
-    rng = np.random.default_rng([int(seed), _STREAM])
-    bg = background(rng, W, H)
+    rng, bg = clip_stream(seed, _STREAM, W, H)
     drawn = draw_motions(rng, num_faces, move_prob)
     modes = list(motions) if motions is not None else drawn
     main = rng.uniform(0.5, 0.7) if num_faces == 1 else rng.uniform(0.35, 0.5)

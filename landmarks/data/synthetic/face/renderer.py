@@ -90,13 +90,9 @@ class SyntheticFaceSource(SyntheticSource):
                 f"SyntheticFaceSource: max_yaw in [0, 90], max_pitch in [0, 90], max_roll in "
                 f"[0, 180] degrees expected, got {max_yaw}, {max_pitch}, {max_roll}"
             )
-        self.num_images = int(num_images)
-        self.width, self.height = int(image_size[0]), int(image_size[1])
-        self.split = split
-        self.seed = int(seed)
+        self._store_settings(num_images, image_size, split, seed, occluder_prob if occluders else 0.0)
         self.layout = layout
         self.occluders = bool(occluders)
-        self.occluder_prob = float(occluder_prob) if occluders else 0.0
         self.max_angles = (float(max_yaw), float(max_pitch), float(max_roll))
         self.spec: KeypointSpec = LAYOUTS[layout]()
 

@@ -22,18 +22,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Camera, Part
-from landmarks.data.synthetic.common.clip import Clip, ClipInstance, empty_clip
-from landmarks.data.synthetic.common.motion import (
-    anchor_keys,
-    check_motions,
-    draw_motions,
-    interpolate,
-    key_frames,
-    rotation_vector,
-    stage_for,
-)
-from landmarks.data.synthetic.common.raster import paint_instances
-from landmarks.data.synthetic.common.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
+from landmarks.data.synthetic.common.clip import Clip, empty_clip
+from landmarks.data.synthetic.common.clip_frames import check_clip_request, clip_stream, paint_clip_frames
+from landmarks.data.synthetic.common.motion import anchor_keys, draw_motions, interpolate, rotation_vector, stage_for
+from landmarks.data.synthetic.common.raster import PaintedInstances
+from landmarks.data.synthetic.common.texture import SKIN_TONES, jitter_colour, occluder_strokes
 from landmarks.data.synthetic.hand.figure import FOREARM, HandLook, hand_parts, sample_hand_look
 from landmarks.data.synthetic.hand.poses import sample_hand_pose
 from landmarks.data.synthetic.hand.renderer import MAX_HANDS, SyntheticHandSource
@@ -172,14 +165,10 @@ def make_hand_clip(
     Returns:
         The :class:`~landmarks.data.synthetic.common.clip.Clip` (noun ``"hand"``, layout ``hand21``).
     """
-    if not 1 <= num_hands <= MAX_HANDS:
-        raise ValueError(f"make_hand_clip: num_hands must be in [1, {MAX_HANDS}], got {num_hands}")
-    check_motions(motions, num_hands, "make_hand_clip")
-    key_frames(num_frames)  # checks num_frames
+    check_clip_request("make_hand_clip", num_frames, motions, num_hands, "num_hands", MAX_HANDS)
     W, H = int(size[0]), int(size[1])
     src = SyntheticHandSource(num_images=0, image_size=(W, H), hands_per_image=num_hands)  # the labelling rules
-    rng = np.random.default_rng([int(seed), _STREAM])
-    bg = background(rng, W, H)
+    rng, bg = clip_stream(seed, _STREAM, W, H)
     cam = sample_hand_camera(rng, W, H)
     skin = jitter_colour(rng, SKIN_TONES[rng.integers(len(SKIN_TONES))], 10.0)
     sides = ["left" if rng.random() < 0.5 else "right" for _ in range(num_hands)]
@@ -202,26 +191,14 @@ def make_hand_clip(
         strokes = occluder_strokes(rng, centre, float(rng.uniform(0.2, 0.4) * min(W, H)))
         front = min(float(h.state[:, -1].min()) for h in hands) * 0.7
         static.append((front, -1, [Part(0.0, 0, strokes)]))
-    blur_seed = int(rng.integers(2**31))  # one blur sigma for every frame
+
+    def place(t: int, i: int) -> tuple[float, list[Part], np.ndarray]:
+        hand, rot, trans = hands[i].placed(t, cam)
+        parts, uv, xyz = hand_parts(hand, rot, trans, cam, hands[i].look, light)
+        return float(xyz[:, 2].mean()), parts, uv
+
+    def label(i: int, uv: np.ndarray, painted: PaintedInstances) -> tuple[np.ndarray, np.ndarray]:
+        return src._keypoints(uv, painted.label, painted.owner, painted.code, i)
+
     clip = empty_clip(src.spec, "hand", (W, H), fps, f"make_hand_clip seed={seed} motions={modes}")
-    for t in range(num_frames):
-        items = list(static)
-        joints2d = []
-        for i, h in enumerate(hands):
-            hand, rot, trans = h.placed(t, cam)
-            parts, uv, xyz = hand_parts(hand, rot, trans, cam, h.look, light)
-            items.append((float(xyz[:, 2].mean()), i, parts))
-            joints2d.append(uv)
-        items.sort(key=lambda it: -it[0])
-        painted = paint_instances(bg.copy(), items, num_hands, np.random.default_rng(blur_seed), unboxed_code=FOREARM)
-        frame: list[ClipInstance] = []
-        for i, box in enumerate(painted.boxes):
-            if box is None:
-                continue  # outside the frame or fully hidden
-            kp, vis = src._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
-            x0, y0, x1, y1 = box
-            bbox = np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
-            frame.append(ClipInstance(i + 1, kp, vis, bbox, float(painted.areas[i]), handedness=hands[i].side))
-        clip.frames.append(painted.image)
-        clip.instances.append(frame)
-    return clip
+    return paint_clip_frames(clip, num_frames, rng, bg, static, num_hands, place, label, sides, FOREARM)

@@ -74,11 +74,7 @@ class SyntheticHandSource(SyntheticSource):
                 f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
                 f"got hands_per_image={hands_per_image}, num_images={num_images}"
             )
-        self.num_images = int(num_images)
-        self.width, self.height = int(image_size[0]), int(image_size[1])
-        self.split = split
-        self.seed = int(seed)
-        self.occluder_prob = float(occluder_prob) if occluders else 0.0
+        self._store_settings(num_images, image_size, split, seed, occluder_prob if occluders else 0.0)
         self.hands_per_image = int(hands_per_image)
         self.spec: KeypointSpec = hand21()
 
@@ -120,13 +116,12 @@ class SyntheticHandSource(SyntheticSource):
         for i, (h, box) in enumerate(zip(hands, painted.boxes)):
             if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
-            x0, y0, x1, y1 = box
             kp, vis = self._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
             instances.append(
                 Sample(  # type: ignore[typeddict-unknown-key]
                     keypoints=kp,
                     visible=vis,
-                    bbox=np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32),
+                    bbox=painted.xywh(i),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * MAX_HANDS + len(instances) + 1,

@@ -36,6 +36,23 @@ def _read(out: Path) -> tuple[dict, dict]:
     return train, layout
 
 
+def _export(tmp_path: Path, tool: str, prediction: dict, layout: Path, images: Path, *extra: str) -> Path:
+    """``to=<tool>`` of one prediction entry (written to ``predictions.json``) into ``tmp_path / "back"``."""
+    (tmp_path / "predictions.json").write_text(json.dumps([prediction]))
+    back = tmp_path / "back"
+    run(
+        [
+            f"to={tool}",
+            f"src={tmp_path / 'predictions.json'}",
+            f"layout={layout}",
+            f"images={images}",
+            f"out={back}",
+            *extra,
+        ]
+    )
+    return back
+
+
 def _cvat_xml(points: str, extra_label: str = "") -> str:
     svg = (
         '&lt;line data-type="edge" data-node-from="1" data-node-to="2"&gt;&lt;/line&gt;'
@@ -84,26 +101,13 @@ def test_cvat_skeleton_import_keeps_visibility_and_round_trips(tmp_path: Path) -
     spec = load_spec(str(out / "layout.yaml"), warn_default_sigmas=False)
     assert spec.flip_pairs == ((1, 2),)
     # back to CVAT: score stands in for visibility (below kpt_thr -> outside), then re-import
-    preds = [
-        {
-            "file_name": "a.png",
-            "keypoints": [10.5, 20.0, 0.9, 12.0, 15.0, 0.8, 30.0, 15.0, 0.1, 50.0, 40.25, 0.7],
-            "score": 0.8,
-            "bbox": [0, 0, 64, 48],
-        }
-    ]
-    (tmp_path / "predictions.json").write_text(json.dumps(preds))
-    back = tmp_path / "back"
-    run(
-        [
-            "to=cvat",
-            f"src={tmp_path / 'predictions.json'}",
-            f"layout={out / 'layout.yaml'}",
-            f"images={tmp_path / 'exp' / 'images'}",
-            f"out={back}",
-            "label=cat",
-        ]
-    )
+    pred = {
+        "file_name": "a.png",
+        "keypoints": [10.5, 20.0, 0.9, 12.0, 15.0, 0.8, 30.0, 15.0, 0.1, 50.0, 40.25, 0.7],
+        "score": 0.8,
+        "bbox": [0, 0, 64, 48],
+    }
+    back = _export(tmp_path, "cvat", pred, out / "layout.yaml", tmp_path / "exp" / "images", "label=cat")
     again = tmp_path / "again"
     run(["from=cvat", f"src={back / 'annotations.xml'}", f"images={tmp_path / 'exp' / 'images'}", f"out={again}"])
     train2, layout2 = _read(again)
@@ -212,25 +216,13 @@ def test_labelstudio_import_export_round_trip_and_sigmas_from_repeats(tmp_path: 
     assert layout["sigmas"][0] == pytest.approx(expected, abs=1e-4)
     assert layout["sigmas"][1] == pytest.approx(0.05)  # left_ear never labelled twice: the default
     # back to Label Studio, then in again
-    preds = [
-        {
-            "file_name": "img1.png",
-            "keypoints": [32.0, 12.0, 0.9, 1, 1, 0.1, 8.0, 36.0, 0.9, 16.0, 24.0, 0.9],
-            "score": 0.9,
-            "bbox": [4, 8, 40, 32],
-        }
-    ]
-    (tmp_path / "predictions.json").write_text(json.dumps(preds))
-    back = tmp_path / "back"
-    run(
-        [
-            "to=labelstudio",
-            f"src={tmp_path / 'predictions.json'}",
-            f"layout={out / 'layout.yaml'}",
-            f"images={tmp_path}",
-            f"out={back}",
-        ]
-    )
+    pred = {
+        "file_name": "img1.png",
+        "keypoints": [32.0, 12.0, 0.9, 1, 1, 0.1, 8.0, 36.0, 0.9, 16.0, 24.0, 0.9],
+        "score": 0.9,
+        "bbox": [4, 8, 40, 32],
+    }
+    back = _export(tmp_path, "labelstudio", pred, out / "layout.yaml", tmp_path)
     exported = json.loads((back / "tasks.json").read_text())
     exported[0]["annotations"] = exported[0].pop("predictions")  # accepting the pre-annotation in the tool
     (back / "accepted.json").write_text(json.dumps(exported))

@@ -17,8 +17,8 @@ from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.layouts.hand import hand21
+from tests.tiny import compose, one_file_data
 
-CONF = Path(__file__).resolve().parents[3] / "conf"
 HAND_FILES = {
     "freihand": ("test_freihand.json", 8),
     "onehand10k": ("test_onehand10k.json", 4),
@@ -54,24 +54,13 @@ def test_onehand10k_unlabelled_wrist(realdata: Path) -> None:
 
 
 def test_coco_hand_data_config_runs_one_validation_batch(realdata: Path) -> None:
-    from hydra import compose, initialize_config_dir
-
     from landmarks import run
 
     folder = realdata / "onehand10k"
-    ann = str(folder / "test_onehand10k.json")
-    overrides = [
-        "task=hand",
-        "data=coco_hand",
-        f"data.root={folder}",
-        f"data.train.ann_file={ann}",
-        f"data.val.ann_file={ann}",
-        "input_size=[64,64]",
-        "data.num_workers=0",
-        "output_dir=/tmp/unused",
-    ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+    overrides = one_file_data("coco_hand", folder, folder / "test_onehand10k.json", image_root=False)
+    cfg = compose(
+        "train", "task=hand", *overrides, "input_size=[64,64]", "data.num_workers=0", "output_dir=/tmp/unused"
+    )
     assert cfg.monitor == "val/auc"
     model = run.build_model(cfg)
     data = run.build_data(cfg, model)
@@ -175,22 +164,10 @@ def test_wholebody_errors_name_file_and_field(wholebody: tuple[Path, dict], tmp_
 
 
 def test_wholebody_hand_data_config_builds(realdata: Path) -> None:
-    from hydra import compose, initialize_config_dir
     from hydra.utils import instantiate
 
     folder = realdata / "coco"
-    ann = str(folder / "test_coco_wholebody.json")
-    overrides = [
-        "task=hand",
-        "data=coco_wholebody_hand",
-        f"data.root={folder}",
-        f"data.train.ann_file={ann}",
-        f"data.train.image_root={folder}",
-        f"data.val.ann_file={ann}",
-        f"data.val.image_root={folder}",
-        "output_dir=/tmp/unused",
-    ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=overrides)
+    overrides = one_file_data("coco_wholebody_hand", folder, folder / "test_coco_wholebody.json")
+    cfg = compose("train", "task=hand", *overrides, "output_dir=/tmp/unused")
     data = instantiate(cfg.data, _convert_="all")
     assert len(data.val_source) == 10 and data.val_source.part == "hands"

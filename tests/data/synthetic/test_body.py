@@ -17,16 +17,7 @@ from landmarks.data.synthetic.body.skeleton3d import (
     forward_kinematics,
     sample_body_shape,
 )
-from tests.data.synthetic.synthetic_checks import (
-    assert_box_in_image,
-    assert_deterministic,
-    assert_disjoint_streams,
-    assert_labels_in_image,
-    assert_rejects_bad_index_and_split,
-    assert_sample_arrays,
-    coco_self_ap,
-    render_ms,
-)
+from tests.data.synthetic import synthetic_checks as checks
 
 W, H = 192, 160  # not square, so a W/H swap shows
 EXAMPLE_PATH = "/tmp/synthetic_body_example.png"
@@ -55,27 +46,27 @@ def _swing_angles(bone: np.ndarray, side: str) -> tuple[float, float]:
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticBodySource) -> None:
     twin = SyntheticBodySource(num_images=100, image_size=(W, H), max_people=3, split="train", seed=3)
-    assert_deterministic(source, twin)
+    checks.assert_deterministic(source, twin)
 
 
 def test_split_and_seed_change_the_image(source: SyntheticBodySource) -> None:
     val = SyntheticBodySource(num_images=100, image_size=(W, H), split="val", seed=3)
     other_seed = SyntheticBodySource(num_images=100, image_size=(W, H), split="train", seed=4)
-    assert_disjoint_streams(source, val, other_seed, 8)
+    checks.assert_disjoint_streams(source, val, other_seed, 8)
 
 
 def test_getitem_shapes_dtypes_and_keys(source: SyntheticBodySource) -> None:
     assert len(source) == 100 and source.spec.name == "coco17" and source.spec.num_keypoints == 17
     s = source[11]
     assert set(s) == {"image", "keypoints", "visible", "bbox", "area", "image_id", "id", "score", "path"}
-    assert_sample_arrays(s, W, H, 17)
+    checks.assert_sample_arrays(s, W, H, 17)
     assert set(np.unique(s["visible"])) <= {0.0, 1.0, 2.0}
     assert s["image_id"] == 11 and s["score"] == 1.0 and s["path"] == "" and s["area"] > 0
     image, instances = source.render(11)
     assert np.array_equal(image, s["image"])
     assert any(np.array_equal(i["keypoints"], s["keypoints"]) and i["id"] == s["id"] for i in instances)
     assert all("image" not in i for i in instances)
-    assert_rejects_bad_index_and_split(source, SyntheticBodySource)
+    checks.assert_rejects_bad_index_and_split(source, SyntheticBodySource)
     with pytest.raises(ValueError, match="max_people"):
         SyntheticBodySource(max_people=0)
 
@@ -84,7 +75,7 @@ def test_visibility_semantics(rendered: list) -> None:
     counts = np.zeros(3)
     for _, instances in rendered:
         for s in instances:
-            assert_labels_in_image(s, W, H)
+            checks.assert_labels_in_image(s, W, H)
             counts += np.bincount(s["visible"].astype(int), minlength=3)
     frac = counts / counts.sum()
     # some cut by the border, a plausible share hidden (far ear, back of the head, ...), most visible
@@ -95,7 +86,7 @@ def test_boxes_contain_labelled_keypoints_and_lie_in_the_image(rendered: list) -
     for _, instances in rendered:
         assert 1 <= len(instances) <= 3
         for s in instances:
-            x, y, w, h = assert_box_in_image(s, W, H)
+            x, y, w, h = checks.assert_box_in_image(s, W, H)
             kp = s["keypoints"][s["visible"] > 0]
             assert np.all((kp[:, 0] >= x - 0.5) & (kp[:, 0] <= x + w + 0.5))
             assert np.all((kp[:, 1] >= y - 0.5) & (kp[:, 1] <= y + h + 0.5))
@@ -169,7 +160,7 @@ def test_to_coco_loads_and_evaluates_in_pycocotools(source: SyntheticBodySource)
     for a in anns:
         v = np.asarray(a["keypoints"]).reshape(17, 3)[:, 2]
         assert len(a["keypoints"]) == 51 and a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
-    assert coco_self_ap(gt) == pytest.approx(1.0)  # ground truth scored against itself: AP 1
+    assert checks.coco_self_ap(gt) == pytest.approx(1.0)  # ground truth scored against itself: AP 1
 
 
 def test_write_coco_writes_images_and_json(source: SyntheticBodySource, tmp_path) -> None:
@@ -184,7 +175,7 @@ def test_write_coco_writes_images_and_json(source: SyntheticBodySource, tmp_path
 
 
 def test_render_speed_smoke() -> None:
-    _, images = render_ms(SyntheticBodySource(num_images=50, image_size=(256, 256)), 30)
+    _, images = checks.render_ms(SyntheticBodySource(num_images=50, image_size=(256, 256)), 30)
     assert all(im.shape == (256, 256, 3) and im.std() > 5 for im in images)
 
 

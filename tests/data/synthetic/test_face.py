@@ -17,15 +17,7 @@ from landmarks.data.synthetic.face.renderer import SyntheticFaceSource
 from landmarks.data.synthetic.face.scene import mirror_params
 from landmarks.geometry import euler_to_matrix, flip_euler, matrix_to_euler, project_axes
 from landmarks.layouts.face import ibug68, wflw98
-from tests.data.synthetic.synthetic_checks import (
-    assert_deterministic,
-    assert_disjoint_streams,
-    assert_labels_in_image,
-    assert_rejects_bad_index_and_split,
-    assert_sample_arrays,
-    coco_self_ap,
-    render_ms,
-)
+from tests.data.synthetic import synthetic_checks as checks
 
 S = 160
 SAMPLES_PATH = "/tmp/face_samples.png"
@@ -68,7 +60,7 @@ def test_layouts_are_one_face_and_mirror_symmetric() -> None:
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticFaceSource) -> None:
     twin = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=3)
-    img_a, (a,) = assert_deterministic(source, twin)
+    img_a, (a,) = checks.assert_deterministic(source, twin)
     # The layout changes the labels, not the picture.
     w98 = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=3, layout="wflw98")
     img_c, (c,) = w98.render(7)
@@ -78,7 +70,7 @@ def test_same_index_gives_identical_image_and_labels(source: SyntheticFaceSource
 def test_val_split_and_seed_are_disjoint_streams(source: SyntheticFaceSource) -> None:
     val = SyntheticFaceSource(num_images=200, image_size=(S, S), split="val", seed=3)
     other_seed = SyntheticFaceSource(num_images=200, image_size=(S, S), seed=4)
-    assert_disjoint_streams(source, val, other_seed, 6)
+    checks.assert_disjoint_streams(source, val, other_seed, 6)
 
 
 @pytest.mark.parametrize("layout,k", [("ibug68", 68), ("wflw98", 98)])
@@ -87,9 +79,9 @@ def test_getitem_shapes_dtypes_and_keys(layout: str, k: int) -> None:
     assert len(src) == 10 and src.spec.num_keypoints == k and src.spec.name == layout
     s = src[4]
     assert set(s) == KEYS and s["area"] > 0
-    assert_sample_arrays(s, S, S, k)
+    checks.assert_sample_arrays(s, S, S, k)
     assert s["euler"].shape == (3,) and s["euler"].dtype == np.float32 and s["image_id"] == 4
-    assert_rejects_bad_index_and_split(src, SyntheticFaceSource)
+    checks.assert_rejects_bad_index_and_split(src, SyntheticFaceSource)
     with pytest.raises(ValueError, match="layout 'aflw19'"):
         SyntheticFaceSource(layout="aflw19")
 
@@ -100,7 +92,7 @@ def test_visibility_values_and_boxes(source: SyntheticFaceSource, rendered: list
     for _, (s,) in rendered:
         kp, v = s["keypoints"], s["visible"]
         assert set(np.unique(v)) <= {0.0, 1.0, 2.0}
-        assert_labels_in_image(s, S, S)
+        checks.assert_labels_in_image(s, S, S)
         lab = kp[v > 0]
         x, y, w, h = (float(t) for t in s["bbox"])
         assert x >= 0 and y >= 0 and x + w <= S + 1e-3 and y + h <= S + 1e-3
@@ -235,7 +227,7 @@ def test_write_coco_is_valid_for_pycocotools(tmp_path) -> None:
         assert a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
     img = cv2.imread(os.path.join(tmp_path, "images", gt.loadImgs(0)[0]["file_name"]))
     assert img.shape == (S, S, 3)
-    assert coco_self_ap(gt, wflw98().sigma_array) == pytest.approx(1.0)
+    assert checks.coco_self_ap(gt, wflw98().sigma_array) == pytest.approx(1.0)
 
 
 def test_top_down_dataset_reads_the_source(source: SyntheticFaceSource) -> None:
@@ -254,7 +246,7 @@ def test_top_down_dataset_reads_the_source(source: SyntheticFaceSource) -> None:
 
 
 def test_render_speed() -> None:
-    ms, images = render_ms(SyntheticFaceSource(num_images=60, image_size=(S, S)), 40)
+    ms, images = checks.render_ms(SyntheticFaceSource(num_images=60, image_size=(S, S)), 40)
     assert all(im.shape == (S, S, 3) and im.std() > 5 for im in images)
     assert ms < 40.0  # target < 8 ms on an idle core; generous here for loaded test machines
 

@@ -13,16 +13,7 @@ from landmarks.data.synthetic.hand.poses import HAND_POSE_FAMILIES, sample_hand_
 from landmarks.data.synthetic.hand.renderer import SyntheticHandSource
 from landmarks.data.synthetic.hand.skeleton import HAND_LIMITS_DEG, hand_forward_kinematics, mirror, sample_hand_shape
 from landmarks.layouts.hand import HAND21_NAMES, finger_indices, hand21
-from tests.data.synthetic.synthetic_checks import (
-    assert_box_in_image,
-    assert_deterministic,
-    assert_disjoint_streams,
-    assert_labels_in_image,
-    assert_rejects_bad_index_and_split,
-    assert_sample_arrays,
-    coco_self_ap,
-    render_ms,
-)
+from tests.data.synthetic import synthetic_checks as checks
 
 W, H = 224, 192  # not square, so a W/H swap shows
 SAMPLES_PATH = "/tmp/hand_samples.png"
@@ -51,23 +42,23 @@ def test_hand21_layout() -> None:
 
 def test_same_index_gives_identical_image_and_labels(source: SyntheticHandSource) -> None:
     twin = SyntheticHandSource(num_images=100, image_size=(W, H), split="train", seed=3)
-    _, instances = assert_deterministic(source, twin)
+    _, instances = checks.assert_deterministic(source, twin)
     assert len(instances) == 1
 
 
 def test_val_split_and_seed_are_disjoint_streams(source: SyntheticHandSource) -> None:
     val = SyntheticHandSource(num_images=100, image_size=(W, H), split="val", seed=3)
     other_seed = SyntheticHandSource(num_images=100, image_size=(W, H), split="train", seed=4)
-    assert_disjoint_streams(source, val, other_seed, 8)
+    checks.assert_disjoint_streams(source, val, other_seed, 8)
 
 
 def test_getitem_shapes_dtypes_and_keys(source: SyntheticHandSource) -> None:
     assert len(source) == 100 and source.spec.name == "hand21"
     s = source[11]
     assert set(s) == {"image", "keypoints", "visible", "bbox", "area", "image_id", "id", "score", "path", "handedness"}
-    assert_sample_arrays(s, W, H, 21)
+    checks.assert_sample_arrays(s, W, H, 21)
     assert s["handedness"] in ("left", "right") and s["image_id"] == 11 and s["area"] > 0
-    assert_rejects_bad_index_and_split(source, SyntheticHandSource)
+    checks.assert_rejects_bad_index_and_split(source, SyntheticHandSource)
     with pytest.raises(ValueError, match="hands_per_image"):
         SyntheticHandSource(hands_per_image=0)
 
@@ -77,7 +68,7 @@ def test_visibility_values_and_self_occlusion(rendered: list) -> None:
     for _, instances in rendered:
         for s in instances:
             assert set(np.unique(s["visible"])) <= {0.0, 1.0, 2.0}
-            assert_labels_in_image(s, W, H)
+            checks.assert_labels_in_image(s, W, H)
             counts += np.bincount(s["visible"].astype(int), minlength=3)
     frac = counts / counts.sum()
     assert 0.1 < frac[1] < 0.5 and frac[2] > 0.5  # fingers hide each other, most points are seen
@@ -90,7 +81,7 @@ def test_boxes_contain_visible_points_and_fill_the_image(rendered: list) -> None
     sizes = []
     for _, instances in rendered:
         for s in instances:
-            x, y, w, h = assert_box_in_image(s, W, H)
+            x, y, w, h = checks.assert_box_in_image(s, W, H)
             kp = s["keypoints"][s["visible"] == 2]
             assert np.all((kp[:, 0] >= x - 0.5) & (kp[:, 0] <= x + w + 0.5))
             assert np.all((kp[:, 1] >= y - 0.5) & (kp[:, 1] <= y + h + 0.5))
@@ -180,11 +171,13 @@ def test_write_coco_is_valid_for_pycocotools(source: SyntheticHandSource, tmp_pa
         assert a["num_keypoints"] == int((v > 0).sum()) and a["iscrowd"] == 0
     img = cv2.imread(os.path.join(tmp_path, "images", gt.loadImgs(0)[0]["file_name"]))
     assert img.shape == (H, W, 3)
-    assert coco_self_ap(gt, hand21().sigma_array) == pytest.approx(1.0)  # ground truth scored against itself: AP 1
+    assert checks.coco_self_ap(gt, hand21().sigma_array) == pytest.approx(
+        1.0
+    )  # ground truth scored against itself: AP 1
 
 
 def test_render_speed() -> None:
-    ms, images = render_ms(SyntheticHandSource(num_images=50, image_size=(256, 256)), 40)
+    ms, images = checks.render_ms(SyntheticHandSource(num_images=50, image_size=(256, 256)), 40)
     assert all(im.shape == (256, 256, 3) and im.std() > 5 for im in images)
     assert ms < 10.0
 

@@ -269,6 +269,19 @@ def section_recipes(p: dict, results: dict) -> dict:
 
 
 # --- report -----------------------------------------------------------------------------------
+def cells(records: list[dict], *keys: str) -> list[list]:
+    """Table rows: each record's values under ``keys``; ``pass`` as its mark, sizes as tuples (JSON reads them as lists)."""
+    return [
+        [mark(r[k]) if k == "pass" else tuple(r[k]) if isinstance(r[k], (list, tuple)) else r[k] for k in keys]
+        for r in records
+    ]
+
+
+def report_section(title: str, intro: str, header: list[str], rows: list[list], *after: str) -> list[str]:
+    """Markdown lines of a report section: ``## title``, the intro paragraph, the table, ``after`` and a blank line."""
+    return [f"## {title}", "", intro, "", *table(header, rows), *after, ""]
+
+
 def markdown(res: dict) -> str:
     m, s = res["machine"], res["sections"]
     quick = any(v.get("quick") for v in s.values())
@@ -293,120 +306,66 @@ def markdown(res: dict) -> str:
         md += [f"Sections kept from an earlier run (`--only`): {', '.join(stale)}.", ""]
     if "train" in s:
         t = s["train"]
-        md += [
-            "## Train-step throughput: Lightning vs raw PyTorch",
-            "",
+        md += report_section(
+            "Train-step throughput: Lightning vs raw PyTorch",
             f"{t['model']}; the same pre-built batch in memory for both, no workers, steady-state steps only.",
-            "",
-        ]
-        md += table(
             ["loop", "samples/s"],
             [["raw PyTorch loop", t["raw_sps"]], ["LandmarkModule + pl.Trainer", t["lightning_sps"]]],
+            "",
+            f"Ratio Lightning / raw = **{t['ratio']:.3f}** (goal >= {t['goal']}): **{mark(t['pass'])}**",
         )
-        md += ["", f"Ratio Lightning / raw = **{t['ratio']:.3f}** (goal >= {t['goal']}): **{mark(t['pass'])}**", ""]
     if "data" in s:
         d = s["data"]
-        md += [
-            "## Data pipeline vs train step",
-            "",
+        md += report_section(
+            "Data pipeline vs train step",
             f"{d['pipeline']}, synthetic body data from `conf/train.yaml`, measured in a fresh process.",
+            ["", "samples/s"],
+            [["data pipeline", d["data_sps"]], [f"train step ({d['train_source']})", d["train_sps"]]],
             "",
-        ]
-        md += table(
-            ["", "samples/s"], [["data pipeline", d["data_sps"]], [f"train step ({d['train_source']})", d["train_sps"]]]
+            f"Ratio = **{d['ratio']:.2f}x** (goal >= {d['goal']}x): **{mark(d['pass'])}**",
         )
-        md += ["", f"Ratio = **{d['ratio']:.2f}x** (goal >= {d['goal']}x): **{mark(d['pass'])}**", ""]
     if "encode" in s:
         e = s["encode"]
-        md += [
-            "## Heatmap target encoding: vectorised vs per-keypoint loop",
-            "",
+        md += report_section(
+            "Heatmap target encoding: vectorised vs per-keypoint loop",
             f"MSRAHeatmap, {e['instances']} random instances (10% unlabelled, some outside the crop); time per instance.",
-            "",
-        ]
-        md += table(
-            [
-                "input (W,H)",
-                "heatmap (w,h)",
-                "K",
-                "vectorised us",
-                "loop us",
-                "speedup",
-                "max abs diff",
-                f"goal >= {e['goal']}x",
-            ],
-            [
-                [
-                    tuple(r["input"]),
-                    tuple(r["heatmap"]),
-                    r["K"],
-                    r["vectorised_us"],
-                    r["loop_us"],
-                    r["speedup"],
-                    r["max_abs_diff"],
-                    mark(r["pass"]),
-                ]
-                for r in e["rows"]
-            ],
+            ["input (W,H)", "heatmap (w,h)", "K", "vectorised us", "loop us", "speedup", "max abs diff"]
+            + [f"goal >= {e['goal']}x"],
+            cells(e["rows"], "input", "heatmap", "K", "vectorised_us", "loop_us", "speedup", "max_abs_diff", "pass"),
         )
-        md += [""]
     if "decode" in s:
         d = s["decode"]
-        md += [
-            "## Decode error on exact Gaussians",
-            "",
+        md += report_section(
+            "Decode error on exact Gaussians",
             f"{d['n']} untruncated Gaussians (sigma {d['sigma']}) per row at random sub-pixel centres; Euclidean error in "
             f"heatmap px. Goal: DARK mean <= {d['goal']} px on interior centres.",
-            "",
-        ]
-        md += table(
             ["heatmap (w,h)", "centres", "decode", "mean", "median", "p95", "max", "goal"],
-            [
-                [
-                    tuple(r["heatmap"]),
-                    r["region"],
-                    r["refine"],
-                    r["mean"],
-                    r["median"],
-                    r["p95"],
-                    r["max"],
-                    mark(r["pass"]),
-                ]
-                for r in d["rows"]
-            ],
+            cells(d["rows"], "heatmap", "region", "refine", "mean", "median", "p95", "max", "pass"),
         )
-        md += [""]
     if "latency" in s:
         lt = s["latency"]
-        md += ["## Inference latency", "", f"{lt['input']}, {lt['runs']} timed runs after warm-up.", ""]
-        md += table(
+        md += report_section(
+            "Inference latency",
+            f"{lt['input']}, {lt['runs']} timed runs after warm-up.",
             ["model", "params (M)", "median ms", "min ms", "max ms"],
-            [[r["model"], r["params_m"], r["median_ms"], r["min_ms"], r["max_ms"]] for r in lt["rows"]],
+            cells(lt["rows"], "model", "params_m", "median_ms", "min_ms", "max_ms"),
         )
-        md += [""]
     if "memory" in s:
         mm = s["memory"]
-        md += [
-            "## Peak memory of a training run",
-            "",
+        md += report_section(
+            "Peak memory of a training run",
             f"MiB. Peak RSS (`VmHWM`, reset after the model and batch are built) of a fresh subprocess that builds the model, takes one batch and trains "
             f"{mm['steps']} Lightning steps at the demo input size; current RSS (`VmRSS`) before that for reference.",
-            "",
-        ]
-        md += table(
             ["model", "RSS after imports", "RSS before training", "peak RSS", "peak - before training"],
-            [
-                [
-                    r["model"],
-                    r["rss_after_imports_mib"],
-                    r["rss_before_train_mib"],
-                    r["peak_rss_mib"],
-                    r["train_increase_mib"],
-                ]
-                for r in mm["rows"]
-            ],
+            cells(
+                mm["rows"],
+                "model",
+                "rss_after_imports_mib",
+                "rss_before_train_mib",
+                "peak_rss_mib",
+                "train_increase_mib",
+            ),
         )
-        md += [""]
     if "tta" in s:
         t = s["tta"]
         md += [

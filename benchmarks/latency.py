@@ -15,9 +15,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import sys
 import tempfile
-import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,10 @@ from typing import Any
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))  # benchmarks.bench, when run as a script
+
+from benchmarks.bench import median, time_calls  # noqa: E402
+
 RECIPES: dict[str, list[str]] = {  # label -> train.yaml overrides
     "demo body 96x64 (MobileNetV3 + light head)": [],
     "hand_fast 96x96": ["experiment=hand_fast"],
@@ -37,14 +40,7 @@ PHOTO = REPO.parent / "shared" / "realdata" / "coco" / "000000196141.jpg"
 
 def median_ms(fn: Callable[[], object], repeats: int) -> float:
     """Median wall time of ``fn`` in ms over ``repeats`` runs after 3 warm-ups."""
-    for _ in range(3):
-        fn()
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return 1000 * statistics.median(times)
+    return 1000 * median(time_calls(fn, repeats, warmup=3))
 
 
 def _read_out(task: Any, out: Any) -> Any:

@@ -15,10 +15,13 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
+import sys
 import tempfile
-import time
 from typing import Any
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))  # the repository root
+
+from benchmarks.bench import median, time_calls  # noqa: E402
 
 
 def _clip(out_dir: str, people: int, seed: int) -> tuple[str, str, int]:
@@ -40,12 +43,8 @@ def _clip(out_dir: str, people: int, seed: int) -> tuple[str, str, int]:
 
 
 def _fps(run: Any, frames: int, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t)
-    return frames / statistics.median(times)
+    """Frames per second of ``run`` (one pass over ``frames`` frames): the median of ``repeats`` timed passes, no warm-up."""
+    return frames / median(time_calls(run, repeats, warmup=0))
 
 
 def main() -> None:

@@ -7,6 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.tiny import realdata_root
+
 
 @pytest.fixture(scope="session", autouse=True)
 def _offline_env() -> None:
@@ -18,8 +20,7 @@ def _offline_env() -> None:
 @pytest.fixture(scope="session")
 def realdata() -> Path:
     """The shared real sample data (``$LANDMARKS_REALDATA`` or ``<repo>/../shared/realdata``)."""
-    env = os.environ.get("LANDMARKS_REALDATA")
-    root = Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "realdata"
+    root = realdata_root()
     if not root.is_dir():
         pytest.skip(f"real sample data not found at {root} (set LANDMARKS_REALDATA to its folder)")
     return root

@@ -53,9 +53,10 @@ class Worsening(pl.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.1)
 
 
-def _fit(tmp_path: Path, max_steps: int) -> tuple[pl.Trainer, Path]:
+def _fit(tmp_path: Path, max_steps: int, *spies: pl.Callback) -> tuple[pl.Trainer, Path]:
+    """Fit ``Worsening`` for ``max_steps`` (validation every 2) with the shipped checkpoint callbacks and ``spies``."""
     cfg = compose_train(f"output_dir={tmp_path}", "monitor=val/score", "monitor_mode=max")
-    callbacks = [instantiate(cfg.callbacks.model_checkpoint), instantiate(cfg.callbacks.last_checkpoint)]
+    callbacks = [instantiate(cfg.callbacks.model_checkpoint), instantiate(cfg.callbacks.last_checkpoint), *spies]
     trainer = pl.Trainer(
         max_steps=max_steps,
         val_check_interval=2,
@@ -94,23 +95,9 @@ def test_last_follows_every_validation(tmp_path: Path) -> None:
             if last.exists():
                 steps.append(_step(last))
 
-    cfg = compose_train(f"output_dir={tmp_path}", "monitor=val/score", "monitor_mode=max")
-    callbacks = [instantiate(cfg.callbacks.model_checkpoint), instantiate(cfg.callbacks.last_checkpoint), Spy()]
-    trainer = pl.Trainer(
-        max_steps=6,
-        val_check_interval=2,
-        check_val_every_n_epoch=None,
-        limit_val_batches=1,
-        callbacks=callbacks,
-        logger=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-    )
-    data = DataLoader(TensorDataset(torch.randn(16, 2)), batch_size=2)
-    trainer.fit(Worsening(), train_dataloaders=data, val_dataloaders=data)
+    _, folder = _fit(tmp_path, 6, Spy())
     assert sorted(set(steps)) == [2, 4]  # the file seen before each step: written at each validation
-    assert _step(tmp_path / "checkpoints" / "last.ckpt") == 6 and _step(tmp_path / "checkpoints" / "best.ckpt") == 2
+    assert _step(folder / "last.ckpt") == 6 and _step(folder / "best.ckpt") == 2
 
 
 def test_last_checkpoint_overwrites_one_file(tmp_path: Path) -> None:

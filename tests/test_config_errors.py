@@ -15,7 +15,7 @@ import torch
 from hydra import compose, initialize_config_dir
 
 from landmarks import config_check, run
-from tests.tiny import BASE, CONF, compose_train
+from tests.tiny import BASE, CONF, ONE_STEP, compose_train, untrained_checkpoint
 
 TINY = [
     *BASE,
@@ -23,10 +23,7 @@ TINY = [
     "data.val_batch_size=4",
     "data.train.num_images=8",
     "data.val.num_images=4",
-    "trainer.max_steps=1",
-    "trainer.val_check_interval=1",
-    "trainer.enable_progress_bar=false",
-    "model.flip_test=false",
+    *ONE_STEP,
 ]
 
 
@@ -34,17 +31,12 @@ def _train_cfg(out: Path, *overrides: str):  # noqa: ANN202 - DictConfig
     return compose_train(out, *overrides, tiny=TINY)
 
 
-def _untrained(out: Path, task: str) -> Path:
-    model = run.build_model(_train_cfg(out, f"task={task}"))
-    path = out / f"{task}.ckpt"
-    torch.save({"state_dict": model.state_dict(), "landmarks_config": model.config}, path)
-    return path
-
-
 @pytest.fixture(scope="module")
 def ckpts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     out = tmp_path_factory.mktemp("ckpts")
-    return {task: _untrained(out, task) for task in ("body", "face")}
+    return {
+        task: untrained_checkpoint(_train_cfg(out, f"task={task}"), out / f"{task}.ckpt") for task in ("body", "face")
+    }
 
 
 # --------------------------------------------------------------------------- value types
@@ -149,29 +141,18 @@ def test_evaluate_with_data_of_another_layout_names_both_and_the_checkpoint(
     assert "has 17 keypoints (layout 'coco17') but task 'face' expects 68 (layout 'ibug68')" in msg
 
 
-def test_evaluate_hydra_dir_is_out_or_the_checkpoint_folder(tmp_path: Path) -> None:
+@pytest.mark.parametrize(("entry", "default_dir"), [("evaluate", "a"), ("export", "a/export")])
+def test_hydra_dir_is_out_or_a_folder_beside_the_checkpoint(tmp_path: Path, entry: str, default_dir: str) -> None:
+    """``scripts/<entry>.py ckpt=a/b.ckpt``: Hydra's run dir is ``out=`` when given, else evaluate's is the
+    checkpoint's folder and export's the ``export/`` folder beside it. Without ``out=`` (the README's export
+    command) the config must compose: out is null there."""
     import runpy
 
-    runpy.run_path(str(CONF.parent / "scripts" / "evaluate.py"))  # registers the eval_out resolver
+    runpy.run_path(str(CONF.parent / "scripts" / f"{entry}.py"))  # registers the eval_out / export_out resolver
     with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        given = compose(
-            "evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True
-        )
-        default = compose("evaluate", overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
-    assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a"
-
-
-def test_export_hydra_dir_is_out_or_the_export_folder_beside_the_checkpoint(tmp_path: Path) -> None:
-    """``scripts/export.py ckpt=PATH`` without ``out=`` (the README's command) must compose: out is null there."""
-    import runpy
-
-    runpy.run_path(str(CONF.parent / "scripts" / "export.py"))  # registers the export_out resolver
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        given = compose(
-            "export", overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True
-        )
-        default = compose("export", overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
-    assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/a/export"
+        given = compose(entry, overrides=[f"ckpt={tmp_path}/a/b.ckpt", f"out={tmp_path}/o"], return_hydra_config=True)
+        default = compose(entry, overrides=[f"ckpt={tmp_path}/a/b.ckpt"], return_hydra_config=True)
+    assert given.hydra.run.dir == f"{tmp_path}/o" and default.hydra.run.dir == f"{tmp_path}/{default_dir}"
 
 
 def test_checkpoint_of_an_older_version_loads_with_one_warning_per_dropped_key(

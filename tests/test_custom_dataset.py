@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hydra import compose, initialize_config_dir
 
 import landmarks.metrics.coco_ap
 from landmarks import run, viz
@@ -30,7 +29,7 @@ from landmarks.data.synthetic.common.tool_example import TRUE_SIGMAS, make_custo
 from landmarks.layouts.from_yaml import DEFAULT_SIGMA, load_spec, write_sigmas
 from landmarks.metrics.coco import CocoKeypointEvaluator
 from landmarks.metrics.sigmas import estimate_sigmas
-from tests.tiny import CONF, REPO, TINY
+from tests.tiny import REPO, TINY, compose, compose_train
 
 DOC = REPO / "docs" / "custom_dataset.md"
 
@@ -59,10 +58,9 @@ def _run_doc_command(args: list[str]) -> Any:
     if script in ("make_custom_example", "estimate_sigmas"):
         return _script_main(script)(rest)
     rest = [f"output_dir={a.split('=', 1)[1]}" if a.startswith("hydra.run.dir=") else a for a in rest]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        if script == "train":
-            return run.train(compose("train", overrides=[*rest, *TINY]))
-        return getattr(run, script)(compose(script, overrides=rest))
+    if script == "train":
+        return run.train(compose("train", *rest, *TINY))
+    return getattr(run, script)(compose(script, *rest))
 
 
 def test_walkthrough_commands_run_as_documented(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -251,17 +249,7 @@ def test_other_keypoint_names_in_the_json_are_logged(tmp_path: Path, caplog: pyt
 def test_k_mismatch_through_the_config_is_a_start_up_error(tmp_path: Path) -> None:
     written = make_custom_example(str(tmp_path / "tool7"), num_train=2, num_val=2, size=(64, 64), repeats=0)
     five = _layout(tmp_path, "name: star5\nkeypoints: [a, b, c, d, e]\nsigmas: [0.05, 0.05, 0.05, 0.05, 0.05]\n")
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "task=custom",
-                f"data.root={tmp_path / 'tool7'}",
-                f"spec_file={five}",
-                f"output_dir={tmp_path / 'out'}",
-                *TINY,
-            ],
-        )
+    cfg = compose_train(tmp_path / "out", "task=custom", f"data.root={tmp_path / 'tool7'}", f"spec_file={five}")
     model = run.build_model(cfg)
     assert model.tasks["keypoints"].spec.num_keypoints == 5
     with pytest.raises(AnnotationError) as info:

@@ -7,36 +7,30 @@ import os
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 
 from landmarks import run
-
-CONF = Path(__file__).resolve().parents[1] / "conf"
+from tests.tiny import compose, realdata_root
 
 
 @pytest.mark.slow
 def test_demo_writes_every_promised_output(tmp_path: Path) -> None:
-    env = os.environ.get("LANDMARKS_REALDATA")
-    coco = (Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "realdata") / "coco"
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "demo",
-            overrides=[
-                "backbone=resnet18",
-                "trainer.max_steps=2",
-                "trainer.val_check_interval=2",
-                "trainer.enable_progress_bar=false",
-                "data.num_workers=0",
-                "data.batch_size=4",
-                "data.train.num_images=8",
-                "data.val.num_images=4",
-                "data.val_batch_size=4",
-                "logger=csv",
-                f"output_dir={tmp_path}",
-                "demo.heldout_images=2",
-                f"demo.realdata_coco={coco}",
-            ],
-        )
+    coco = realdata_root() / "coco"
+    cfg = compose(
+        "demo",
+        "backbone=resnet18",
+        "trainer.max_steps=2",
+        "trainer.val_check_interval=2",
+        "trainer.enable_progress_bar=false",
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "data.train.num_images=8",
+        "data.val.num_images=4",
+        "data.val_batch_size=4",
+        "logger=csv",
+        f"output_dir={tmp_path}",
+        "demo.heldout_images=2",
+        f"demo.realdata_coco={coco}",
+    )
     summary = run.demo(cfg)
     for name in ("metrics.json", "eval_metrics.json", "demo_summary.json", "training_curves.png"):
         assert (tmp_path / name).is_file(), name

@@ -22,16 +22,10 @@ from landmarks import run
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.module import LandmarkModule
 from tests import tiny
-from tests.tiny import BASE, CONF
+from tests.tiny import BASE, CONF, ONE_STEP
 
 K = 17
-TINY = [
-    *BASE,
-    "trainer.max_steps=1",
-    "trainer.val_check_interval=1",
-    "trainer.enable_progress_bar=false",
-    "model.flip_test=false",
-]
+TINY = [*BASE, *ONE_STEP]
 
 
 def compose_train(out: Path, *overrides: str) -> DictConfig:

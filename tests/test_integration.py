@@ -14,8 +14,6 @@ import math
 import os
 import shutil
 import struct
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -29,7 +27,7 @@ from omegaconf import DictConfig
 
 from landmarks import run
 from landmarks.data.synthetic.common.tool_example import make_custom_example
-from tests.tiny import CONF, REPO, TINY
+from tests.tiny import CONF, TINY, run_script
 
 TASKS = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 SOURCE_SIZES = {"train": 16, "val": 8}
@@ -148,19 +146,6 @@ def test_infer_on_a_folder_writes_coco_results_and_overlays(
 
 
 # --------------------------------------------------------------------------- processes: sweep + wandb, DDP
-def _script(args: list[str], env: dict[str, str], timeout: float) -> subprocess.CompletedProcess:
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, f"exit {proc.returncode}\n{proc.stdout[-3000:]}\n{proc.stderr[-6000:]}"
-    return proc
-
-
 def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WANDB_")}
     env.update(
@@ -189,7 +174,7 @@ def sweep(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "data.train.num_images=16",
         f"hydra.sweep.dir={tmp / 'multirun'}",
     ]
-    _script(args, _env(tmp, WANDB_MODE="offline"), timeout=600)
+    run_script("train", *args, env=_env(tmp, WANDB_MODE="offline"), timeout=600)
     return tmp / "multirun"
 
 
@@ -255,7 +240,7 @@ def test_multirun_jobs_are_separate_offline_wandb_runs_grouped_by_task(sweep: Pa
 @pytest.mark.slow
 def test_ddp_cpu_two_processes_train_and_checkpoint(tmp_path: Path) -> None:
     args = ["trainer=ddp_cpu", *SCRIPT_TINY, "data.train.num_images=32", f"hydra.run.dir={tmp_path}"]
-    _script(args, _env(tmp_path, WANDB_MODE="disabled"), timeout=600)
+    run_script("train", *args, env=_env(tmp_path, WANDB_MODE="disabled"), timeout=600)
     metrics = json.loads((tmp_path / "metrics.json").read_text())
     assert metrics["global_step"] == 2 and math.isfinite(metrics["val/pck"])
     ckpt = torch.load(tmp_path / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=True)

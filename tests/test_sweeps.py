@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from landmarks import cli, logs
+from tests.tiny import REPO, run_script
 
-REPO = Path(__file__).resolve().parents[1]
 TINY = [
     "threads=1",
     "backbone=resnet18",
@@ -40,18 +40,9 @@ TINY = [
 ]
 
 
-def _train(*args: str, timeout: int = 400) -> subprocess.CompletedProcess:
+def _train(*args: str, timeout: int = 400) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(
-        [sys.executable, str(REPO / "scripts" / "train.py"), *args],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    return proc
+    return run_script("train", *args, env=env, timeout=timeout)
 
 
 # --- objective and direction --------------------------------------------------------------------

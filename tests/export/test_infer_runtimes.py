@@ -16,20 +16,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 pytest.importorskip("onnxruntime")
 
 from landmarks import run  # noqa: E402
-from tests.tiny import compose, compose_train  # noqa: E402
+from tests.tiny import compose, compose_train, untrained_checkpoint  # noqa: E402
 
 
 def _checkpoint(out: Path) -> Path:
-    torch.manual_seed(0)
-    model = run.build_model(compose_train(out, "task=body"))
-    path = out / "body.ckpt"
-    torch.save({"state_dict": model.state_dict(), "landmarks_config": model.config}, path)
-    return path
+    return untrained_checkpoint(compose_train(out, "task=body"), out / "body.ckpt")
 
 
 def _entries(ckpt: Path, realdata: Path, out: Path, runtime: str) -> list[dict]:

@@ -11,22 +11,19 @@ import json
 from pathlib import Path
 
 import pytest
-import torch
 
 pytest.importorskip("onnxruntime")
 
 from landmarks import run  # noqa: E402
 from landmarks.export.quantize import is_network_node  # noqa: E402
-from tests.tiny import SIXTEEN, compose, compose_train  # noqa: E402
+from tests.tiny import SIXTEEN, compose, compose_train, untrained_checkpoint  # noqa: E402
 
 
 def _checkpoint(out: Path, task: str) -> Path:
-    torch.manual_seed(0)
     # 64x64: at 32x32 the face model's pooled head cannot be exported (adaptive pool, 2x2 of a 1x1 map)
-    model = run.build_model(compose_train(out, f"task={task}", "input_size=[64,64]", tiny=SIXTEEN))
-    path = out / f"{task}.ckpt"
-    torch.save({"state_dict": model.state_dict(), "landmarks_config": model.config}, path)
-    return path
+    return untrained_checkpoint(
+        compose_train(out, f"task={task}", "input_size=[64,64]", tiny=SIXTEEN), out / f"{task}.ckpt"
+    )
 
 
 def _evaluate(ckpt: Path, out: Path, *overrides: str) -> dict[str, float]:

@@ -6,23 +6,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 from landmarks import run
 from landmarks.inference.box_detectors import CheckpointDetector, HogPersonDetector
-from tests.tiny import BASE, REPO, compose_train
+from tests.tiny import BASE, compose_train, realdata_root, untrained_checkpoint
 
-REAL = REPO.parent / "shared" / "realdata" / "coco"
+REAL = realdata_root() / "coco"
 TINY = [*BASE, "backbone.name=resnet10t", "input_size=[64,64]"]
 
 
 def _checkpoint(tmp: Path, task: str) -> Path:
     """A checkpoint file as training writes it (weights + resolved config) of an untrained model."""
-    torch.manual_seed(0)
-    model = run.build_model(compose_train(tmp, f"task={task}", tiny=TINY))
-    path = tmp / f"{task}.ckpt"
-    torch.save({"state_dict": model.state_dict(), "landmarks_config": model.config}, path)
-    return path
+    return untrained_checkpoint(compose_train(tmp, f"task={task}", tiny=TINY), tmp / f"{task}.ckpt")
 
 
 @pytest.fixture(scope="module")

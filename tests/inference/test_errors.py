@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -26,18 +24,17 @@ from landmarks.data.formats.errors import AnnotationError
 from landmarks.inference.det_file import image_key, load_detections
 from landmarks.inference.loop import run_inference
 from landmarks.inference.predictor import Predictor, resolve_device
+from tests.tiny import BASE, compose_train, run_script
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "conf"
-TINY = ["threads=1", "backbone=resnet18", "logger=csv", "input_size=[64,64]", "model.flip_test=false"]
+TINY = [*BASE, "model.flip_test=false"]
 BOX = [10.0, 8.0, 30.0, 40.0]
 
 
 @pytest.fixture(scope="module")
 def predictor(tmp_path_factory: pytest.TempPathFactory) -> Predictor:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, f"output_dir={tmp_path_factory.mktemp('m')}"])
-    return Predictor(run.build_model(cfg))
+    return Predictor(run.build_model(compose_train(tmp_path_factory.mktemp("m"), tiny=TINY)))
 
 
 def _image(path: Path, seed: int) -> None:
@@ -270,29 +267,11 @@ def test_scripts_leave_no_stray_outputs_folder(predictor: Predictor, folder: Pat
     cwd.mkdir()
     out = tmp_path / "pred"
     env = {"HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PATH": "/usr/bin:/bin"}
-
-    def script(name: str, *args: str) -> None:  # runs scripts/<name> in cwd; it must succeed
-        done = subprocess.run(
-            [sys.executable, str(ROOT / "scripts" / name), *args],
-            cwd=cwd,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
-        assert done.returncode == 0, done.stderr[-2000:]
-
-    script("infer.py", f"ckpt={ckpt}", f"source={folder}", f"out={out}")
+    run_script("infer", f"ckpt={ckpt}", f"source={folder}", f"out={out}", env=env, cwd=cwd)
     assert (out / "predictions.json").is_file() and (out / "infer.log").is_file()
     assert "1 unreadable images skipped" in (out / "infer.log").read_text()
-    script(
-        "evaluate.py",
-        f"ckpt={ckpt}",
-        "plots=false",
-        "data=synthetic_body",
-        "data.val.num_images=2",
-        "data.num_workers=0",
-    )
+    evaluate = ("plots=false", "data=synthetic_body", "data.val.num_images=2", "data.num_workers=0")
+    run_script("evaluate", f"ckpt={ckpt}", *evaluate, env=env, cwd=cwd)
     assert (ckpt.parent / "eval_metrics.json").is_file() and (ckpt.parent / "evaluate.log").is_file()
     assert list(cwd.iterdir()) == []  # no outputs/ (nor anything else) where the commands ran
 

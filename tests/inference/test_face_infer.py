@@ -11,8 +11,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-import torch
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from landmarks import run, viz
@@ -22,7 +20,7 @@ from landmarks.inference.loop import run_inference
 from landmarks.inference.results import predict_frame
 from landmarks.inference.sources import Frame
 from landmarks.types import Prediction
-from tests.tiny import BASE, CONF
+from tests.tiny import BASE, compose, compose_train, untrained_checkpoint
 
 TINY = [
     *BASE,
@@ -37,13 +35,7 @@ TINY = [
 
 def _untrained_ckpt(out: Path, task: str) -> Path:
     """An untrained model saved the way checkpoints store it (weights + resolved config)."""
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("train", overrides=[*TINY, f"task={task}", f"output_dir={out}"])
-    torch.manual_seed(0)
-    model = run.build_model(cfg)
-    path = out / f"untrained_{task}.ckpt"
-    torch.save({"state_dict": model.state_dict(), "landmarks_config": model.config}, path)
-    return path
+    return untrained_checkpoint(compose_train(out, f"task={task}", tiny=TINY), out / f"untrained_{task}.ckpt")
 
 
 @pytest.fixture(scope="module")
@@ -64,8 +56,7 @@ def face_images(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[li
 
 
 def _infer(ckpt: Path, source: Path, out: Path, *overrides: str) -> list[dict]:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("infer", overrides=[f"ckpt={ckpt}", f"source={source}", f"out={out}", *overrides])
+    cfg = compose("infer", f"ckpt={ckpt}", f"source={source}", f"out={out}", *overrides)
     path = run.infer(cfg)
     assert path == str(out / "predictions.json")
     return json.loads(Path(path).read_text())
@@ -204,8 +195,7 @@ def test_infer_pose_only_model_gives_one_entry_per_box(
 
 @pytest.mark.slow
 def test_evaluate_writes_ced_and_per_sample_errors(face_pose_ckpt: Path, tmp_path: Path) -> None:
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose("evaluate", overrides=[f"ckpt={face_pose_ckpt}", f"out={tmp_path}"])
+    cfg = compose("evaluate", f"ckpt={face_pose_ckpt}", f"out={tmp_path}")
     metrics = run.evaluate(cfg)
     for name in ("eval_metrics.json", "ced.png", "face_nme.csv", "head_pose_errors.csv", "head_pose_errors.png"):
         assert (tmp_path / name).is_file(), name

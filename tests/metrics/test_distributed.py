@@ -13,8 +13,6 @@ import json
 import math
 import os
 import pickle
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +25,8 @@ from hydra import compose, initialize_config_dir
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 
-from tests.tiny import BASE, CONF, REPO
+from tests import tiny
+from tests.tiny import BASE, CONF, ONE_STEP, REPO, run_script
 
 TASK_FILES = sorted(p.stem for p in (CONF / "task").glob("*.yaml"))
 N, WORLD, BATCH = 7, 2, 2
@@ -153,36 +152,24 @@ def test_evaluate_under_ddp_cpu_equals_one_process(tmp_path: Path) -> None:
         "data.val_batch_size=2",
         "data.train.num_images=8",
         "data.val.num_images=7",
-        "trainer.max_steps=1",
-        "trainer.val_check_interval=1",
-        "trainer.enable_progress_bar=false",
+        *ONE_STEP,
         "+trainer.enable_model_summary=false",
-        "model.flip_test=false",
         f"output_dir={tmp_path / 'train'}",
     ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        run.train(compose("train", overrides=common))
-        ckpt = tmp_path / "train" / "checkpoints" / "last.ckpt"
-        one = run.evaluate(compose("evaluate", overrides=[f"ckpt={ckpt}", f"out={tmp_path / 'one'}", "plots=false"]))
+    run.train(tiny.compose("train", *common))
+    ckpt = tmp_path / "train" / "checkpoints" / "last.ckpt"
+    one = run.evaluate(tiny.compose("evaluate", f"ckpt={ckpt}", f"out={tmp_path / 'one'}", "plots=false"))
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "WANDB_MODE": "disabled", "PYTHONPATH": str(REPO)}
-    proc = subprocess.run(
-        [
-            sys.executable,
-            str(REPO / "scripts" / "evaluate.py"),
-            f"ckpt={ckpt}",
-            "trainer=ddp_cpu",
-            f"out={tmp_path / 'two'}",
-            "plots=false",
-            f"hydra.run.dir={tmp_path / 'hydra'}",
-            "trainer.enable_progress_bar=false",
-        ],
-        cwd=REPO,
+    run_script(
+        "evaluate",
+        f"ckpt={ckpt}",
+        "trainer=ddp_cpu",
+        f"out={tmp_path / 'two'}",
+        "plots=false",
+        f"hydra.run.dir={tmp_path / 'hydra'}",
+        "trainer.enable_progress_bar=false",
         env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    assert proc.returncode == 0, proc.stderr[-3000:]
     two = json.loads((tmp_path / "two" / "eval_metrics.json").read_text())
     assert {"val/pck", "val/pdj", "val/ap"} <= set(one) and one[
         "val/epe"

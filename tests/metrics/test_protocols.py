@@ -14,7 +14,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from hydra import compose, initialize_config_dir
 
 from landmarks.codecs.heatmap import MSRAHeatmap
 from landmarks.heads.heatmap import LightHeatmapHead
@@ -23,8 +22,7 @@ from landmarks.layouts.spec import KeypointSpec, coco17, mpii16
 from landmarks.losses.heatmap import KeypointMSELoss
 from landmarks.metrics.keypoints import PCKMetric
 from landmarks.types import Prediction
-
-CONF = Path(__file__).resolve().parents[2] / "conf"
+from tests.tiny import compose, one_file_data
 
 
 def _task(spec: KeypointSpec) -> HeatmapKeypointTask:
@@ -107,23 +105,15 @@ def test_mpii_data_config_builds_a_16_joint_body_task(realdata: Path) -> None:
 
     folder = realdata / "mpii"
     ann = folder / "test_mpii.json"
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        cfg = compose(
-            "train",
-            overrides=[
-                "data=mpii",
-                f"data.root={folder}",
-                f"data.train.ann_file={ann}",
-                f"data.val.ann_file={ann}",
-                f"data.train.image_root={folder}",
-                f"data.val.image_root={folder}",
-                "data.num_workers=0",
-                "data.batch_size=4",
-                "backbone=resnet18",
-                "input_size=[64,64]",
-                "output_dir=/tmp/unused",
-            ],
-        )
+    cfg = compose(
+        "train",
+        *one_file_data("mpii", folder, ann),
+        "data.num_workers=0",
+        "data.batch_size=4",
+        "backbone=resnet18",
+        "input_size=[64,64]",
+        "output_dir=/tmp/unused",
+    )
     model = run.build_model(cfg)
     run.build_data(cfg, model)  # today: 'has 16 keypoints ... but task body expects 17'
     task = model.tasks["body"]

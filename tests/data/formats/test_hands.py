@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
@@ -18,8 +17,8 @@ from landmarks.data.formats.coco import CocoKeypointSource
 from landmarks.data.formats.coco_wholebody import CocoWholeBodyPartSource
 from landmarks.data.formats.errors import AnnotationError
 from landmarks.layouts.hand import hand21
+from tests.tiny import compose, one_file_data
 
-CONF = Path(__file__).resolve().parents[3] / "conf"
 HAND_FILES = {
     "freihand": ("test_freihand.json", 8),
     "onehand10k": ("test_onehand10k.json", 4),
@@ -54,27 +53,13 @@ def test_onehand10k_unlabelled_wrist(realdata: Path) -> None:
     assert sample["visible"][0] == 0 and (sample["visible"][1:] > 0).all()  # wrist not annotated
 
 
-def _hand_config(data: str, folder: Path, ann: str, *extra: str) -> Any:
-    """The composed ``train`` config of the hand task with data group ``data`` reading ``ann`` (under ``folder``)."""
-    from hydra import compose, initialize_config_dir
-
-    overrides = [
-        "task=hand",
-        f"data={data}",
-        f"data.root={folder}",
-        f"data.train.ann_file={ann}",
-        f"data.val.ann_file={ann}",
-    ]
-    with initialize_config_dir(config_dir=str(CONF), version_base="1.3"):
-        return compose("train", overrides=[*overrides, *extra, "output_dir=/tmp/unused"])
-
-
 def test_coco_hand_data_config_runs_one_validation_batch(realdata: Path) -> None:
     from landmarks import run
 
     folder = realdata / "onehand10k"
-    cfg = _hand_config(
-        "coco_hand", folder, str(folder / "test_onehand10k.json"), "input_size=[64,64]", "data.num_workers=0"
+    overrides = one_file_data("coco_hand", folder, folder / "test_onehand10k.json", image_root=False)
+    cfg = compose(
+        "train", "task=hand", *overrides, "input_size=[64,64]", "data.num_workers=0", "output_dir=/tmp/unused"
     )
     assert cfg.monitor == "val/auc"
     model = run.build_model(cfg)
@@ -182,7 +167,7 @@ def test_wholebody_hand_data_config_builds(realdata: Path) -> None:
     from hydra.utils import instantiate
 
     folder = realdata / "coco"
-    roots = (f"data.train.image_root={folder}", f"data.val.image_root={folder}")
-    cfg = _hand_config("coco_wholebody_hand", folder, str(folder / "test_coco_wholebody.json"), *roots)
+    overrides = one_file_data("coco_wholebody_hand", folder, folder / "test_coco_wholebody.json")
+    cfg = compose("train", "task=hand", *overrides, "output_dir=/tmp/unused")
     data = instantiate(cfg.data, _convert_="all")
     assert len(data.val_source) == 10 and data.val_source.part == "hands"

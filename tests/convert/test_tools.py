@@ -4,6 +4,9 @@ Files are written here as each tool documents them (CVAT for images 1.1 XML with
 label, Label Studio JSON ``keypointlabels``, labelme JSON point shapes, DeepLabCut CollectedData
 CSV header rows, SLEAP .slp through sleap-io, the tool's own library), imported, and checked
 value by value, visibility included; CVAT and Label Studio are exported back and re-imported.
+
+(Over 300 lines: one file for the five tools, so each format's round trip reads beside the others' and shares
+the writers above; split it by tool when a sixth tool comes.)
 """
 
 from __future__ import annotations

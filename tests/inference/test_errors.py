@@ -4,6 +4,8 @@ A ``det_file`` is validated entry by entry; detections reach images by id and by
 unmatched ids, images without a box, frames without a face and unreadable images are each named
 once and counted in the closing summary; predictions are appended per image (``predictions.jsonl``)
 so a crash keeps what was done.
+
+(Over 300 lines: every bad input of infer.py in one place, so the messages can be read side by side.)
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Hand task: integral decode vs argmax, hand metrics by hand, the flip/handedness rule, a tiny fit."""
+"""Hand task: integral decode vs argmax, hand metrics by hand, the flip/handedness rule, a tiny fit.
+
+(Over 300 lines: the hand task's read-outs, metrics and flip rule share the fixtures of one synthetic hand.)
+"""
 
 from __future__ import annotations
 

@@ -159,6 +159,7 @@ def main() -> None:
 
     torch.set_num_threads(args.threads)
     out = args.out or tempfile.mkdtemp(prefix="codec_comparison_")
+    os.makedirs(out, exist_ok=True)
     print(f"budget {args.minutes} min per variant; runs under {out}; latency with {args.threads} thread(s)\n")
     print("| kind | variant | steps | wall (min) | held-out | EPE (px) | torch eager ms/crop | ORT fp32 ms/crop |")
     print("|---|---|---|---|---|---|---|---|")

@@ -7,11 +7,15 @@ same timm backbone as every other task, trained from whole frames
 
 * Head: :class:`landmarks.heads.detect.CenterNetHead` (heatmap logits ``(B, C, h, w)``, size and
   offset ``(B, 2, h, w)`` heatmap px, stride = the codec's).
-* Loss: ``focal(heatmap) + size_weight * L1(size) + offset_weight * L1(offset)`` (the paper's
-  1 / 0.1 / 1). The focal loss (:class:`landmarks.losses.focal.PenaltyReducedFocalLoss`) is per
-  object, masked per class by ``class_weight`` (classes a frame does not label); both L1 terms
-  (heatmap px, summed over x and y) are read where the codec's ``reg_weight`` is set (the centre cell,
-  or a weighted region: ``regress_area``) and averaged over the objects.
+* Loss: ``focal(heatmap) + size_weight * L1(size) + offset_weight * L1(offset) + giou_weight * (1 - GIoU)``
+  (the paper's 1 / 0.1 / 1; GIoU off by default). The focal loss
+  (:class:`landmarks.losses.focal.PenaltyReducedFocalLoss`) is per object, masked per class by
+  ``class_weight`` (classes a frame does not label). The box terms are read where the codec's
+  ``reg_weight`` is set (the centre cell, or a weighted region: ``regress_area``) and averaged over
+  the objects: both L1 terms in heatmap px, summed over x and y; the GIoU term (Rezatofighi et al.,
+  CVPR 2019; :class:`landmarks.losses.giou.GIoULoss`) on the box each such cell decodes
+  (centre ``cell + offset``, size ``size``) against the object's box, as TTFNet does: a ratio, so a
+  large and a small person weigh alike.
 * Prediction (the one output path): :class:`landmarks.codecs.centernet.CenterNetCodec` decodes
   the top-N peaks into input px; the letterbox is undone with the crop affine of ``meta``
   (``center``, ``scale``, ``rot``) and boxes are clipped to the image when ``meta["image_size"]``
@@ -34,6 +38,7 @@ from torch import nn
 
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.crop import unwarp_points
+from landmarks.losses.giou import GIoULoss
 from landmarks.metrics.coco_box_ap import CocoBoxAP
 from landmarks.task import HeadFactory, MetricsConfig, Task
 from landmarks.types import Prediction
@@ -49,6 +54,7 @@ class DetectTask(Task):
         name, monitor, monitor_mode, loss_weight, metrics: as :class:`Task` (default metric: :class:`CocoBoxAP`).
         size_weight: weight of the size L1 (heatmap px).
         offset_weight: weight of the offset L1 (heatmap px).
+        giou_weight: weight of the GIoU loss on the decoded boxes (0: off, CenterNet; TTFNet uses 5).
         score_thr: detections below this score are not written by :meth:`to_json`.
     """
 
@@ -63,6 +69,7 @@ class DetectTask(Task):
         loss_weight: float = 1.0,
         size_weight: float = 0.1,
         offset_weight: float = 1.0,
+        giou_weight: float = 0.0,
         score_thr: float = 0.1,
         metrics: MetricsConfig = None,
     ) -> None:
@@ -73,6 +80,8 @@ class DetectTask(Task):
         self._head_factory = head
         self.criterion = loss
         self.size_weight, self.offset_weight = float(size_weight), float(offset_weight)
+        self.giou_weight = float(giou_weight)
+        self.giou = GIoULoss()
         self.score_thr = float(score_thr)
         self.build_metrics(categories=codec.categories)
 
@@ -110,7 +119,12 @@ class DetectTask(Task):
         size = (F.l1_loss(out["size"].float(), t["size"].float(), reduction="none") * w).sum() / n
         offset = (F.l1_loss(out["offset"].float(), t["offset"].float(), reduction="none") * w).sum() / n
         total = heat + self.size_weight * size + self.offset_weight * offset
-        return {"loss": total, "heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
+        terms = {"heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
+        if self.giou_weight > 0:
+            giou = self.giou(_corners(out["offset"], out["size"]), _corners(t["offset"], t["size"]), w[:, 0])
+            total = total + self.giou_weight * giou
+            terms["giou"] = giou.detach()
+        return {"loss": total, **terms}
 
     # --- the one output path ------------------------------------------------------------------
     def predict(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> Prediction:
@@ -168,3 +182,13 @@ class DetectTask(Task):
 
 def _np(x: Any) -> np.ndarray:
     return x.detach().cpu().numpy() if isinstance(x, torch.Tensor) else np.asarray(x)
+
+
+def _corners(offset: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    """The box each cell decodes, relative to the cell: ``offset, size (B, 2, h, w)`` -> corners ``(B, h, w, 4)``.
+
+    Centre ``cell + offset`` and size ``size`` (heatmap px); the cell's own position is left out, as
+    it is the same for the prediction and the target of one cell and IoU is translation invariant.
+    """
+    c, s = offset.float().permute(0, 2, 3, 1), size.float().permute(0, 2, 3, 1)
+    return torch.cat([c - s / 2, c + s / 2], dim=-1)

@@ -14,7 +14,10 @@ Which cells regress: the centre cell only (``regress_area=0``, the paper), or, a
 train faster (Liu et al., "Training-Time-Friendly Network for Real-Time Object Detection", AAAI
 2020), every cell within ``+- regress_area * (w, h) / 2`` of the centre cell, weighted by an
 elliptical Gaussian (sigma ``regress_area * (w, h) / 6``, 1 at the centre cell) normalised to sum 1
-per object; a cell claimed by two objects keeps the smaller one (boxes are written largest first).
+per object; a cell claimed by two objects keeps the smaller one (boxes are written largest first),
+except an object's own centre cell, which always regresses that object (written last): the peak the
+decoder reads must give its own box, not a smaller neighbour's (with ``regress_area`` 0.54 that lost
+2 of 721 held-out people, 1.2 points of an ideal model's AP).
 The targets are dense maps, so both cases are one L1 (:mod:`tasks.detect`).
 
 * ``encode(boxes, labels, class_mask)`` (data side): a Gaussian of peak 1 at each centre cell
@@ -159,7 +162,7 @@ class CenterNetCodec:
         size = np.zeros((2, hh, hw), np.float32)
         offset = np.zeros((2, hh, hw), np.float32)
         weight = np.zeros((hh, hw), np.float32)
-        count = 0
+        centres = []
         for j in np.argsort(-boxes[:, 2] * boxes[:, 3], kind="stable"):  # largest first: smaller ones overwrite
             x, y, w, h = boxes[j]
             if w <= 0 or h <= 0:
@@ -172,7 +175,12 @@ class CenterNetCodec:
             offset[0, y0:y1, x0:x1] = ctr[0] - np.arange(x0, x1)[None, :]
             offset[1, y0:y1, x0:x1] = ctr[1] - np.arange(y0, y1)[:, None]
             weight[y0:y1, x0:x1] = g
-            count += 1
+            centres.append((cell, ctr, (w / r, h / r), g[cell[1] - y0, cell[0] - x0]))
+        for cell, ctr, wh, g0 in centres:  # the peak a decoder reads is an object's own centre cell: never another's
+            size[:, cell[1], cell[0]] = wh
+            offset[:, cell[1], cell[0]] = ctr - cell
+            weight[cell[1], cell[0]] = g0
+        count = len(centres)
         mask = np.ones(c, np.float32) if class_mask is None else np.asarray(class_mask, np.float32).reshape(c)
         return {
             "heatmap": heatmap,

@@ -90,6 +90,20 @@ def test_round_trip_is_exact(area: float) -> None:
     assert got[0][top][order].tolist() == labels.tolist()
 
 
+def test_a_smaller_neighbours_region_never_takes_a_centre_cell() -> None:
+    # a tall box (5 x 18 cells, centre cell (8, 11)) and a smaller wide one (10 x 2 cells, area 320 < 1440 px^2,
+    # centre cell (10, 11)) whose region (+- int(0.54 * 10 / 2) = 2 cells in x) reaches x 8..12
+    codec = CenterNetCodec((64, 96), ["person"], stride=4, regress_area=0.54)
+    boxes = np.array([[24.0, 8.0, 20.0, 72.0], [22.0, 42.0, 40.0, 8.0]])
+    t = codec.encode(boxes, np.zeros(2, np.int64))
+    np.testing.assert_allclose(t["size"][:, 11, 8], [5.0, 18.0])  # the tall box's own size at its centre cell
+    np.testing.assert_allclose(t["offset"][:, 11, 8], [0.5, 0.0])  # centre (34, 44) / 4 = (8.5, 11)
+    np.testing.assert_allclose(t["size"][:, 11, 9], [10.0, 2.0])  # a shared region cell: the smaller box
+    out, scores, _ = codec.decode(_perfect(codec, t))
+    found = out[0][scores[0] > 0.999]
+    np.testing.assert_allclose(found[np.argsort(found[:, 0])], boxes[::-1], atol=1e-4)
+
+
 def test_peak_nms_keeps_local_maxima_only_and_orders_by_score() -> None:
     codec = CenterNetCodec((32, 32), ["person"], stride=4, max_detections=3)
     heat = torch.full((1, 1, 8, 8), -10.0)

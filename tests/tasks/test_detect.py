@@ -51,6 +51,29 @@ def test_loss_terms_by_hand() -> None:
     assert terms["loss"].item() == pytest.approx(terms["heatmap"].item() + 0.1 * 2.0 + 1.0 * 0.5)
 
 
+def test_giou_term_by_hand() -> None:
+    codec = CenterNetCodec((64, 32), CATS, stride=4, max_objects=4, max_detections=5)
+    task = DetectTask(codec, CenterNetHead, PenaltyReducedFocalLoss(), giou_weight=2.0)
+    task.build([8, 16], [4, 8])
+    t = codec.encode(np.array([[10.0, 6.0, 20.0, 12.0], [40.0, 4.0, 8.0, 16.0]]), np.array([0, 1]))  # 5x3, 2x4 cells
+    out = _perfect_out(task, t)
+    assert task.loss(out, _batch(t))["giou"].item() == pytest.approx(0.0, abs=1e-6)
+    out["size"] = out["size"] + 1.0  # 6x4 around 5x3 and 3x5 around 2x4, same centres: GIoU = IoU
+    terms = task.loss(out, _batch(t))
+    assert terms["giou"].item() == pytest.approx(((1 - 15 / 24) + (1 - 8 / 15)) / 2, abs=1e-6)
+    assert terms["loss"].item() == pytest.approx(
+        terms["heatmap"].item() + 0.1 * terms["size"].item() + terms["offset"].item() + 2.0 * terms["giou"].item()
+    )
+    out = _perfect_out(task, t)
+    out["offset"] = out["offset"] - 0.25  # both boxes moved by (-1/4, -1/4) cell
+    inter = (4.75 * 2.75, 1.75 * 3.75)  # per box: (w - 1/4)(h - 1/4)
+    union = (2 * 15 - inter[0], 2 * 8 - inter[1])
+    hull = (5.25 * 3.25, 2.25 * 4.25)  # (w + 1/4)(h + 1/4)
+    giou = [i / u - (c - u) / c for i, u, c in zip(inter, union, hull)]
+    assert task.loss(out, _batch(t))["giou"].item() == pytest.approx(((1 - giou[0]) + (1 - giou[1])) / 2, abs=1e-6)
+    assert "giou" not in _task().loss(out, _batch(t))  # off by default (giou_weight=0)
+
+
 def test_unlabelled_classes_do_not_count() -> None:
     task = _task()
     t = task.codec.encode(np.array([[10.0, 6.0, 20.0, 12.0]]), np.array([0]), class_mask=np.array([1.0, 0.0]))

@@ -13,7 +13,8 @@ an occluder, the person's own body as told by the id buffer, or a surface point 
 the far ear that faces away from the camera), ``2`` visible. Keypoints are in image px with
 integer values at pixel centres; "inside" means ``0 <= x <= W - 1`` and ``0 <= y <= H - 1``.
 Boxes are tight around a person's whole rendered silhouette (occluded parts included),
-clipped to ``[0, W] x [0, H]``; ``area`` counts the person's visible silhouette pixels.
+or, with ``box="visible"``, around its visible pixels only (the COCO convention, which a detector
+can see), clipped to ``[0, W] x [0, H]``; ``area`` counts the person's visible silhouette pixels.
 
 Sibling renderers (hand, face) follow the same pattern: ``render(index)`` for all instances,
 ``__getitem__`` for one target instance, ``to_coco`` / ``write_coco`` for export.
@@ -26,7 +27,7 @@ import numpy as np
 from landmarks.data.synthetic.body.figure import KEYPOINT_OWNERS, Part, person_parts
 from landmarks.data.synthetic.body.scene import PlacedPerson, sample_camera, sample_person
 from landmarks.data.synthetic.body.skeleton3d import JOINT_NAMES
-from landmarks.data.synthetic.common.raster import paint_instances
+from landmarks.data.synthetic.common.raster import BOX_KINDS, paint_instances
 from landmarks.data.synthetic.common.source import SyntheticSource
 from landmarks.data.synthetic.common.texture import background, occluder_strokes
 from landmarks.layouts.spec import COCO17_NAMES, KeypointSpec, coco17
@@ -49,6 +50,7 @@ class SyntheticBodySource(SyntheticSource):
         occluder_prob: chance that an image gets an occluder (when ``occluders``).
         extra_people_prob: chance of each further person after the first (up to ``max_people``).
         max_overlap: largest box IoU of a new person with an earlier one (moderates crowding).
+        box: what ``bbox`` bounds: ``silhouette`` (hidden parts included) or ``visible`` (the COCO box).
     """
 
     noun = "person"
@@ -64,8 +66,11 @@ class SyntheticBodySource(SyntheticSource):
         occluder_prob: float = 0.3,
         extra_people_prob: float = 0.5,
         max_overlap: float = 0.35,
+        box: str = "silhouette",
     ) -> None:
         self._check_split(split)
+        if box not in BOX_KINDS:
+            raise ValueError(f"SyntheticBodySource: box '{box}' is not one of {list(BOX_KINDS)}")
         if not 1 <= max_people <= MAX_PEOPLE or num_images < 0:
             raise ValueError(
                 f"SyntheticBodySource: need 1 <= max_people <= {MAX_PEOPLE} (the uint8 part-id "
@@ -75,6 +80,7 @@ class SyntheticBodySource(SyntheticSource):
         self.max_people = int(max_people)
         self.extra_people_prob = float(extra_people_prob)
         self.max_overlap = float(max_overlap)
+        self.box = box
         self.spec: KeypointSpec = coco17()
         self._kp_names = list(COCO17_NAMES)
         self._kp_rows = np.array([JOINT_NAMES.index(n) for n in COCO17_NAMES])  # rows of the joint arrays
@@ -115,8 +121,8 @@ class SyntheticBodySource(SyntheticSource):
 
         painted = paint_instances(image, items, len(people), rng)
         instances: list[Sample] = []
-        for i, box in enumerate(painted.boxes):
-            if box is None:
+        for i in range(len(people)):
+            if painted.box_of(i, self.box) is None:
                 continue  # outside the frame or fully hidden: not annotatable
             kp, vis = self._keypoints(
                 joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner, painted.code, i
@@ -125,7 +131,7 @@ class SyntheticBodySource(SyntheticSource):
                 Sample(
                     keypoints=kp,
                     visible=vis,
-                    bbox=painted.xywh(i),
+                    bbox=painted.xywh(i, self.box),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * self.max_people + len(instances) + 1,

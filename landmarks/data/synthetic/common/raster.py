@@ -32,6 +32,10 @@ if TYPE_CHECKING:
     from landmarks.data.synthetic.body.figure import Part
 
 _SHIFT = 4
+
+#: What an instance's box bounds: its whole drawn silhouette, parts hidden by others included
+#: (``silhouette``), or only its visible pixels (``visible``: the COCO box convention).
+BOX_KINDS = ("silhouette", "visible")
 _ONE = 1 << _SHIFT
 
 
@@ -121,6 +125,7 @@ class PaintedInstances:
         boxes: per instance, ``x0, y0, x1, y1`` px of its silhouette clipped to ``[0, W] x [0, H]``,
             or None when it is outside the frame or fully hidden (not annotatable).
         areas: per instance, visible silhouette pixels.
+        unboxed_code: the part code left out of boxes and areas (``paint_instances``'s), or None.
     """
 
     image: np.ndarray
@@ -129,14 +134,37 @@ class PaintedInstances:
     code: np.ndarray
     boxes: list[tuple[float, float, float, float] | None]
     areas: list[float]
+    unboxed_code: int | None = None
 
-    def xywh(self, i: int) -> np.ndarray:
-        """Instance ``i``'s box as ``(4,)`` float32 ``x, y, w, h`` px (COCO's ``bbox``).
+    def visible_box(self, i: int) -> tuple[float, float, float, float] | None:
+        """``x0, y0, x1, y1`` px of instance ``i``'s VISIBLE silhouette pixels (the COCO box), or None.
+
+        Pixel centres are at integer coordinates, so pixels ``xmin..xmax`` span ``xmin - 0.5 .. xmax + 0.5``
+        (clipped to ``[0, W] x [0, H]``). Unlike :attr:`boxes`, parts hidden by another instance or an
+        occluder do not count. Computed on demand (the keypoint tasks do not need it).
+        """
+        mine = self.owner[self.label] == i
+        if self.unboxed_code is not None:
+            mine &= self.code[self.label] != self.unboxed_code
+        cols, rows = np.flatnonzero(mine.any(0)), np.flatnonzero(mine.any(1))
+        if not len(cols):
+            return None
+        h, w = self.label.shape
+        x0, y0 = max(float(cols[0]) - 0.5, 0.0), max(float(rows[0]) - 0.5, 0.0)
+        return x0, y0, min(float(cols[-1]) + 0.5, float(w)), min(float(rows[-1]) + 0.5, float(h))
+
+    def box_of(self, i: int, kind: str) -> tuple[float, float, float, float] | None:
+        """Instance ``i``'s box of ``kind`` (:data:`BOX_KINDS`): ``silhouette`` (:attr:`boxes`) or ``visible``."""
+        box = self.boxes[i]
+        return box if box is None or kind == "silhouette" else self.visible_box(i)
+
+    def xywh(self, i: int, kind: str = "silhouette") -> np.ndarray:
+        """Instance ``i``'s box of ``kind`` (:meth:`box_of`) as ``(4,)`` float32 ``x, y, w, h`` px (COCO's ``bbox``).
 
         Raises:
             ValueError: instance ``i`` has no box (outside the frame or fully hidden).
         """
-        box = self.boxes[i]
+        box = self.box_of(i, kind)
         if box is None:
             raise ValueError(f"PaintedInstances: instance {i} has no box (outside the frame or fully hidden)")
         x0, y0, x1, y1 = box
@@ -191,4 +219,4 @@ def paint_instances(
         area = float(pixels[mine].sum())
         boxes.append(None if x1 - x0 < 1 or y1 - y0 < 1 or area <= 0 else (x0, y0, x1, y1))
         areas.append(area)
-    return PaintedInstances(image, label, owner_arr, code_arr, boxes, areas)
+    return PaintedInstances(image, label, owner_arr, code_arr, boxes, areas, unboxed_code)

@@ -16,7 +16,8 @@ the camera, another hand, or an occluder, as told by the id buffer: the pixel un
 keypoint must belong to a part that owns it, see :data:`.hand_figure.KEYPOINT_OWNERS`; a
 fingertip, which sits on the rim of its capsule, is tested 1.5 px inside it), ``2`` visible.
 Keypoints are in image px with integer values at pixel centres. Boxes are tight around the hand's
-rendered silhouette without the forearm (occluded parts included), clipped to the image;
+rendered silhouette without the forearm (occluded parts included; with ``box="visible"`` only its
+visible pixels, the COCO convention), clipped to the image;
 ``area`` counts the hand's visible silhouette pixels. Each instance also carries its
 ``handedness`` (``"left"``/``"right"``); a horizontal flip of the image swaps it.
 """
@@ -26,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Part
-from landmarks.data.synthetic.common.raster import paint_instances
+from landmarks.data.synthetic.common.raster import BOX_KINDS, paint_instances
 from landmarks.data.synthetic.common.source import SyntheticSource
 from landmarks.data.synthetic.common.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.data.synthetic.hand.figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
@@ -51,6 +52,7 @@ class SyntheticHandSource(SyntheticSource):
         occluders: allow occluder shapes in front of hands.
         occluder_prob: chance that an image gets an occluder (when ``occluders``).
         hands_per_image: hands in every image (1..8); the first fills 40-80 % of the image.
+        box: what ``bbox`` bounds: ``silhouette`` (hidden parts included) or ``visible`` (the COCO box).
     """
 
     noun = "hand"
@@ -67,8 +69,11 @@ class SyntheticHandSource(SyntheticSource):
         occluders: bool = True,
         occluder_prob: float = 0.3,
         hands_per_image: int = 1,
+        box: str = "silhouette",
     ) -> None:
         self._check_split(split)
+        if box not in BOX_KINDS:
+            raise ValueError(f"SyntheticHandSource: box '{box}' is not one of {list(BOX_KINDS)}")
         if not 1 <= hands_per_image <= MAX_HANDS or num_images < 0:
             raise ValueError(
                 f"SyntheticHandSource: need 1 <= hands_per_image <= {MAX_HANDS} and num_images >= 0, "
@@ -76,6 +81,7 @@ class SyntheticHandSource(SyntheticSource):
             )
         self._store_settings(num_images, image_size, split, seed, occluder_prob if occluders else 0.0)
         self.hands_per_image = int(hands_per_image)
+        self.box = box
         self.spec: KeypointSpec = hand21()
 
     def _render_scene(self, rng: np.random.Generator, index: int, simple: bool) -> tuple[np.ndarray, list[Sample]]:
@@ -113,15 +119,15 @@ class SyntheticHandSource(SyntheticSource):
         items.sort(key=lambda it: -it[0])
         painted = paint_instances(image, items, len(hands), rng, unboxed_code=FOREARM)
         instances: list[Sample] = []
-        for i, (h, box) in enumerate(zip(hands, painted.boxes)):
-            if box is None:
+        for i, h in enumerate(hands):
+            if painted.box_of(i, self.box) is None:
                 continue  # outside the frame or fully hidden: not annotatable
             kp, vis = self._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
             instances.append(
                 Sample(  # type: ignore[typeddict-unknown-key]
                     keypoints=kp,
                     visible=vis,
-                    bbox=painted.xywh(i),
+                    bbox=painted.xywh(i, self.box),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * MAX_HANDS + len(instances) + 1,

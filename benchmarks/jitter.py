@@ -1,6 +1,7 @@
 """Jitter before / after smoothing on synthetic clips, per task kind: the table of docs/benchmarks.md ("Video").
 
-``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]``
+``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]
+[--min-cutoff 1.0] [--beta 0.05]`` (the One-Euro parameters, as ``infer.py smoothing.min_cutoff=... smoothing.beta=...``)
 
 Each checkpoint is evaluated on ``--clips`` synthetic clips of its kind (seeds 1000.., 48 frames, as
 ``evaluate.py clips=...``: :func:`landmarks.inference.clip_eval.evaluate_clips` on ground-truth boxes).
@@ -49,13 +50,17 @@ def main() -> None:
     import torch
 
     from landmarks.inference.clip_eval import evaluate_clips
+    from landmarks.inference.instances import SmoothingOptions
     from landmarks.run import load_predictor
 
     parser = argparse.ArgumentParser()
     parser.add_argument("ckpts", nargs="+", help="kind=checkpoint, kind in body, hand, face, head_pose")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--min-cutoff", type=float, default=1.0, help="One-Euro min_cutoff, Hz (infer.yaml smoothing)")
+    parser.add_argument("--beta", type=float, default=0.05, help="One-Euro beta (infer.yaml smoothing)")
     args = parser.parse_args()
+    smoothing = SmoothingOptions(min_cutoff=args.min_cutoff, beta=args.beta)
     torch.set_num_threads(args.threads)
     print(
         "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
@@ -68,7 +73,7 @@ def main() -> None:
         maker = _maker(path)
         clips = [maker(seed=1000 + i, num_frames=48, **kwargs) for i in range(args.clips)]
         predictor = load_predictor(ckpt, flip_test=False, device="cpu")
-        m = evaluate_clips(predictor, clips)
+        m = evaluate_clips(predictor, clips, smoothing)
         task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
         for variant in ("one_euro", "savgol"):
             print(_row(kind, variant, m, task), flush=True)

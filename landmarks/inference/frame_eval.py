@@ -27,7 +27,7 @@ import cv2
 import numpy as np
 
 from landmarks.metrics.coco import STAT_NAMES, CocoKeypointEvaluator
-from landmarks.metrics.coco_ap import one_category
+from landmarks.metrics.coco_ap import coco_dict_from_instances, one_category
 
 log = logging.getLogger("landmarks")
 
@@ -81,26 +81,17 @@ def _ground_truth(scenes: Sequence[Scene], coco_dict: Mapping[str, Any] | None) 
         anns = [a for a in coco_dict["annotations"] if int(a["image_id"]) in ids]
         images = [{"id": i} for i in sorted(ids)]
         return one_category({"images": images, "annotations": anns, "categories": list(coco_dict["categories"])})
-    anns = []
-    for image_id, _, instances in scenes:
-        for inst in instances:
-            visible = np.asarray(inst["visible"], np.float64)
-            kp = np.concatenate([np.asarray(inst["keypoints"], np.float64), visible[:, None]], axis=1)
-            kp[visible == 0] = 0
-            box = np.asarray(inst["bbox"], np.float64)
-            anns.append(
-                {
-                    "id": len(anns) + 1,
-                    "image_id": image_id,
-                    "category_id": 1,
-                    "keypoints": kp.reshape(-1).tolist(),
-                    "num_keypoints": int((visible > 0).sum()),
-                    "bbox": box.tolist(),
-                    "area": float(inst.get("area", box[2] * box[3])),
-                    "iscrowd": 0,
-                }
-            )
-    return {"images": [{"id": i} for i in sorted(ids)], "annotations": anns, "categories": [{"id": 1}]}
+    rows = [(image_id, inst) for image_id, _, instances in scenes for inst in instances]
+    columns = {
+        "gt": np.asarray([inst["keypoints"] for _, inst in rows], np.float64).reshape(len(rows), -1, 2),
+        "visible": np.asarray([inst["visible"] for _, inst in rows], np.float64).reshape(len(rows), -1),
+        "bbox": np.asarray([inst["bbox"] for _, inst in rows], np.float64).reshape(len(rows), 4),
+        "area": np.asarray([inst.get("area", inst["bbox"][2] * inst["bbox"][3]) for _, inst in rows], np.float64),
+        "image_id": np.asarray([image_id for image_id, _ in rows], np.int64),
+    }
+    gt = coco_dict_from_instances(columns)
+    gt["images"] = [{"id": i} for i in sorted(ids)]  # frames without people too: their detections are false positives
+    return gt
 
 
 def _gt_boxes(instances: Sequence[Mapping[str, Any]]) -> np.ndarray:

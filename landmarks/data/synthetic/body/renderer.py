@@ -27,7 +27,7 @@ import numpy as np
 from landmarks.data.synthetic.body.figure import KEYPOINT_OWNERS, Part, person_parts
 from landmarks.data.synthetic.body.scene import PlacedPerson, sample_camera, sample_person
 from landmarks.data.synthetic.body.skeleton3d import JOINT_NAMES
-from landmarks.data.synthetic.common.raster import BOX_KINDS, paint_instances
+from landmarks.data.synthetic.common.raster import BOX_KINDS, corners_to_xywh, paint_instances
 from landmarks.data.synthetic.common.source import SyntheticSource
 from landmarks.data.synthetic.common.texture import background, occluder_strokes
 from landmarks.layouts.spec import COCO17_NAMES, KeypointSpec, coco17
@@ -122,7 +122,8 @@ class SyntheticBodySource(SyntheticSource):
         painted = paint_instances(image, items, len(people), rng)
         instances: list[Sample] = []
         for i in range(len(people)):
-            if painted.box_of(i, self.box) is None:
+            box = painted.box_of(i, self.box)  # the visible box is computed on demand: once
+            if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
             kp, vis = self._keypoints(
                 joints2d[i], joints3d[i], surfaces[i], painted.label, painted.owner, painted.code, i
@@ -131,7 +132,7 @@ class SyntheticBodySource(SyntheticSource):
                 Sample(
                     keypoints=kp,
                     visible=vis,
-                    bbox=painted.xywh(i, self.box),
+                    bbox=corners_to_xywh(box),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * self.max_people + len(instances) + 1,

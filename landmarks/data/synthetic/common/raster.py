@@ -167,8 +167,13 @@ class PaintedInstances:
         box = self.box_of(i, kind)
         if box is None:
             raise ValueError(f"PaintedInstances: instance {i} has no box (outside the frame or fully hidden)")
-        x0, y0, x1, y1 = box
-        return np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
+        return corners_to_xywh(box)
+
+
+def corners_to_xywh(box: tuple[float, float, float, float]) -> np.ndarray:
+    """``x0, y0, x1, y1`` -> ``(4,)`` float32 ``x, y, w, h`` (COCO's ``bbox``)."""
+    x0, y0, x1, y1 = box
+    return np.array([x0, y0, x1 - x0, y1 - y0], dtype=np.float32)
 
 
 def paint_instances(

@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 
 from landmarks.data.synthetic.body.figure import Part
-from landmarks.data.synthetic.common.raster import BOX_KINDS, paint_instances
+from landmarks.data.synthetic.common.raster import BOX_KINDS, corners_to_xywh, paint_instances
 from landmarks.data.synthetic.common.source import SyntheticSource
 from landmarks.data.synthetic.common.texture import SKIN_TONES, background, jitter_colour, occluder_strokes
 from landmarks.data.synthetic.hand.figure import FOREARM, KEYPOINT_OWNERS, PARTS_PER_HAND, hand_parts, sample_hand_look
@@ -120,14 +120,15 @@ class SyntheticHandSource(SyntheticSource):
         painted = paint_instances(image, items, len(hands), rng, unboxed_code=FOREARM)
         instances: list[Sample] = []
         for i, h in enumerate(hands):
-            if painted.box_of(i, self.box) is None:
+            box = painted.box_of(i, self.box)  # the visible box is computed on demand: once
+            if box is None:
                 continue  # outside the frame or fully hidden: not annotatable
             kp, vis = self._keypoints(joints2d[i], painted.label, painted.owner, painted.code, i)
             instances.append(
                 Sample(  # type: ignore[typeddict-unknown-key]
                     keypoints=kp,
                     visible=vis,
-                    bbox=painted.xywh(i, self.box),
+                    bbox=corners_to_xywh(box),
                     area=painted.areas[i],
                     image_id=index,
                     id=index * MAX_HANDS + len(instances) + 1,

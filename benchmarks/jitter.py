@@ -1,7 +1,9 @@
 """Jitter before / after smoothing on synthetic clips, per task kind: the table of docs/benchmarks.md ("Video").
 
 ``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]
-[--min-cutoff 1.0] [--beta 0.05]`` (the One-Euro parameters, as ``infer.py smoothing.min_cutoff=... smoothing.beta=...``)
+[--min-cutoff 1.0] [--beta 0.05] [--seed-base 1000]`` (the One-Euro parameters, as ``infer.py
+smoothing.min_cutoff=... smoothing.beta=...``). Several values of ``--min-cutoff`` / ``--beta`` give a row per
+combination: tune them on clips of another ``--seed-base`` (e.g. 2000) than the ones the table reports.
 
 Each checkpoint is evaluated on ``--clips`` synthetic clips of its kind (seeds 1000.., 48 frames, as
 ``evaluate.py clips=...``: :func:`landmarks.inference.clip_eval.evaluate_clips` on ground-truth boxes).
@@ -31,7 +33,7 @@ def _maker(path: str) -> Any:
     return getattr(importlib.import_module(module), name)
 
 
-def _row(kind: str, variant: str, m: dict[str, float], task: str) -> str:
+def _row(kind: str, variant: str, m: dict[str, float], task: str, label: str = "") -> str:
     angles = f"{task}/raw/mae" in m
     acc_key = "mae" if angles else "pck"
     jitter_change = m[f"{task}/{variant}/accel_change"]
@@ -40,7 +42,7 @@ def _row(kind: str, variant: str, m: dict[str, float], task: str) -> str:
     cost = acc_change if angles else -acc_change  # MAE up or PCK down is a cost
     ok = jitter_change <= -0.5 and cost <= 0.02
     return (
-        f"| {kind} | {variant} | {m[f'{task}/raw/accel']:.2f} -> {m[f'{task}/{variant}/accel']:.2f} "
+        f"| {kind} | {variant}{label} | {m[f'{task}/raw/accel']:.2f} -> {m[f'{task}/{variant}/accel']:.2f} "
         f"({100 * jitter_change:+.0f} %) | {nmf} | {acc_key} {m[f'{task}/raw/{acc_key}']:.3f} -> "
         f"{m[f'{task}/{variant}/{acc_key}']:.3f} ({100 * acc_change:+.1f} %) | {'PASS' if ok else 'MISS'} |"
     )
@@ -57,10 +59,13 @@ def main() -> None:
     parser.add_argument("ckpts", nargs="+", help="kind=checkpoint, kind in body, hand, face, head_pose")
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
-    parser.add_argument("--min-cutoff", type=float, default=1.0, help="One-Euro min_cutoff, Hz (infer.yaml smoothing)")
-    parser.add_argument("--beta", type=float, default=0.05, help="One-Euro beta (infer.yaml smoothing)")
+    parser.add_argument(
+        "--min-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro min_cutoff, Hz (infer.yaml smoothing)"
+    )
+    parser.add_argument("--beta", type=float, nargs="+", default=[0.05], help="One-Euro beta (infer.yaml smoothing)")
+    parser.add_argument("--seed-base", type=int, default=1000, help="clip seeds: seed-base, seed-base + 1, ...")
     args = parser.parse_args()
-    smoothing = SmoothingOptions(min_cutoff=args.min_cutoff, beta=args.beta)
+    grid = [(c, b) for c in args.min_cutoff for b in args.beta]
     torch.set_num_threads(args.threads)
     print(
         "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
@@ -71,12 +76,15 @@ def main() -> None:
         kind, ckpt = item.split("=", 1)
         path, kwargs = CLIPS[kind]
         maker = _maker(path)
-        clips = [maker(seed=1000 + i, num_frames=48, **kwargs) for i in range(args.clips)]
+        clips = [maker(seed=args.seed_base + i, num_frames=48, **kwargs) for i in range(args.clips)]
         predictor = load_predictor(ckpt, flip_test=False, device="cpu")
-        m = evaluate_clips(predictor, clips, smoothing)
-        task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
-        for variant in ("one_euro", "savgol"):
-            print(_row(kind, variant, m, task), flush=True)
+        for g, (min_cutoff, beta) in enumerate(grid):
+            m = evaluate_clips(predictor, clips, SmoothingOptions(min_cutoff=min_cutoff, beta=beta))
+            task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
+            label = f" ({min_cutoff:g} Hz, beta {beta:g})" if len(grid) > 1 else ""
+            print(_row(kind, "one_euro", m, task, label), flush=True)
+            if g == 0:
+                print(_row(kind, "savgol", m, task), flush=True)
         switches.append(
             f"| {kind} | {m['id_switches']:.0f} | {m['track_frames']:.0f} | {m['id_switches_per_100']:.2f} |"
         )

@@ -71,6 +71,15 @@ class RLEKeypointTask(KeypointTask):
         out["calibration"] = ScaleCalibration(base=self._codec.base)
         return out
 
+    def build_metrics(self, **context: Any) -> None:
+        """As :meth:`LayoutTask.build_metrics`; a :class:`ScaleCalibration` also gets the loss's fitted
+        residual density, so it reports the flow's own expected coverage (``cover@t_fitted``)."""
+        super().build_metrics(**context)
+        density = getattr(self.criterion, "residual_log_density", None)
+        for metric in self.metric_objects():
+            if isinstance(metric, ScaleCalibration) and density is not None:
+                metric.fitted_log_density = density
+
     def head_kwargs(self) -> dict[str, Any]:
         return {"input_size": self._codec.input_size}
 

@@ -106,3 +106,22 @@ def test_keypoint_task_draws_lent_occluded_points_hollow(tmp_path: Path) -> None
     assert hollow[100, 290:310].any()  # ... inside a ring
     other = body.draw(image, Prediction(kpts, scores, {"visibility": vis[:, :5]}), 0)  # another layout's K
     assert np.array_equal(other, plain)
+
+
+@pytest.mark.parametrize(
+    ("task", "keypoints", "category"), [("hand_visibility", 21, "hand"), ("face_visibility", 68, "face")]
+)
+def test_hand_and_face_visibility_train_a_step_and_report_auroc(
+    task: str, keypoints: int, category: str, tmp_path: Path
+) -> None:
+    """The shared block (conf/visibility/bce.yaml) takes the keypoint task's layout and box category,
+    and the synthetic hands / faces carry the flags it trains on."""
+    from landmarks import run
+    from tests.tiny import ONE_STEP
+
+    cfg = compose_train(tmp_path, f"task={task}", *ONE_STEP)
+    model = run.build_model(cfg)
+    vis = model.task("visibility")
+    assert isinstance(vis, VisibilityTask) and vis.spec.num_keypoints == keypoints and vis.box_category == category
+    metrics = run.train(cfg)
+    assert "val/vis_auroc" in metrics and "val/vis_ece" in metrics, sorted(metrics)

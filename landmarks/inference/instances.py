@@ -19,7 +19,7 @@ task used for matching is the first one whose prediction has keypoints and whose
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -88,15 +88,36 @@ class DuplicateFilter:
         return select(preds, keep), boxes[keep], box_scores[keep]
 
 
+ONE_EURO_KEYS = ("min_cutoff", "beta", "d_cutoff")
+
+
 @dataclass
 class SmoothingOptions:
     """One-Euro parameters (Casiez et al. 2012): ``min_cutoff`` Hz (lower: smoother when still),
-    ``beta`` (higher: less lag when moving); ``enabled=False`` tracks without smoothing."""
+    ``beta`` (higher: less lag when moving); ``enabled=False`` tracks without smoothing.
+
+    ``per_task`` overrides them for the tasks it names (``{"hand": {"min_cutoff": 0.5}}``): hands and
+    faces move faster relative to their box than bodies, and one setting does not suit every kind.
+    """
 
     enabled: bool = True
     min_cutoff: float = 1.0
     beta: float = 0.05
     d_cutoff: float = 1.0
+    per_task: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for task, params in self.per_task.items():
+            unknown = sorted(set(params) - set(ONE_EURO_KEYS))
+            if unknown:
+                raise ValueError(
+                    f"smoothing.per_task.{task}: unknown One-Euro parameter(s) {unknown}; expected {list(ONE_EURO_KEYS)}"
+                )
+
+    def one_euro(self, task: str) -> dict[str, float]:
+        """``{min_cutoff, beta, d_cutoff}`` for ``task``: the shared values, then its ``per_task`` entry."""
+        own = self.per_task.get(task, {})
+        return {key: float(own.get(key, getattr(self, key))) for key in ONE_EURO_KEYS}
 
 
 class FrameTracker:
@@ -133,9 +154,8 @@ class FrameTracker:
         self._angles: dict[tuple[str, int], RotationSmoother] = {}
         self.frames = 0
 
-    def _filters(self) -> dict[str, float]:
-        s = self.smoothing
-        return {"min_cutoff": s.min_cutoff, "beta": s.beta, "d_cutoff": s.d_cutoff, "rate": self.fps}
+    def _filters(self, task: str) -> dict[str, float]:
+        return {**self.smoothing.one_euro(task), "rate": self.fps}
 
     def __call__(self, preds: Mapping[str, Prediction], boxes: np.ndarray) -> tuple[dict[str, Prediction], np.ndarray]:
         """``(smoothed preds, track ids (N,))`` of one frame's instances (every frame, in order)."""
@@ -154,7 +174,7 @@ class FrameTracker:
             extras = dict(p.extras)
             keypoints = p.keypoints
             if p.keypoints.shape[1]:
-                smoother = self._keypoints.setdefault(task, KeypointSmoother(**self._filters()))
+                smoother = self._keypoints.setdefault(task, KeypointSmoother(**self._filters(task)))
                 keypoints = smoother(ids, p.keypoints.astype(np.float64)).astype(np.float32)
                 smoother.forget(self._tracker.ended)
             if "euler" in extras:
@@ -170,7 +190,7 @@ class FrameTracker:
         for i, tid in enumerate(ids):
             if tid < 0:
                 continue
-            smoother = self._angles.setdefault((task, int(tid)), RotationSmoother(**self._filters()))
+            smoother = self._angles.setdefault((task, int(tid)), RotationSmoother(**self._filters(task)))
             y, p, r = smoother(euler[i, 0], euler[i, 1], euler[i, 2])
             smoothed[i] = [float(y), float(p), float(r)]
         return smoothed.astype(np.float32)

@@ -157,6 +157,17 @@ class RLELoss(nn.Module):
             nll = nll - self.flow.log_prob(residual / sigma)
         return nll
 
+    def residual_log_density(self, r: torch.Tensor) -> torch.Tensor:
+        """``log Q(r_x) + log Q(r_y) + log G(r)`` of unit residuals ``r (..., 2)``, nats, not normalised.
+
+        The shape of the density the loss fits to the normalised residuals (module docstring): its
+        normalised form is what :func:`landmarks.metrics.calibration.fitted_coverage` integrates.
+        """
+        out = -base_nll(r, torch.ones_like(r), self.base).sum(dim=-1)
+        if self.flow is not None:
+            out = out + self.flow.log_prob(r)
+        return out
+
     def forward(
         self, pred: torch.Tensor, target: torch.Tensor, target_weight: torch.Tensor | None = None
     ) -> torch.Tensor:

@@ -143,3 +143,27 @@ def test_keypoint_smoother_per_track() -> None:
     assert sorted(ks.filters) == [0]
     with pytest.raises(ValueError, match="^values:"):
         ks(np.array([0, 1]), a0[None])
+
+
+def test_per_task_one_euro_parameters_override_the_shared_ones() -> None:
+    """``smoothing.per_task.hand`` changes the hand's filters only; the body keeps the shared values."""
+    from landmarks.inference.instances import FrameTracker, SmoothingOptions
+    from landmarks.types import Prediction
+
+    options = SmoothingOptions(min_cutoff=1.0, beta=0.05, per_task={"hand": {"min_cutoff": 0.25}})
+    assert options.one_euro("hand") == {"min_cutoff": 0.25, "beta": 0.05, "d_cutoff": 1.0}
+    assert options.one_euro("body") == {"min_cutoff": 1.0, "beta": 0.05, "d_cutoff": 1.0}
+    with pytest.raises(ValueError, match=r"per_task\.face.*'cutoff'"):
+        SmoothingOptions(per_task={"face": {"cutoff": 0.5}})
+
+    tasks = {"body": object(), "hand": object()}  # no layout: tracked by box IoU
+    tracker = FrameTracker(tasks, fps=25.0, smoothing=options)
+    box = np.array([[10.0, 10.0, 50.0, 50.0]])
+    rng = np.random.default_rng(0)
+    for _ in range(3):
+        preds = {
+            n: Prediction(rng.normal(30, 2, (1, 3, 2)).astype(np.float32), np.ones((1, 3), np.float32))
+            for n in ("body", "hand")
+        }
+        tracker(preds, box)
+    assert tracker._keypoints["hand"].params[0] == 0.25 and tracker._keypoints["body"].params[0] == 1.0

@@ -8,7 +8,12 @@ import numpy as np
 import pytest
 import torch
 
-from landmarks.metrics.calibration import ScaleCalibration, expected_axis_coverage, expected_coverage
+from landmarks.metrics.calibration import (
+    ScaleCalibration,
+    expected_axis_coverage,
+    expected_coverage,
+    fitted_coverage,
+)
 from landmarks.types import Prediction
 
 
@@ -97,3 +102,58 @@ def test_unlabelled_keypoints_are_left_out_and_missing_scale_is_named() -> None:
         ScaleCalibration().update(Prediction(pred, np.ones((1, 2))), meta)
     with pytest.raises(ValueError, match="base"):
         ScaleCalibration(base="cauchy")
+
+
+@pytest.mark.parametrize("base", ["laplace", "gaussian"])
+def test_fitted_coverage_of_the_bare_base_is_the_closed_form(base: str) -> None:
+    """Without a flow the fitted density is ``Q`` itself: the grid integral gives 1 - (1 + t) e^-t (Laplace)."""
+    from landmarks.losses.rle import RLELoss
+
+    loss = RLELoss(flow=False, base=base)
+    got = fitted_coverage(loss.residual_log_density, (1.0, 2.0), base)
+    for t in (1.0, 2.0):
+        assert got[t] == pytest.approx(expected_coverage(t, base), abs=1e-3)
+
+
+def test_fitted_coverage_with_the_untrained_flow_against_scipy() -> None:
+    """Zero-initialised flow: G is the standard normal, so the fitted density is prop. to
+    exp(-|x| - x^2/2) exp(-|y| - y^2/2); P(|x| + |y| <= t) by scipy's dblquad."""
+    from scipy import integrate
+
+    from landmarks.losses.rle import RLELoss
+
+    def f(y: float, x: float) -> float:
+        return math.exp(-abs(x) - x * x / 2 - abs(y) - y * y / 2)
+
+    total = integrate.quad(lambda x: math.exp(-abs(x) - x * x / 2), -12, 12, points=[0.0])[0] ** 2
+    got = fitted_coverage(RLELoss(flow=True).residual_log_density, (1.0, 2.0))
+    for t in (1.0, 2.0):
+        inside = 4 * integrate.dblquad(f, 0, t, 0, lambda x, t=t: t - x)[0]  # the four quadrants alike
+        assert got[t] == pytest.approx(inside / total, abs=1e-3)
+    assert got[1.0] > expected_coverage(1.0) + 0.05  # G narrows Q: more mass within one scale
+
+
+def test_the_rle_task_hands_its_flow_to_the_calibration_metric() -> None:
+    """``cover@t_fitted`` appears when the task's loss has a flow, and equals fitted_coverage of that flow."""
+    from landmarks.codecs.rle import RLECodec
+    from landmarks.heads.rle import RLEHead
+    from landmarks.layouts.spec import coco17
+    from landmarks.losses.rle import RLELoss
+    from landmarks.rle_task import RLEKeypointTask
+
+    loss = RLELoss(flow=True)
+    task = RLEKeypointTask(spec=coco17(), codec=RLECodec(input_size=(64, 96)), head=RLEHead, loss=loss, name="body")
+    metric = next(m for m in task.metric_objects() if isinstance(m, ScaleCalibration))
+    assert metric.fitted_log_density is not None
+    gt = np.zeros((2, 17, 2))
+    _update(metric, gt + 0.5, gt, np.ones((2, 17, 2)), np.zeros(2))
+    out = metric.compute()
+    assert out["cover@1_fitted"] == pytest.approx(fitted_coverage(loss.residual_log_density, (1.0,))[1.0])
+    assert not any(k.endswith("_fitted") for k in _computed_plain())
+
+
+def _computed_plain() -> dict[str, float]:
+    plain = ScaleCalibration()
+    gt = np.zeros((1, 1, 2))
+    _update(plain, gt, gt, np.ones((1, 1, 2)), np.zeros(1))
+    return plain.compute()

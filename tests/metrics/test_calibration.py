@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from landmarks.metrics.calibration import (
+    FittedResidualDensity,
     ScaleCalibration,
     expected_axis_coverage,
     expected_coverage,
@@ -157,3 +158,28 @@ def _computed_plain() -> dict[str, float]:
     gt = np.zeros((1, 1, 2))
     _update(plain, gt, gt, np.ones((1, 1, 2)), np.zeros(1))
     return plain.compute()
+
+
+def test_fitted_regions_hold_their_mass_of_errors_drawn_from_the_fitted_density() -> None:
+    """Laplace errors, a flow-free fitted density: the observed fraction inside its 50 % / 90 % regions is
+    0.5 / 0.9, and the regions are the Gamma(2, 1) quantiles (1 - (1 + t) e^-t = q)."""
+    from scipy import optimize
+
+    from landmarks.losses.rle import RLELoss
+
+    density = FittedResidualDensity(RLELoss(flow=False).residual_log_density)
+    for q in (0.5, 0.9):
+        exact = optimize.brentq(lambda t, q=q: expected_coverage(t) - q, 0.01, 20)
+        assert density.quantile(q) == pytest.approx(exact, abs=0.02)
+    rng = np.random.default_rng(1)
+    n, k = 3000, 4
+    scale = rng.uniform(1.0, 5.0, size=(n, k, 2))
+    gt = np.zeros((n, k, 2))
+    metric = ScaleCalibration()
+    metric.fitted_log_density = RLELoss(flow=False).residual_log_density
+    _update(metric, gt + rng.laplace(size=(n, k, 2)) * scale, gt, scale, np.zeros(n))
+    out = metric.compute()
+    se = 3.0 * math.sqrt(0.25 / (n * k))
+    assert abs(out["cover_fitted@50"] - 0.5) < se and abs(out["cover_fitted@90"] - 0.9) < se, out
+    with pytest.raises(ValueError, match="level"):
+        density.quantile(1.0)

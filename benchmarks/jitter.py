@@ -63,9 +63,10 @@ def main() -> None:
         "--min-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro min_cutoff, Hz (infer.yaml smoothing)"
     )
     parser.add_argument("--beta", type=float, nargs="+", default=[0.05], help="One-Euro beta (infer.yaml smoothing)")
+    parser.add_argument("--d-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro d_cutoff, Hz")
     parser.add_argument("--seed-base", type=int, default=1000, help="clip seeds: seed-base, seed-base + 1, ...")
     args = parser.parse_args()
-    grid = [(c, b) for c in args.min_cutoff for b in args.beta]
+    grid = [(c, b, d) for c in args.min_cutoff for b in args.beta for d in args.d_cutoff]
     torch.set_num_threads(args.threads)
     print(
         "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
@@ -78,10 +79,10 @@ def main() -> None:
         maker = _maker(path)
         clips = [maker(seed=args.seed_base + i, num_frames=48, **kwargs) for i in range(args.clips)]
         predictor = load_predictor(ckpt, flip_test=False, device="cpu")
-        for g, (min_cutoff, beta) in enumerate(grid):
-            m = evaluate_clips(predictor, clips, SmoothingOptions(min_cutoff=min_cutoff, beta=beta))
+        for g, (min_cutoff, beta, d_cutoff) in enumerate(grid):
+            m = evaluate_clips(predictor, clips, SmoothingOptions(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff))
             task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
-            label = f" ({min_cutoff:g} Hz, beta {beta:g})" if len(grid) > 1 else ""
+            label = f" ({min_cutoff:g} Hz, beta {beta:g}, d {d_cutoff:g} Hz)" if len(grid) > 1 else ""
             print(_row(kind, "one_euro", m, task, label), flush=True)
             if g == 0:
                 print(_row(kind, "savgol", m, task), flush=True)

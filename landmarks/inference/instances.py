@@ -117,7 +117,7 @@ class SmoothingOptions:
     def one_euro(self, task: str) -> dict[str, float]:
         """``{min_cutoff, beta, d_cutoff}`` for ``task``: the shared values, then its ``per_task`` entry."""
         own = self.per_task.get(task, {})
-        return {key: float(own.get(key, getattr(self, key))) for key in ONE_EURO_KEYS}
+        return {key: float(own[key] if key in own else getattr(self, key)) for key in ONE_EURO_KEYS}
 
 
 class FrameTracker:

@@ -153,6 +153,7 @@ def test_per_task_one_euro_parameters_override_the_shared_ones() -> None:
     options = SmoothingOptions(min_cutoff=1.0, beta=0.05, per_task={"hand": {"min_cutoff": 0.25}})
     assert options.one_euro("hand") == {"min_cutoff": 0.25, "beta": 0.05, "d_cutoff": 1.0}
     assert options.one_euro("body") == {"min_cutoff": 1.0, "beta": 0.05, "d_cutoff": 1.0}
+    assert SmoothingOptions(per_task={"face": {"beta": 0.0}}).one_euro("face")["beta"] == 0.0  # 0 is a value
     with pytest.raises(ValueError, match=r"per_task\.face.*'cutoff'"):
         SmoothingOptions(per_task={"face": {"cutoff": 0.5}})
 

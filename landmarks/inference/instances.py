@@ -96,8 +96,9 @@ class SmoothingOptions:
     """One-Euro parameters (Casiez et al. 2012): ``min_cutoff`` Hz (lower: smoother when still),
     ``beta`` (higher: less lag when moving); ``enabled=False`` tracks without smoothing.
 
-    ``per_task`` overrides them for the tasks it names (``{"hand": {"min_cutoff": 0.5}}``): hands and
-    faces move faster relative to their box than bodies, and one setting does not suit every kind.
+    ``per_task`` overrides them for the tasks it names (``{"hand": {"min_cutoff": 0.5}}``), for kinds
+    whose keypoints move differently from a body's (on the synthetic clips no hand or face setting
+    beat the shared one: docs/benchmarks.md).
     """
 
     enabled: bool = True
@@ -174,7 +175,9 @@ class FrameTracker:
             extras = dict(p.extras)
             keypoints = p.keypoints
             if p.keypoints.shape[1]:
-                smoother = self._keypoints.setdefault(task, KeypointSmoother(**self._filters(task)))
+                if task not in self._keypoints:
+                    self._keypoints[task] = KeypointSmoother(**self._filters(task))
+                smoother = self._keypoints[task]
                 keypoints = smoother(ids, p.keypoints.astype(np.float64)).astype(np.float32)
                 smoother.forget(self._tracker.ended)
             if "euler" in extras:
@@ -190,7 +193,10 @@ class FrameTracker:
         for i, tid in enumerate(ids):
             if tid < 0:
                 continue
-            smoother = self._angles.setdefault((task, int(tid)), RotationSmoother(**self._filters(task)))
+            key = (task, int(tid))
+            if key not in self._angles:
+                self._angles[key] = RotationSmoother(**self._filters(task))
+            smoother = self._angles[key]
             y, p, r = smoother(euler[i, 0], euler[i, 1], euler[i, 2])
             smoothed[i] = [float(y), float(p), float(r)]
         return smoothed.astype(np.float32)

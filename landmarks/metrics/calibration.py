@@ -140,7 +140,9 @@ class FittedResidualDensity:
             if far > extent / 4:
                 break
             extent = 2.0 * max(far, self.cell)  # all but 1e-6 of the mass, with room
-        self.norms = normalised_error_norm(self.centres, base)
+        norms = normalised_error_norm(self.centres, base)
+        order = np.argsort(norms)
+        self._sorted_norms, self._cumulative = norms[order], np.cumsum(self.weights[order])  # for quantile
 
     def coverage(self, t: float) -> float:
         """``P(d <= t)`` under the fitted density."""
@@ -153,9 +155,7 @@ class FittedResidualDensity:
         """The ``t`` with ``P(d <= t) = level`` (cell centres' norms, interpolated): the fitted region of that mass."""
         if not 0.0 < level < 1.0:
             raise ValueError(f"FittedResidualDensity.quantile: level must be in (0, 1), got {level}")
-        order = np.argsort(self.norms)
-        cum = np.cumsum(self.weights[order])
-        return float(np.interp(level, cum, self.norms[order]))
+        return float(np.interp(level, self._cumulative, self._sorted_norms))
 
 
 def fitted_coverage(
@@ -199,6 +199,8 @@ class ScaleCalibration(SampleMetric):
         self.thresholds = tuple(float(t) for t in thresholds)
         self.fitted_log_density: LogDensity | None = None
         """The trained density of the unit residuals (module docstring); ``None``: no ``cover@t_fitted``."""
+        if not all(0.0 < float(q) < 1.0 for q in fitted_levels):
+            raise ValueError(f"ScaleCalibration: fitted_levels must be masses in (0, 1), got {list(fitted_levels)}")
         self.fitted_levels = tuple(float(q) for q in fitted_levels)
 
     def rows(self, pred: Prediction, meta: Mapping[str, Any]) -> dict[str, ArrayLike]:
@@ -227,8 +229,9 @@ class ScaleCalibration(SampleMetric):
 
     def compute(self) -> dict[str, float]:
         """``{"cover@t", "cover@t_expected" (and "cover@t_fitted" with a fitted density) for each t,
-        "cover_axis@1", "cover_axis@1_expected"}``; ``{}`` before any update; observed values are nan
-        when no keypoint is labelled."""
+        "cover_axis@1", "cover_axis@1_expected"}``, with a fitted density also ``"cover_fitted@<100 q>"``
+        for each of ``fitted_levels``; ``{}`` before any update; observed values are nan when no
+        keypoint is labelled."""
         s = self.samples()
         if s is None:
             return {}

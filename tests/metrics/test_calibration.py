@@ -183,3 +183,5 @@ def test_fitted_regions_hold_their_mass_of_errors_drawn_from_the_fitted_density(
     assert abs(out["cover_fitted@50"] - 0.5) < se and abs(out["cover_fitted@90"] - 0.9) < se, out
     with pytest.raises(ValueError, match="level"):
         density.quantile(1.0)
+    with pytest.raises(ValueError, match="fitted_levels"):
+        ScaleCalibration(fitted_levels=(0.5, 1.0))

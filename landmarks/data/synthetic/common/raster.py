@@ -158,13 +158,13 @@ class PaintedInstances:
         box = self.boxes[i]
         return box if box is None or kind == "silhouette" else self.visible_box(i)
 
-    def xywh(self, i: int, kind: str = "silhouette") -> np.ndarray:
-        """Instance ``i``'s box of ``kind`` (:meth:`box_of`) as ``(4,)`` float32 ``x, y, w, h`` px (COCO's ``bbox``).
+    def xywh(self, i: int) -> np.ndarray:
+        """Instance ``i``'s silhouette box (:attr:`boxes`) as ``(4,)`` float32 ``x, y, w, h`` px (COCO's ``bbox``).
 
         Raises:
             ValueError: instance ``i`` has no box (outside the frame or fully hidden).
         """
-        box = self.box_of(i, kind)
+        box = self.boxes[i]
         if box is None:
             raise ValueError(f"PaintedInstances: instance {i} has no box (outside the frame or fully hidden)")
         return corners_to_xywh(box)

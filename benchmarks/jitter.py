@@ -1,9 +1,10 @@
 """Jitter before / after smoothing on synthetic clips, per task kind: the table of docs/benchmarks.md ("Video").
 
 ``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]
-[--min-cutoff 1.0] [--beta 0.05] [--seed-base 1000]`` (the One-Euro parameters, as ``infer.py
-smoothing.min_cutoff=... smoothing.beta=...``). Several values of ``--min-cutoff`` / ``--beta`` give a row per
-combination: tune them on clips of another ``--seed-base`` (e.g. 2000) than the ones the table reports.
+[--kind one_euro kalman] [--min-cutoff 1.0] [--beta 0.05] [--measurement-noise 0.02] [--acceleration-noise 20]
+[--savgol-window 9] [--seed-base 1000]`` (the online filters' parameters, as ``infer.py smoothing.kind=... smoothing.beta=...``).
+Several values give a row per combination (the model runs once per frame; the filters re-read its output):
+tune them on clips of another ``--seed-base`` (e.g. 2000) than the ones the table reports.
 
 Each checkpoint is evaluated on ``--clips`` synthetic clips of its kind (seeds 1000.., 48 frames, as
 ``evaluate.py clips=...``: :func:`landmarks.inference.clip_eval.evaluate_clips` on ground-truth boxes).
@@ -48,6 +49,34 @@ def _row(kind: str, variant: str, m: dict[str, float], task: str, label: str = "
     )
 
 
+class CachedPredictor:
+    """The predictor's output per (frame, boxes), computed once: a grid of filters re-reads the same frames."""
+
+    def __init__(self, predictor: Any) -> None:
+        self.predictor, self.tasks, self.cache = predictor, predictor.tasks, {}
+
+    def predict(self, image: Any, boxes: Any) -> Any:
+        key = (id(image), boxes.tobytes())
+        if key not in self.cache:
+            self.cache[key] = (image, self.predictor.predict(image, boxes))  # the image kept: its id stays unique
+        return self.cache[key][1]
+
+
+def _settings(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
+    """(label, SmoothingOptions fields) for every filter setting the arguments ask for."""
+    out = []
+    if "one_euro" in args.kind:
+        for c in args.min_cutoff:
+            for b in args.beta:
+                for d in args.d_cutoff:
+                    out.append((f" ({c:g} Hz, beta {b:g}, d {d:g} Hz)", {"min_cutoff": c, "beta": b, "d_cutoff": d}))
+    if "kalman" in args.kind:
+        for m in args.measurement_noise:
+            for a in args.acceleration_noise:
+                out.append((f" (sigma_m {m:g}, sigma_a {a:g})", {"measurement_noise": m, "acceleration_noise": a}))
+    return out
+
+
 def main() -> None:
     import torch
 
@@ -60,13 +89,25 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
+        "--kind", nargs="+", default=["one_euro"], choices=["one_euro", "kalman"], help="online filters"
+    )
+    parser.add_argument(
         "--min-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro min_cutoff, Hz (infer.yaml smoothing)"
     )
     parser.add_argument("--beta", type=float, nargs="+", default=[0.05], help="One-Euro beta (infer.yaml smoothing)")
     parser.add_argument("--d-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro d_cutoff, Hz")
+    parser.add_argument(
+        "--measurement-noise", type=float, nargs="+", default=[0.02], help="Kalman measurement std, box sizes"
+    )
+    parser.add_argument(
+        "--acceleration-noise", type=float, nargs="+", default=[20.0], help="Kalman acceleration std, box sizes / s^2"
+    )
+    parser.add_argument(
+        "--savgol-window", type=int, nargs="+", default=[9], help="offline Savitzky-Golay window, frames (order 2)"
+    )
     parser.add_argument("--seed-base", type=int, default=1000, help="clip seeds: seed-base, seed-base + 1, ...")
     args = parser.parse_args()
-    grid = [(c, b, d) for c in args.min_cutoff for b in args.beta for d in args.d_cutoff]
+    grid = _settings(args)
     torch.set_num_threads(args.threads)
     print(
         "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
@@ -78,14 +119,18 @@ def main() -> None:
         path, kwargs = CLIPS[kind]
         maker = _maker(path)
         clips = [maker(seed=args.seed_base + i, num_frames=48, **kwargs) for i in range(args.clips)]
-        predictor = load_predictor(ckpt, flip_test=False, device="cpu")
-        for g, (min_cutoff, beta, d_cutoff) in enumerate(grid):
-            m = evaluate_clips(predictor, clips, SmoothingOptions(min_cutoff=min_cutoff, beta=beta, d_cutoff=d_cutoff))
+        predictor = CachedPredictor(load_predictor(ckpt, flip_test=False, device="cpu"))
+        for g, (label, params) in enumerate(grid):
+            online = "kalman" if "measurement_noise" in params else "one_euro"
+            options = SmoothingOptions(kind=online, savgol_window=args.savgol_window[0], **params)
+            m = evaluate_clips(predictor, clips, options)
             task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
-            label = f" ({min_cutoff:g} Hz, beta {beta:g}, d {d_cutoff:g} Hz)" if len(grid) > 1 else ""
-            print(_row(kind, "one_euro", m, task, label), flush=True)
-            if g == 0:
-                print(_row(kind, "savgol", m, task), flush=True)
+            print(_row(kind, options.kind, m, task, label if len(grid) > 1 else ""), flush=True)
+            for w, window in enumerate(args.savgol_window if g == 0 else []):
+                if w:
+                    m = evaluate_clips(predictor, clips, SmoothingOptions(savgol_window=window))
+                note = f" (window {window})" if len(args.savgol_window) > 1 else ""
+                print(_row(kind, "savgol", m, task, note), flush=True)
         switches.append(
             f"| {kind} | {m['id_switches']:.0f} | {m['track_frames']:.0f} | {m['id_switches_per_100']:.2f} |"
         )

@@ -381,7 +381,7 @@ def evaluate(cfg: DictConfig) -> dict[str, float]:
 
 
 def _smoothing(cfg: DictConfig) -> Any:
-    """The ``smoothing`` node of infer.yaml / evaluate.yaml as One-Euro options (``None``: the defaults)."""
+    """The ``smoothing`` node of infer.yaml / evaluate.yaml as :class:`SmoothingOptions` (``None``: the defaults)."""
     from landmarks.inference.instances import SmoothingOptions
 
     node = cfg.get("smoothing")

@@ -23,7 +23,9 @@ same timm backbone as every other task, trained from whole frames
   image px, ``box_scores (B, N)``, ``labels (B, N)`` (index into ``categories``).
 * Metric: :class:`landmarks.metrics.coco_box_ap.CocoBoxAP` (``val/ap``, COCO box AP by pycocotools).
 
-No flip test (boxes have no left/right permutation to undo; :attr:`has_flip_test` is False).
+Flip test (``model.flip_test``; CenterNet's flip augmentation at test time): the heatmaps of the
+plain and the mirrored input are averaged as probabilities, the sizes as they are, and the x offset
+of the mirror is ``1 - offset`` (a centre ``c`` in cell ``q`` mirrors to ``w - c`` in cell ``w - 1 - q``).
 """
 
 from __future__ import annotations
@@ -125,6 +127,24 @@ class DetectTask(Task):
             total = total + self.giou_weight * giou
             terms["giou"] = giou.detach()
         return {"loss": total, **terms}
+
+    @property
+    def has_flip_test(self) -> bool:
+        return True
+
+    def flip_back(self, out_of_flipped: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        """Mirror the maps of a flipped input back (module docstring): the x offset becomes ``1 - offset``."""
+        out = {k: v.flip(-1) for k, v in out_of_flipped.items()}
+        out["offset"] = torch.cat([1.0 - out["offset"][:, :1], out["offset"][:, 1:]], dim=1)
+        return out
+
+    def merge_flip(
+        self, out: dict[str, torch.Tensor], out_flipped_back: dict[str, torch.Tensor]
+    ) -> dict[str, torch.Tensor]:
+        """Heatmaps averaged as probabilities (returned as logits), sizes and offsets averaged."""
+        p = (torch.sigmoid(out["heatmap"].float()) + torch.sigmoid(out_flipped_back["heatmap"].float())) / 2
+        merged = {k: (out[k].float() + out_flipped_back[k].float()) / 2 for k in ("size", "offset")}
+        return {"heatmap": torch.logit(p, eps=1e-6), **merged}
 
     # --- the one output path ------------------------------------------------------------------
     def predict(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> Prediction:

@@ -3,11 +3,13 @@ before and after smoothing (``evaluate.py ckpt=... clips=body``).
 
 Each frame of a :class:`~landmarks.data.synthetic.common.clip.Clip` is predicted on its
 ground-truth boxes (so the numbers measure the pose model, its tracking and its smoothing, not a
-detector); :class:`~landmarks.inference.instances.FrameTracker` gives track ids and the One-Euro
-smoothed predictions of the same frames; Savitzky-Golay smoothing of each predicted track
+detector); :class:`~landmarks.inference.instances.FrameTracker` gives track ids and the online
+smoothed predictions of the same frames (``smoothing.kind``: the Kalman filter, or One-Euro);
+Savitzky-Golay smoothing of each predicted track
 (offline, :func:`~landmarks.inference.smoothing.savgol_smooth`) is the third variant.
 
-Reported per variant (``raw``, ``one_euro``, ``savgol``), over every clip:
+Reported per variant (``raw``; the online filter, named by its kind for the task: ``one_euro`` or
+``kalman``; ``savgol``), over every clip:
 
 * keypoint tasks: ``pck`` (PCK@0.1 of the box's longer side over labelled keypoints), ``nme``
   (mean error / sqrt(box area)), ``nmf`` (normalised mean flicker of LDEQ, CVPR 2023, per track,
@@ -15,11 +17,13 @@ Reported per variant (``raw``, ``one_euro``, ``savgol``), over every clip:
   :mod:`landmarks.metrics.jitter`;
 * angle tasks (``extras["euler"]``): ``mae`` (degrees, on the wrapped difference) and ``accel``
   (degrees / frame^2 of the error);
+* tasks with neither (e.g. ``body_visibility``'s visibility head) are not scored;
 * ``id_switches`` (CLEAR-MOT IDSW of the tracker against the clip's track ids) and ``track_frames``.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,24 +35,23 @@ from landmarks.metrics.jitter import count_track_frames, identity_switches, mean
 from landmarks.metrics.jitter import normalised_mean_flicker as nmf
 from landmarks.types import Prediction
 
-__all__ = ["VARIANTS", "evaluate_clips"]
-
-VARIANTS = ("raw", "one_euro", "savgol")
+__all__ = ["evaluate_clips"]
 
 
 def _predict_clip(predictor: Any, clip: Any, smoothing: SmoothingOptions) -> list[dict[str, Any]]:
-    """Per frame: ground truth, raw, One-Euro and Savitzky-Golay predictions, predicted track ids."""
-    tracker = FrameTracker(predictor.tasks, fps=clip.fps, smoothing=smoothing)
+    """Per frame: ground truth, raw, online-smoothed and Savitzky-Golay predictions, predicted track ids."""
+    online = dataclasses.replace(smoothing, offline="none")  # the savgol variant is made below, from the raw one
+    tracker = FrameTracker(predictor.tasks, fps=clip.fps, smoothing=online)
     frames = []
     for image, instances in zip(clip.frames, clip.instances):
         if not instances:
-            frames.append({"gt": [], "raw": {}, "one_euro": {}, "ids": np.zeros(0, np.int64)})
+            frames.append({"gt": [], "raw": {}, "online": {}, "ids": np.zeros(0, np.int64)})
             continue
         boxes = np.stack([inst.bbox for inst in instances]).astype(np.float32)
         raw = predictor.predict(image, boxes)
         smooth, ids = tracker(raw, boxes)
-        frames.append({"gt": instances, "raw": raw, "one_euro": smooth, "ids": ids})
-    _savgol(frames)
+        frames.append({"gt": instances, "raw": raw, "online": smooth, "ids": ids})
+    _savgol(frames, smoothing.savgol_window, smoothing.savgol_order)
     return frames
 
 
@@ -136,7 +139,7 @@ def evaluate_clips(predictor: Any, clips: Sequence[Any], smoothing: SmoothingOpt
     Args:
         predictor: anything with ``tasks`` and ``predict(image, boxes) -> {task: Prediction}``.
         clips: :class:`~landmarks.data.synthetic.common.clip.Clip` objects with frames.
-        smoothing: One-Euro parameters (default :class:`SmoothingOptions`).
+        smoothing: the filters (default :class:`SmoothingOptions`: Kalman online).
 
     Raises:
         ValueError: a clip without frames, or whose ground truth the model's tasks cannot be scored on.
@@ -156,10 +159,12 @@ def evaluate_clips(predictor: Any, clips: Sequence[Any], smoothing: SmoothingOpt
         track_frames += count_track_frames(gt_ids)
         names = next((list(f["raw"]) for f in frames if f["raw"]), [])
         for name in names:
-            for variant in VARIANTS:
+            for variant in ("raw", "online", "savgol"):
                 tracks = _gt_tracks(frames, name, variant)
                 first = next(iter(tracks.values()))
                 has_kp = first["kp"][0].shape[0] > 0
+                if not has_kp and first["euler"][0] is None:
+                    break  # neither keypoints nor angles (e.g. a visibility task): nothing to score on clips
                 if has_kp and len(first["gt"][0].keypoints) != first["kp"][0].shape[0]:
                     raise ValueError(
                         f"clips[{c}]: task '{name}' predicts {first['kp'][0].shape[0]} keypoints, the clip's "
@@ -168,8 +173,9 @@ def evaluate_clips(predictor: Any, clips: Sequence[Any], smoothing: SmoothingOpt
                 if first["euler"][0] is not None and first["gt"][0].euler is None:
                     raise ValueError(f"clips[{c}]: task '{name}' predicts angles; the clip's instances have none")
                 metrics = _keypoint_metrics(tracks, clip.num_frames) if has_kp else _angle_metrics(tracks)
+                label = smoothing.kind_of(name) if variant == "online" else variant
                 for key, values in metrics.items():
-                    pooled.setdefault(f"{name}/{variant}/{key}", []).extend(values)
+                    pooled.setdefault(f"{name}/{label}/{key}", []).extend(values)
     out = {k: float(np.mean(v)) if v else float("nan") for k, v in sorted(pooled.items())}
     out.update(_changes(out))
     out["id_switches"] = float(switches)

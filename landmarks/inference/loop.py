@@ -97,8 +97,9 @@ def run_inference(
             (``box_source: "image"``), ``"skip"`` writes no entry for it. Either way the first
             such image is named in a warning and all are counted in the summary.
         duplicates: rescoring + OKS-NMS of each frame's instances (the COCO top-down protocol).
-        tracker: track ids + smoothing across frames (a video); with it, ``frames.json`` lists
-            every frame with its instances' track ids (a frame without instances too).
+        tracker: track ids + smoothing across frames (a video; offline smoothing is applied to the
+            entries when the run ends: :meth:`~landmarks.inference.instances.FrameTracker.finish`); with
+            it, ``frames.json`` lists every frame with its instances' track ids (a frame without instances too).
         fps: the overlay video's frame rate (``None``: the source's, else 25).
 
     Returns:
@@ -114,6 +115,7 @@ def run_inference(
     entries = EntryWriter(out_dir)
     frames = EntryWriter(out_dir, "frames") if tracker is not None else None
     tally = _Tally()
+    frame_numbers: list[int] = []  # each entry's frame, for offline smoothing along tracks
     rate = fps or source_fps(source) or 25.0
     bar = tqdm(desc="infer", unit="frame", disable=None, dynamic_ncols=True)
     started = time.perf_counter()
@@ -149,6 +151,7 @@ def run_inference(
                 )
                 overlays.write(frame.name, overlay)
                 entries.write(results)  # flushed: a crash keeps every image done so far
+                frame_numbers.extend([tally.images - 1] * len(results))
                 if frames is not None:
                     frames.write([_frame_record(frame, ids)])
                 tally.entries += len(results)
@@ -180,7 +183,9 @@ def run_inference(
     )
     if frames is not None:
         frames.finish()
-    return entries.finish()
+    if tracker is None:
+        return entries.finish()
+    return entries.finish(lambda written: tracker.finish(written, frame_numbers))
 
 
 def _frame_record(frame: Frame, ids: np.ndarray | None) -> dict[str, object]:

@@ -1,4 +1,4 @@
-"""Temporal smoothing of landmarks and head pose: One-Euro online, Savitzky-Golay offline.
+"""Temporal smoothing of landmarks and head pose: One-Euro or Kalman online, Savitzky-Golay offline.
 
 * :class:`OneEuroFilter`: Casiez, Roussel and Vogel, "1 Euro Filter: A Simple Speed-based
   Low-pass Filter for Noisy Input in Interactive Systems", CHI 2012. With ``Te`` the sampling
@@ -7,28 +7,40 @@
   ``fc = min_cutoff + beta |dx_hat|``; ``x_hat = alpha(fc) x + (1 - alpha(fc)) x_hat_prev``. The
   derivative uses the previous *filtered* value, as in the paper's pseudo-code; the first
   sample is returned as is with ``dx_hat = 0``. Every array element is filtered on its own.
+* :class:`~landmarks.inference.kalman.ConstantVelocityKalman`: a constant-velocity Kalman filter
+  whose noises are relative to the instance's size; it follows steady motion without lag.
 * :func:`savgol_smooth`: Savitzky and Golay, Anal. Chem. 1964, through ``scipy.signal.savgol_filter``.
 * :class:`RotationSmoother`: head pose is never smoothed per Euler angle (yaw 179 -> -179 would
   average to 0); rotations go to unit quaternions, sign-aligned with the previous output
   (q and -q are one rotation), One-Euro filtered, renormalised, and back to the project's
   ``(yaw, pitch, roll)`` degrees through :mod:`landmarks.geometry`.
-* :class:`KeypointSmoother`: one :class:`OneEuroFilter` per track id, for the tracker's output.
+* :class:`KeypointSmoother`: one online filter (``"one_euro"`` or ``"kalman"``) per track id, for
+  the tracker's output.
 
-To add a filter, give it the ``__call__(x, t=None) -> x_hat`` of :class:`OneEuroFilter`.
+To add a filter, give it the ``__call__(x, t=None, scale=1.0) -> x_hat`` of :class:`ConstantVelocityKalman`
+and a name in :data:`ONLINE_FILTERS`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from scipy.signal import savgol_filter
 
 from landmarks.geometry import euler_to_matrix, matrix_to_euler
+from landmarks.inference.kalman import ConstantVelocityKalman
 from landmarks.inference.quaternion import matrix_to_quaternion, quaternion_to_matrix
 
-__all__ = ["KeypointSmoother", "OneEuroFilter", "RotationSmoother", "savgol_smooth"]
+__all__ = [
+    "ONLINE_FILTERS",
+    "ConstantVelocityKalman",
+    "KeypointSmoother",
+    "OneEuroFilter",
+    "RotationSmoother",
+    "savgol_smooth",
+]
 
 
 def _alpha(te: float, cutoff: np.ndarray | float) -> np.ndarray:
@@ -102,6 +114,10 @@ class OneEuroFilter:
         return np.where(finite, x_hat, x)
 
 
+ONLINE_FILTERS: dict[str, Any] = {"one_euro": OneEuroFilter, "kalman": ConstantVelocityKalman}
+"""Online keypoint filters by ``smoothing.kind``."""
+
+
 def savgol_smooth(
     track: np.ndarray, window: int = 9, order: int = 2, short: Literal["shrink", "skip", "raise"] = "shrink"
 ) -> np.ndarray:
@@ -169,31 +185,38 @@ class RotationSmoother:
 
 
 class KeypointSmoother:
-    """One :class:`OneEuroFilter` per track id; call once per frame with that frame's tracks.
+    """One online filter per track id; call once per frame with that frame's tracks.
 
     Without timestamps, frames are ``1 / rate`` apart, so a track seen again after a gap is
     filtered with the true elapsed time. Id -1 (untracked) passes through unsmoothed.
 
     Args:
-        min_cutoff: Hz.
-        beta: s per px.
-        d_cutoff: Hz.
+        kind: ``"one_euro"`` (:class:`OneEuroFilter`) or ``"kalman"`` (:class:`ConstantVelocityKalman`).
         rate: frames per second.
+        **params: the filter's parameters (e.g. ``min_cutoff``, ``beta``, ``d_cutoff``).
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, rate: float = 30.0):
-        self.params = (float(min_cutoff), float(beta), float(d_cutoff), float(rate))
-        OneEuroFilter(*self.params)  # check the parameters now
-        self.filters: dict[int, OneEuroFilter] = {}
+    def __init__(self, kind: str = "one_euro", rate: float = 30.0, **params: float) -> None:
+        if kind not in ONLINE_FILTERS:
+            raise ValueError(f"smoothing.kind: expected one of {sorted(ONLINE_FILTERS)}, got {kind!r}")
+        self.kind, self.rate, self.params = kind, float(rate), {k: float(v) for k, v in params.items()}
+        self._make()  # check the parameters now
+        self.filters: dict[int, Any] = {}
         self.frame_index = -1
 
-    def __call__(self, track_ids: np.ndarray, values: np.ndarray, t: float | None = None) -> np.ndarray:
+    def _make(self) -> Any:
+        return ONLINE_FILTERS[self.kind](**self.params, rate=self.rate)
+
+    def __call__(
+        self, track_ids: np.ndarray, values: np.ndarray, t: float | None = None, scales: np.ndarray | None = None
+    ) -> np.ndarray:
         """Smooth one frame.
 
         Args:
             track_ids: ``(N,)`` int ids (e.g. :meth:`landmarks.inference.tracking.Tracker.update`).
             values: ``(N, ...)`` e.g. ``(N, K, 2)`` keypoints px.
             t: timestamp in seconds; ``None``: ``frame_index / rate``.
+            scales: ``(N,)`` instance sizes px (the Kalman noises are relative to them; default 1).
 
         Returns:
             ``(N, ...)`` float64 smoothed values.
@@ -203,13 +226,18 @@ class KeypointSmoother:
         if x.shape[:1] != ids.shape:
             raise ValueError(f"values: expected ({ids.shape[0]}, ...) (N = len(track_ids)), got {x.shape}")
         self.frame_index += 1
-        now = self.frame_index / self.params[3] if t is None else float(t)
+        now = self.frame_index / self.rate if t is None else float(t)
         out = x.copy()
         for i, tid in enumerate(ids.tolist()):
             if tid < 0:
                 continue
-            filt = self.filters.setdefault(int(tid), OneEuroFilter(*self.params))
-            out[i] = filt(x[i], now)
+            if tid not in self.filters:
+                self.filters[tid] = self._make()
+            filt = self.filters[tid]
+            if self.kind == "kalman":
+                out[i] = filt(x[i], now, scale=1.0 if scales is None else float(scales[i]))
+            else:
+                out[i] = filt(x[i], now)
         return out
 
     def forget(self, track_ids: Iterable[int]) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from types import TracebackType
 from typing import Any
 
@@ -56,11 +56,14 @@ class EntryWriter:
         """Close the ``.jsonl`` (kept: it holds everything written so far)."""
         self._lines.close()
 
-    def finish(self) -> str:
-        """Close, write ``predictions.json`` atomically from the ``.jsonl``, remove it; returns the path."""
+    def finish(self, transform: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None = None) -> str:
+        """Close, write ``predictions.json`` atomically from the ``.jsonl`` (through ``transform``, e.g.
+        offline smoothing, when given), remove the ``.jsonl``; returns the path."""
         self.close()
         with open(self.lines_path, encoding="utf-8") as f:
             results = [json.loads(line) for line in f if line.strip()]
+        if transform is not None:
+            results = transform(results)
         tmp = self.path + ".tmp"
         with open(tmp, "w", encoding="utf-8") as f:
             json.dump(results, f)

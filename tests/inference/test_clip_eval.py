@@ -14,6 +14,7 @@ import torch
 from landmarks import run
 from landmarks.data.synthetic.body.clip import make_body_clip
 from landmarks.inference.clip_eval import evaluate_clips
+from landmarks.inference.instances import SmoothingOptions
 from landmarks.types import Prediction
 from tests.tiny import compose, compose_train
 
@@ -61,7 +62,25 @@ def test_an_oracle_scores_perfectly_and_keeps_every_identity(clip: Any) -> None:
 def test_noise_is_jitter_that_smoothing_cuts(clip: Any) -> None:
     m = evaluate_clips(Oracle(clip, noise=2.0), [clip])
     assert m["body/raw/nmf"] > 0 and m["body/raw/accel"] > 4.0  # white noise of 2 px: |a| ~ sqrt(6) * 2 * 1.25
-    assert m["body/savgol/nmf_change"] < -0.4 and m["body/one_euro/accel_change"] < -0.4
+    assert m["body/savgol/nmf_change"] < -0.4 and m["body/kalman/accel_change"] < -0.4  # the default online filter
+    euro = evaluate_clips(Oracle(clip, noise=2.0), [clip], SmoothingOptions(kind="one_euro"))
+    assert euro["body/one_euro/accel_change"] < -0.4 and not any("kalman" in k for k in euro)
+
+
+def test_a_task_without_keypoints_or_angles_is_not_scored(clip: Any) -> None:
+    """A body + visibility model (the demo's): the visibility head has nothing to score on clips."""
+
+    class WithVisibility(Oracle):
+        def predict(self, image: np.ndarray, boxes: np.ndarray) -> dict[str, Prediction]:
+            out = super().predict(image, boxes)
+            n = len(boxes)
+            out["visibility"] = Prediction(
+                np.zeros((n, 0, 2), np.float32), np.zeros((n, 0), np.float32), {"visibility": np.ones((n, 17))}
+            )
+            return out
+
+    m = evaluate_clips(WithVisibility(clip), [clip])
+    assert m["body/raw/pck"] == 1.0 and not any(k.startswith("visibility/") for k in m)
 
 
 def test_evaluate_with_clips_writes_clips_metrics(tmp_path: Path) -> None:
@@ -75,4 +94,4 @@ def test_evaluate_with_clips_writes_clips_metrics(tmp_path: Path) -> None:
     metrics = run.evaluate(cfg)
     written = json.loads((tmp_path / "clips_metrics.json").read_text())
     assert written["clips"] == 1 and written["body/raw/pck"] == pytest.approx(metrics["body/raw/pck"])
-    assert {"body/one_euro/nmf_change", "body/savgol/pck_change", "id_switches_per_100"} <= set(written)
+    assert {"body/kalman/nmf_change", "body/savgol/pck_change", "id_switches_per_100"} <= set(written)

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from landmarks import run
-from landmarks.inference.instances import DuplicateFilter, FrameTracker
+from landmarks.inference.instances import DuplicateFilter, FrameTracker, SmoothingOptions
 from landmarks.inference.loop import run_inference
 from landmarks.inference.predictor import Predictor
+from landmarks.inference.smoothing import savgol_smooth
 from landmarks.inference.sources import iter_frames, source_fps
 from tests.tiny import compose_train
 
@@ -73,6 +74,29 @@ def test_clip_round_trip_keeps_ids_and_frame_rate(predictor: Predictor, tmp_path
     cap = cv2.VideoCapture(str(out / "overlay.mp4"))
     assert cap.get(cv2.CAP_PROP_FPS) == pytest.approx(FPS) and int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 8
     cap.release()
+
+
+def test_offline_savgol_smooths_each_track_of_the_written_file(predictor: Predictor, tmp_path: Path) -> None:
+    """``smoothing.offline=savgol``: predictions.json holds each track's raw keypoints, Savitzky-Golay smoothed."""
+    video = _clip(tmp_path / "clip.mp4", frames=10)
+    rng = np.random.default_rng(1)
+    dets = [  # the boxes jitter by a few px, so the poses do
+        {"image_id": i, "category_id": 1, "bbox": (np.array(box) + rng.normal(0, 2, 4)).round(2).tolist(), "score": 0.9}
+        for i in range(10)
+        for box in BOXES
+    ]
+    (tmp_path / "dets.json").write_text(json.dumps(dets))
+    written = {}
+    for name, options in (("raw", SmoothingOptions(enabled=False)), ("savgol", SmoothingOptions(offline="savgol"))):
+        tracker = FrameTracker(predictor.tasks, fps=FPS, smoothing=options)
+        path = run_inference(predictor, str(video), str(tmp_path / name), str(tmp_path / "dets.json"), tracker=tracker)
+        written[name] = json.loads(Path(path).read_text())
+    for tid in {e["track_id"] for e in written["raw"]}:
+        raw, smooth = (np.array([e["keypoints"] for e in written[n] if e["track_id"] == tid]) for n in written)
+        raw, smooth = raw.reshape(10, -1, 3), smooth.reshape(10, -1, 3)
+        np.testing.assert_allclose(smooth[..., :2], savgol_smooth(raw[..., :2], 9, 2), atol=2e-3)  # 3 decimals
+        np.testing.assert_array_equal(smooth[..., 2], raw[..., 2])  # scores as predicted
+        assert np.abs(smooth[..., :2] - raw[..., :2]).max() > 0.01
 
 
 def test_duplicate_boxes_of_one_person_give_one_pose(predictor: Predictor, tmp_path: Path) -> None:

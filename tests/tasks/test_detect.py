@@ -74,6 +74,24 @@ def test_giou_term_by_hand() -> None:
     assert "giou" not in _task().loss(out, _batch(t))  # off by default (giou_weight=0)
 
 
+def test_flip_test_maps_a_mirrored_input_back() -> None:
+    """The maps of the mirrored frame, flipped back and merged, decode to the plain frame's boxes."""
+    task = _task()
+    boxes = np.array([[10.3, 6.2, 20.0, 12.0], [40.7, 4.1, 8.0, 16.0]])
+    labels = np.array([0, 1])
+    mirrored = boxes.copy()
+    mirrored[:, 0] = 64 - boxes[:, 0] - boxes[:, 2]  # x' = W - x - w
+    out = _perfect_out(task, task.codec.encode(boxes, labels))
+    out_mirrored = _perfect_out(task, task.codec.encode(mirrored, labels))
+    assert task.has_flip_test
+    merged = task.merge_flip(out, task.flip_back(out_mirrored))
+    got, scores, got_labels = task.codec.decode(merged)
+    keep = scores[0] > 0.5
+    order = np.argsort(got[0][keep][:, 0])
+    np.testing.assert_allclose(got[0][keep][order], boxes, atol=1e-4)
+    assert got_labels[0][keep][order].tolist() == [0, 1]
+
+
 def test_unlabelled_classes_do_not_count() -> None:
     task = _task()
     t = task.codec.encode(np.array([[10.0, 6.0, 20.0, 12.0]]), np.array([0]), class_mask=np.array([1.0, 0.0]))

@@ -488,6 +488,11 @@ def infer(cfg: DictConfig) -> str:
         if track
         else None
     )
+    if tracker is None and str(cfg.get("smoothing", {}).get("offline", "none")) != "none":
+        log.warning(
+            "infer: smoothing.offline=%s smooths tracks; this run has none (track=true adds them)",
+            cfg.smoothing.offline,
+        )
     detector = _detector(cfg, predictor.box_category)
     return run_inference(
         predictor,

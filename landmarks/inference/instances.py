@@ -107,7 +107,7 @@ class SmoothingOptions:
     body, hand and face, where One-Euro's defaults cut 43-49 % (docs/benchmarks.md). Head-pose
     rotations are One-Euro smoothed either way. ``enabled=False`` tracks without smoothing.
 
-    ``per_task`` overrides the kind and parameters for the tasks it names (``{"hand": {"kind": "kalman"}}``).
+    ``per_task`` overrides the kind and parameters for the tasks it names (``{"hand": {"kind": "one_euro"}}``).
     ``offline="savgol"`` (a finished file, not a camera) replaces the online filter: each track is
     smoothed when the run ends (:mod:`landmarks.inference.offline`; ``savgol_window`` frames, polynomial
     ``savgol_order``; the clip evaluation's ``savgol`` variant uses the same two).

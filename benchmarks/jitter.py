@@ -125,7 +125,8 @@ def main() -> None:
             options = SmoothingOptions(kind=online, savgol_window=args.savgol_window[0], **params)
             m = evaluate_clips(predictor, clips, options)
             task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
-            print(_row(kind, options.kind, m, task, label if len(grid) > 1 else ""), flush=True)
+            variant = "one_euro" if kind == "head_pose" else options.kind  # rotations are One-Euro smoothed
+            print(_row(kind, variant, m, task, label if len(grid) > 1 else ""), flush=True)
             for w, window in enumerate(args.savgol_window if g == 0 else []):
                 if w:
                     m = evaluate_clips(predictor, clips, SmoothingOptions(savgol_window=window))

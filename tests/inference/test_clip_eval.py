@@ -83,6 +83,28 @@ def test_a_task_without_keypoints_or_angles_is_not_scored(clip: Any) -> None:
     assert m["body/raw/pck"] == 1.0 and not any(k.startswith("visibility/") for k in m)
 
 
+def test_angles_are_reported_as_one_euro_whatever_the_kind() -> None:
+    """Head pose is smoothed with One-Euro on rotations, so its online variant is named one_euro under kind=kalman."""
+    from landmarks.data.synthetic.face.clip import make_face_clip
+
+    faces = make_face_clip(seed=5, num_frames=12)
+
+    class PoseOracle:
+        tasks = {"head_pose": object()}
+        frame = {id(img): t for t, img in enumerate(faces.frames)}
+
+        def predict(self, image: np.ndarray, boxes: np.ndarray) -> dict[str, Prediction]:
+            euler = np.stack([i.euler for i in faces.instances[self.frame[id(image)]]]).astype(np.float32)
+            n = len(boxes)
+            return {
+                "head_pose": Prediction(np.zeros((n, 0, 2), np.float32), np.zeros((n, 0), np.float32), {"euler": euler})
+            }
+
+    m = evaluate_clips(PoseOracle(), [faces])
+    assert m["head_pose/raw/mae"] == pytest.approx(0.0, abs=1e-3) and m["head_pose/savgol/mae"] < 1.0
+    assert "head_pose/one_euro/mae" in m and not any("kalman" in k for k in m)
+
+
 def test_evaluate_with_clips_writes_clips_metrics(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = run.build_model(compose_train(tmp_path, "task=body"))

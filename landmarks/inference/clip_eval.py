@@ -6,7 +6,7 @@ ground-truth boxes (so the numbers measure the pose model, its tracking and its 
 detector); :class:`~landmarks.inference.instances.FrameTracker` gives track ids and the online
 smoothed predictions of the same frames (``smoothing.kind``: the Kalman filter, or One-Euro);
 Savitzky-Golay smoothing of each predicted track
-(offline, :func:`~landmarks.inference.smoothing.savgol_smooth`) is the third variant.
+(offline, :func:`~landmarks.inference.smoothing.savgol_track`) is the third variant.
 
 Reported per variant (``raw``; the online filter, named by its kind for the task: ``kalman`` or
 ``one_euro``, always ``one_euro`` for angles, which are smoothed on rotations; ``savgol``), over every clip:
@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from landmarks.inference.instances import FrameTracker, SmoothingOptions
-from landmarks.inference.smoothing import savgol_smooth
+from landmarks.inference.smoothing import savgol_track
 from landmarks.metrics.jitter import count_track_frames, identity_switches, mean_acceleration_error
 from landmarks.metrics.jitter import normalised_mean_flicker as nmf
 from landmarks.types import Prediction
@@ -56,7 +56,8 @@ def _predict_clip(predictor: Any, clip: Any, smoothing: SmoothingOptions) -> lis
 
 
 def _savgol(frames: list[dict[str, Any]], window: int = 9, order: int = 2) -> None:
-    """Add ``savgol``: each predicted track's raw keypoints / angles smoothed offline (Savitzky-Golay)."""
+    """Add ``savgol``: each predicted track's raw keypoints / angles smoothed offline (Savitzky-Golay), a gap
+    in a track splitting it as in ``infer.py smoothing.offline=savgol``."""
     for f in frames:
         f["savgol"] = {n: Prediction(p.keypoints.copy(), p.scores, dict(p.extras)) for n, p in f["raw"].items()}
     tracks: dict[int, list[tuple[int, int]]] = {}
@@ -64,22 +65,18 @@ def _savgol(frames: list[dict[str, Any]], window: int = 9, order: int = 2) -> No
         for i, tid in enumerate(f["ids"]):
             tracks.setdefault(int(tid), []).append((t, i))
     for members in tracks.values():
+        times = [t for t, _ in members]
         for name in frames[members[0][0]]["raw"]:
             kp = np.stack([frames[t]["raw"][name].keypoints[i] for t, i in members]).astype(np.float64)
             if kp.shape[1]:
-                smoothed = savgol_smooth(kp, window, order)
-                for (t, i), value in zip(members, smoothed):
+                for (t, i), value in zip(members, savgol_track(times, kp, window, order)):
                     frames[t]["savgol"][name].keypoints[i] = value
             if "euler" in frames[members[0][0]]["raw"][name].extras:
-                # angles are smoothed on their unwrapped values (a track never jumps by 360 between frames)
-                eu = np.unwrap(
-                    np.stack([frames[t]["raw"][name].extras["euler"][i] for t, i in members]), period=360, axis=0
-                )
-                smoothed = savgol_smooth(eu.astype(np.float64), window, order)
-                for (t, i), value in zip(members, smoothed):
+                euler = np.stack([frames[t]["raw"][name].extras["euler"][i] for t, i in members])
+                for (t, i), value in zip(members, savgol_track(times, euler, window, order, angles=True)):
                     extras = frames[t]["savgol"][name].extras
                     extras["euler"] = np.array(extras["euler"], np.float32, copy=True)
-                    extras["euler"][i] = (value + 180.0) % 360.0 - 180.0
+                    extras["euler"][i] = value
 
 
 def _gt_tracks(frames: list[dict[str, Any]], name: str, variant: str) -> dict[int, dict[str, list]]:

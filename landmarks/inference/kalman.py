@@ -15,7 +15,20 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["ConstantVelocityKalman"]
+__all__ = ["ConstantVelocityKalman", "sample_time"]
+
+
+def sample_time(t: float | None, t_prev: float | None, rate: float | None) -> float:
+    """The timestamp of a filter's next sample: ``t``, or ``1 / rate`` after ``t_prev`` (0 for the first).
+
+    Raises:
+        ValueError: ``t`` is None and the filter has no ``rate``.
+    """
+    if t is not None:
+        return float(t)
+    if rate is None:
+        raise ValueError("t: this filter has rate=None, so every sample needs a timestamp")
+    return 0.0 if t_prev is None else t_prev + 1.0 / rate
 
 
 class ConstantVelocityKalman:
@@ -72,10 +85,7 @@ class ConstantVelocityKalman:
             The filtered position, float64, shape of ``z``.
         """
         z = np.asarray(z, dtype=np.float64)
-        if t is None:
-            if self.rate is None:
-                raise ValueError("t: this filter has rate=None, so every sample needs a timestamp")
-            t = 0.0 if self.t_prev is None else self.t_prev + 1.0 / self.rate
+        t = sample_time(t, self.t_prev, self.rate)
         if not (np.isfinite(scale) and scale > 0):
             raise ValueError(f"scale: expected a size > 0, got {scale}")
         finite = np.isfinite(z)

@@ -151,8 +151,8 @@ def run_inference(
                 )
                 overlays.write(frame.name, overlay)
                 entries.write(results)  # flushed: a crash keeps every image done so far
-                frame_numbers.extend([tally.images - 1] * len(results))
                 if frames is not None:
+                    frame_numbers.extend([tally.images - 1] * len(results))
                     frames.write([_frame_record(frame, ids)])
                 tally.entries += len(results)
                 bar.update(1)

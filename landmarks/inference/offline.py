@@ -4,7 +4,7 @@
 filter, and when the last frame is done, every track's keypoints (``x, y`` of the entries'
 ``keypoints``; scores are kept) and head-pose angles (``euler`` and ``yaw`` / ``pitch`` / ``roll``,
 unwrapped along the track first, so -179 -> 179 is a step of 2 degrees, then wrapped back to
-[-180, 180)) are smoothed with :func:`~landmarks.inference.smoothing.savgol_smooth` (Savitzky and
+[-180, 180)) are smoothed with :func:`~landmarks.inference.smoothing.savgol_track` (Savitzky and
 Golay, Anal. Chem. 1964). A filter that sees the frames after each one does not lag, which an online
 filter must (docs/video.md). A track is smoothed over its runs of consecutive frames: a gap splits it.
 
@@ -19,37 +19,23 @@ from typing import Any
 
 import numpy as np
 
-from landmarks.inference.smoothing import savgol_smooth
+from landmarks.inference.smoothing import savgol_track
 
 __all__ = ["savgol_entries"]
 
 
-def _runs(members: list[int], frame_numbers: Sequence[int]) -> list[list[int]]:
-    """``members`` (entry indices, in frame order) split where their frame numbers are not consecutive."""
-    runs: list[list[int]] = [[members[0]]]
-    for prev, j in zip(members, members[1:]):
-        if frame_numbers[j] == frame_numbers[prev] + 1:
-            runs[-1].append(j)
-        else:
-            runs.append([j])
-    return runs
-
-
-def _smooth_run(out: list[dict[str, Any]], run: list[int], window: int, order: int) -> None:
-    """Smooth the keypoints and angles of one run of entries, in place."""
-    kp = [out[j].get("keypoints") or [] for j in run]
+def _smooth_track(out: list[dict[str, Any]], members: list[int], frames: list[int], window: int, order: int) -> None:
+    """Smooth the keypoints and angles of one track's entries (``members``, in frame order), in place."""
+    kp = [out[j].get("keypoints") or [] for j in members]
     if kp[0] and all(len(k) == len(kp[0]) for k in kp):
-        xys = np.asarray(kp, np.float64).reshape(len(run), -1, 3)
-        if not np.isfinite(xys[..., :2]).all():  # a NaN keypoint: this run stays as predicted
-            return
-        xys[..., :2] = savgol_smooth(xys[..., :2], window, order)
-        for j, values in zip(run, xys):
-            out[j]["keypoints"] = values.reshape(-1).round(3).tolist()
-    angles = [out[j].get("euler") for j in run]
+        xys = np.asarray(kp, np.float64).reshape(len(members), -1, 3)
+        if np.isfinite(xys[..., :2]).all():  # a NaN keypoint: this track stays as predicted
+            xys[..., :2] = savgol_track(frames, xys[..., :2], window, order)
+            for j, values in zip(members, xys):
+                out[j]["keypoints"] = values.reshape(-1).round(3).tolist()
+    angles = [out[j].get("euler") for j in members]
     if all(isinstance(a, list) and len(a) == 3 for a in angles):
-        unwrapped = np.unwrap(np.asarray(angles, np.float64), period=360.0, axis=0)
-        smoothed = (savgol_smooth(unwrapped, window, order) + 180.0) % 360.0 - 180.0
-        for j, values in zip(run, smoothed):
+        for j, values in zip(members, savgol_track(frames, np.asarray(angles, np.float64), window, order, angles=True)):
             y, p, r = (round(float(a), 3) for a in values)
             out[j].update({"euler": [y, p, r], "yaw": y, "pitch": p, "roll": r})
 
@@ -84,6 +70,5 @@ def savgol_entries(
         if isinstance(tid, int) and tid >= 0:
             tracks.setdefault((str(entry.get("task")), tid), []).append(j)
     for members in tracks.values():
-        for run in _runs(members, frame_numbers):
-            _smooth_run(out, run, window, order)
+        _smooth_track(out, members, [int(frame_numbers[j]) for j in members], window, order)
     return out

@@ -9,7 +9,8 @@
   sample is returned as is with ``dx_hat = 0``. Every array element is filtered on its own.
 * :class:`~landmarks.inference.kalman.ConstantVelocityKalman`: a constant-velocity Kalman filter
   whose noises are relative to the instance's size; it follows steady motion without lag.
-* :func:`savgol_smooth`: Savitzky and Golay, Anal. Chem. 1964, through ``scipy.signal.savgol_filter``.
+* :func:`savgol_smooth`: Savitzky and Golay, Anal. Chem. 1964, through ``scipy.signal.savgol_filter``;
+  :func:`savgol_track` applies it to one track's runs of consecutive frames (angles unwrapped first).
 * :class:`RotationSmoother`: head pose is never smoothed per Euler angle (yaw 179 -> -179 would
   average to 0); rotations go to unit quaternions, sign-aligned with the previous output
   (q and -q are one rotation), One-Euro filtered, renormalised, and back to the project's
@@ -23,14 +24,14 @@ and a name in :data:`ONLINE_FILTERS`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, Literal
 
 import numpy as np
 from scipy.signal import savgol_filter
 
 from landmarks.geometry import euler_to_matrix, matrix_to_euler
-from landmarks.inference.kalman import ConstantVelocityKalman
+from landmarks.inference.kalman import ConstantVelocityKalman, sample_time
 from landmarks.inference.quaternion import matrix_to_quaternion, quaternion_to_matrix
 
 __all__ = [
@@ -40,6 +41,7 @@ __all__ = [
     "OneEuroFilter",
     "RotationSmoother",
     "savgol_smooth",
+    "savgol_track",
 ]
 
 
@@ -89,10 +91,7 @@ class OneEuroFilter:
             The filtered sample, float64, shape of ``x``.
         """
         x = np.asarray(x, dtype=np.float64)
-        if t is None:
-            if self.rate is None:
-                raise ValueError("t: this filter has rate=None, so every sample needs a timestamp")
-            t = 0.0 if self.t_prev is None else self.t_prev + 1.0 / self.rate
+        t = sample_time(t, self.t_prev, self.rate)
         finite = np.isfinite(x)
         if self.x_hat is None or self.dx_hat is None or self.t_prev is None:
             self.x_hat, self.dx_hat, self.t_prev = x.copy(), np.zeros_like(x), float(t)
@@ -153,6 +152,33 @@ def savgol_smooth(
         if short == "skip" or window <= order:
             return x.copy()
     return np.asarray(savgol_filter(x, window, order, axis=0, mode="interp"), dtype=np.float64)
+
+
+def savgol_track(
+    frame_numbers: Sequence[int], values: np.ndarray, window: int = 9, order: int = 2, angles: bool = False
+) -> np.ndarray:
+    """:func:`savgol_smooth` of one track over each run of consecutive frames (a gap splits the track).
+
+    Args:
+        frame_numbers: ``(T,)`` increasing frame numbers of the track's samples.
+        values: ``(T, ...)`` e.g. keypoints ``(T, K, 2)`` px or angles ``(T, 3)`` degrees.
+        window, order: as :func:`savgol_smooth` (a run shorter than the window uses the largest that fits).
+        angles: degrees: each run is unwrapped first (a track never turns by 180 between frames, so
+            179 -> -179 is a step of 2) and the result wrapped back to [-180, 180).
+
+    Returns:
+        ``(T, ...)`` float64.
+    """
+    x = np.asarray(values, dtype=np.float64)
+    out = x.copy()
+    cuts = np.flatnonzero(np.diff(np.asarray(frame_numbers)) != 1) + 1
+    for run in np.split(np.arange(len(x)), cuts):
+        if not len(run):
+            continue
+        part = np.unwrap(x[run], period=360.0, axis=0) if angles else x[run]
+        smoothed = savgol_smooth(part, window, order)
+        out[run] = (smoothed + 180.0) % 360.0 - 180.0 if angles else smoothed
+    return out
 
 
 class RotationSmoother:

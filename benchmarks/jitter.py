@@ -2,7 +2,8 @@
 
 ``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]
 [--kind one_euro kalman] [--min-cutoff 1.0] [--beta 0.05] [--measurement-noise 0.02] [--acceleration-noise 20]
-[--savgol-window 9] [--seed-base 1000]`` (the online filters' parameters, as ``infer.py smoothing.kind=... smoothing.beta=...``).
+[--savgol-window 9] [--seed-base 1000]`` (the online filters' parameters, as ``infer.py smoothing.kind=... smoothing.beta=...``;
+for ``head_pose`` they are the rotation filter's, in degrees, as ``smoothing.rotation.*``).
 Several values give a row per combination (the model runs once per frame; the filters re-read its output):
 tune them on clips of another ``--seed-base`` (e.g. 2000) than the ones the table reports.
 
@@ -122,10 +123,13 @@ def main() -> None:
         predictor = CachedPredictor(load_predictor(ckpt, flip_test=False, device="cpu"))
         for g, (label, params) in enumerate(grid):
             online = "kalman" if "measurement_noise" in params else "one_euro"
-            options = SmoothingOptions(kind=online, savgol_window=args.savgol_window[0], **params)
+            if kind == "head_pose":  # the grid is the rotation filter's, in degrees (smoothing.rotation)
+                options = SmoothingOptions(rotation={"kind": online, **params}, savgol_window=args.savgol_window[0])
+            else:
+                options = SmoothingOptions(kind=online, savgol_window=args.savgol_window[0], **params)
             m = evaluate_clips(predictor, clips, options)
             task = next(n for n in predictor.tasks if kind != "head_pose" or f"{n}/raw/mae" in m)
-            variant = "one_euro" if kind == "head_pose" else options.kind  # rotations are One-Euro smoothed
+            variant = options.rotation_kind if kind == "head_pose" else options.kind  # rotations: their own filter
             print(_row(kind, variant, m, task, label if len(grid) > 1 else ""), flush=True)
             for w, window in enumerate(args.savgol_window if g == 0 else []):
                 if w:

@@ -23,6 +23,13 @@ same timm backbone as every other task, trained from whole frames
   image px, ``box_scores (B, N)``, ``labels (B, N)`` (index into ``categories``).
 * Metric: :class:`landmarks.metrics.coco_box_ap.CocoBoxAP` (``val/ap``, COCO box AP by pycocotools).
 
+IoU-aware scoring (``iou_weight`` > 0; Wu, Li & Wang, "IoU-aware single-stage object detector",
+2020): a CenterNet peak's score says that an object is there, not how well its box fits, so at the
+strict IoU thresholds of COCO AP well- and badly-fitting boxes are ranked alike. The head predicts,
+at every regressing cell, the IoU of the box that cell decodes with its object (``iou`` logits,
+BCE against the detached IoU, weighted as the box terms), and the codec ranks the peaks by
+``heat ** (1 - a) * iou ** a`` (``codec.iou_score_power`` ``a``).
+
 Flip test (``model.flip_test``; CenterNet's flip augmentation at test time): the heatmaps of the
 plain and the mirrored input are averaged as probabilities, the sizes as they are, and the x offset
 of the mirror is ``1 - offset`` (a centre ``c`` in cell ``q`` mirrors to ``w - c`` in cell ``w - 1 - q``).
@@ -40,7 +47,7 @@ from torch import nn
 
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.crop import unwarp_points
-from landmarks.losses.giou import GIoULoss
+from landmarks.losses.giou import GIoULoss, matched_iou
 from landmarks.metrics.coco_box_ap import CocoBoxAP
 from landmarks.task import HeadFactory, MetricsConfig, Task
 from landmarks.types import Prediction
@@ -57,6 +64,8 @@ class DetectTask(Task):
         size_weight: weight of the size L1 (heatmap px).
         offset_weight: weight of the offset L1 (heatmap px).
         giou_weight: weight of the GIoU loss on the decoded boxes (0: off, CenterNet; TTFNet uses 5).
+        iou_weight: weight of the IoU-prediction loss; > 0 gives the head an ``iou`` output and ranks
+            the boxes by it (IoU-aware scoring, module docstring); 0: off.
         score_thr: detections below this score are not written by :meth:`to_json`.
     """
 
@@ -72,6 +81,7 @@ class DetectTask(Task):
         size_weight: float = 0.1,
         offset_weight: float = 1.0,
         giou_weight: float = 0.0,
+        iou_weight: float = 0.0,
         score_thr: float = 0.1,
         metrics: MetricsConfig = None,
     ) -> None:
@@ -83,6 +93,7 @@ class DetectTask(Task):
         self.criterion = loss
         self.size_weight, self.offset_weight = float(size_weight), float(offset_weight)
         self.giou_weight = float(giou_weight)
+        self.iou_weight = float(iou_weight)
         self.giou = GIoULoss()
         self.score_thr = float(score_thr)
         self.build_metrics(categories=codec.categories)
@@ -96,11 +107,13 @@ class DetectTask(Task):
         return self._codec.categories
 
     def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
+        iou = {"iou_branch": True} if self.iou_weight > 0 else {}  # heads without the option keep working
         self.head = self._head_factory(
             in_channels=channels,
             in_strides=strides,
             num_classes=self._codec.num_classes,
             output_stride=self._codec.stride,
+            **iou,
         )
 
     @property
@@ -122,11 +135,26 @@ class DetectTask(Task):
         offset = (F.l1_loss(out["offset"].float(), t["offset"].float(), reduction="none") * w).sum() / n
         total = heat + self.size_weight * size + self.offset_weight * offset
         terms = {"heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
+        if self.giou_weight > 0 or self.iou_weight > 0:
+            pred_box, target_box = _corners(out["offset"], out["size"]), _corners(t["offset"], t["size"])
         if self.giou_weight > 0:
-            giou = self.giou(_corners(out["offset"], out["size"]), _corners(t["offset"], t["size"]), w[:, 0])
+            giou = self.giou(pred_box, target_box, w[:, 0])
             total = total + self.giou_weight * giou
             terms["giou"] = giou.detach()
+        if self.iou_weight > 0:
+            iou = self._iou_loss(out["iou"], pred_box, target_box, w[:, 0])
+            total = total + self.iou_weight * iou
+            terms["iou"] = iou.detach()
         return {"loss": total, **terms}
+
+    def _iou_loss(
+        self, logits: torch.Tensor, pred_box: torch.Tensor, target_box: torch.Tensor, weight: torch.Tensor
+    ) -> torch.Tensor:
+        """BCE of the ``iou`` logits ``(B, 1, h, w)`` against each regressing cell's IoU (no gradient into the box)."""
+        keep = weight > 0
+        target = matched_iou(pred_box.detach()[keep], target_box[keep])
+        bce = F.binary_cross_entropy_with_logits(logits.float()[:, 0][keep], target, reduction="none")
+        return (bce * weight[keep]).sum() / weight.sum().clamp_min(1.0)
 
     @property
     def has_flip_test(self) -> bool:
@@ -141,10 +169,13 @@ class DetectTask(Task):
     def merge_flip(
         self, out: dict[str, torch.Tensor], out_flipped_back: dict[str, torch.Tensor]
     ) -> dict[str, torch.Tensor]:
-        """Heatmaps averaged as probabilities (returned as logits), sizes and offsets averaged."""
-        p = (torch.sigmoid(out["heatmap"].float()) + torch.sigmoid(out_flipped_back["heatmap"].float())) / 2
+        """Heatmaps (and IoU maps) averaged as probabilities (returned as logits), sizes and offsets averaged."""
         merged = {k: (out[k].float() + out_flipped_back[k].float()) / 2 for k in ("size", "offset")}
-        return {"heatmap": torch.logit(p, eps=1e-6), **merged}
+        for k in ("heatmap", "iou"):
+            if k in out:
+                p = (torch.sigmoid(out[k].float()) + torch.sigmoid(out_flipped_back[k].float())) / 2
+                merged[k] = torch.logit(p, eps=1e-6)
+        return merged
 
     # --- the one output path ------------------------------------------------------------------
     def predict(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> Prediction:

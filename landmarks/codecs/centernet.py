@@ -79,6 +79,8 @@ class CenterNetCodec:
         min_overlap: IoU the Gaussian radius preserves (CornerNet: 0.7).
         regress_area: size/offset regression region as a fraction of the box (0: the centre cell only,
             CenterNet; TTFNet uses 0.54).
+        iou_score_power: ``a`` of the score ``heat ** (1 - a) * iou ** a`` when the head predicts ``iou``
+            (IoU-aware scoring, :mod:`tasks.detect`; 0.5 as Wu et al.); without an ``iou`` output the score is ``heat``.
     """
 
     udp: bool = False
@@ -93,6 +95,7 @@ class CenterNetCodec:
         max_detections: int = 100,
         min_overlap: float = 0.7,
         regress_area: float = 0.0,
+        iou_score_power: float = 0.5,
     ) -> None:
         w, h = (int(v) for v in input_size)
         if w % stride or h % stride or min(w, h) < stride:
@@ -102,6 +105,9 @@ class CenterNetCodec:
         if not 0 <= regress_area <= 1:
             raise ValueError(f"CenterNetCodec: regress_area must be in [0, 1], got {regress_area}")
         self.regress_area = float(regress_area)
+        if not 0 <= iou_score_power <= 1:
+            raise ValueError(f"CenterNetCodec: iou_score_power must be in [0, 1], got {iou_score_power}")
+        self.iou_score_power = float(iou_score_power)
         self.input_size = (w, h)
         self.categories = tuple(str(c) for c in categories)
         self.stride = int(stride)
@@ -207,7 +213,8 @@ class CenterNetCodec:
         """Peaks of the head output -> boxes.
 
         Args:
-            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px.
+            out: ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px;
+                optionally ``iou (B, 1, h, w)`` logits (the peaks are then rescored, ``iou_score_power``).
 
         Returns:
             ``boxes (B, N, 4)`` xywh input px, ``scores (B, N)`` in (0, 1), ``labels (B, N)`` int64,
@@ -225,6 +232,13 @@ class CenterNetCodec:
         cy = (torch.div(pix, w, rounding_mode="floor").float() + off[..., 1]) * self.stride
         bw, bh = size[..., 0] * self.stride, size[..., 1] * self.stride
         boxes = torch.stack([cx - bw / 2, cy - bh / 2, bw, bh], dim=-1)
+        if "iou" in out:  # IoU-aware: rank by heat^(1-a) iou^a, best first again
+            iou = torch.sigmoid(_gather(out["iou"].detach().float(), pix)[..., 0])
+            a = self.iou_score_power
+            scores = torch.where(scores > 0, scores.clamp_min(1e-12) ** (1 - a) * iou**a, 0.0)  # non-peaks stay 0
+            scores, order = scores.sort(dim=1, descending=True)
+            boxes = boxes.gather(1, order[..., None].expand_as(boxes))
+            labels = labels.gather(1, order)
         return boxes.cpu().numpy(), scores.cpu().numpy(), labels.cpu().numpy()
 
 

@@ -43,6 +43,8 @@ class CenterNetHead(nn.Module):
         head_channels: width of each branch's 3x3 conv.
         output_stride: stride of the outputs (one of ``in_strides``; the codec's ``stride``).
         prior: initial centre probability of the heatmap bias.
+        iou_branch: also predict ``iou (B, 1, h, w)`` logits, the IoU of each cell's box with its object
+            (IoU-aware scoring, :mod:`tasks.detect`): a third output channel of the size branch, nearly free.
     """
 
     def __init__(
@@ -54,13 +56,15 @@ class CenterNetHead(nn.Module):
         head_channels: int = 64,
         output_stride: int = 4,
         prior: float = 0.1,
+        iou_branch: bool = False,
     ) -> None:
         super().__init__()
         self.trunk = LightHeatmapHead(in_channels, in_strides, 1, channels=channels, output_stride=output_stride)
         self.trunk.final = nn.Sequential()  # empty: only the trunk's pathway is used
         self.stride = output_stride
         self.heatmap = _branch(channels, head_channels, num_classes)
-        self.size = _branch(channels, head_channels, 2)
+        self.iou_branch = bool(iou_branch)
+        self.size = _branch(channels, head_channels, 3 if iou_branch else 2)
         self.offset = _branch(channels, head_channels, 2)
         last = self.heatmap[-1]
         assert isinstance(last, nn.Conv2d) and last.bias is not None
@@ -71,7 +75,11 @@ class CenterNetHead(nn.Module):
 
         Returns:
             ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px,
-            ``h, w`` = input / ``output_stride``.
+            ``h, w`` = input / ``output_stride``; with ``iou_branch`` also ``iou (B, 1, h, w)`` logits.
         """
         x = self.trunk.pathway(features)
-        return {"heatmap": self.heatmap(x), "size": self.size(x), "offset": self.offset(x)}
+        size = self.size(x)
+        out = {"heatmap": self.heatmap(x), "size": size[:, :2], "offset": self.offset(x)}
+        if self.iou_branch:
+            out["iou"] = size[:, 2:]
+        return out

@@ -9,7 +9,7 @@ Savitzky-Golay smoothing of each predicted track
 (offline, :func:`~landmarks.inference.smoothing.savgol_track`) is the third variant.
 
 Reported per variant (``raw``; the online filter, named by its kind for the task: ``kalman`` or
-``one_euro``, always ``one_euro`` for angles, which are smoothed on rotations; ``savgol``), over every clip:
+``one_euro``; for angles, which are smoothed on rotations, the kind of ``smoothing.rotation``; ``savgol``), over every clip:
 
 * keypoint tasks: ``pck`` (PCK@0.1 of the box's longer side over labelled keypoints), ``nme``
   (mean error / sqrt(box area)), ``nmf`` (normalised mean flicker of LDEQ, CVPR 2023, per track,
@@ -170,7 +170,7 @@ def evaluate_clips(predictor: Any, clips: Sequence[Any], smoothing: SmoothingOpt
                 if first["euler"][0] is not None and first["gt"][0].euler is None:
                     raise ValueError(f"clips[{c}]: task '{name}' predicts angles; the clip's instances have none")
                 metrics = _keypoint_metrics(tracks, clip.num_frames) if has_kp else _angle_metrics(tracks)
-                online = smoothing.kind_of(name) if has_kp else "one_euro"  # rotations: One-Euro, whatever the kind
+                online = smoothing.kind_of(name) if has_kp else smoothing.rotation_kind  # rotations: their own filter
                 label = online if variant == "online" else variant
                 for key, values in metrics.items():
                     pooled.setdefault(f"{name}/{label}/{key}", []).extend(values)

@@ -95,6 +95,15 @@ class DuplicateFilter:
 
 ONE_EURO_KEYS = ("min_cutoff", "beta", "d_cutoff")
 KALMAN_KEYS = ("measurement_noise", "acceleration_noise")
+ROTATION_DEFAULTS: dict[str, Any] = {
+    "kind": "kalman",
+    "measurement_noise": 4.0,
+    "acceleration_noise": 300.0,
+    "min_cutoff": 1.0,
+    "beta": 0.05,
+    "d_cutoff": 1.0,
+}
+"""Head-pose rotations (:class:`~landmarks.inference.smoothing.RotationSmoother`), parameters in degrees."""
 
 
 @dataclass
@@ -105,7 +114,8 @@ class SmoothingOptions:
     ``min_cutoff`` Hz, lower: smoother when still; ``beta``, higher: less lag when moving). On the
     synthetic clips the Kalman filter with these defaults cut jitter by 53-56 % at <= 1.8 % PCK for
     body, hand and face, where One-Euro's defaults cut 43-49 % (docs/benchmarks.md). Head-pose
-    rotations are One-Euro smoothed either way. ``enabled=False`` tracks without smoothing.
+    rotations have their own filter, ``rotation`` (``kind`` and parameters in degrees: a Kalman filter by
+    default; :data:`ROTATION_DEFAULTS`). ``enabled=False`` tracks without smoothing.
 
     ``per_task`` overrides the kind and parameters for the tasks it names (``{"hand": {"kind": "one_euro"}}``).
     ``offline="savgol"`` (a finished file, not a camera) replaces the online filter: each track is
@@ -121,6 +131,7 @@ class SmoothingOptions:
     measurement_noise: float = 0.02
     acceleration_noise: float = 4.0
     per_task: dict[str, dict[str, Any]] = field(default_factory=dict)
+    rotation: dict[str, Any] = field(default_factory=dict)
     offline: str = "none"
     savgol_window: int = 9
     savgol_order: int = 2
@@ -133,7 +144,10 @@ class SmoothingOptions:
                 f"smoothing.savgol_window: expected an odd length > savgol_order ({self.savgol_order}), "
                 f"got {self.savgol_window}"
             )
-        for where, kind in [("smoothing.kind", self.kind)] + [
+        unknown = sorted(set(self.rotation) - set(ROTATION_DEFAULTS))
+        if unknown:
+            raise ValueError(f"smoothing.rotation: unknown parameter(s) {unknown}; expected some of {list(ROTATION_DEFAULTS)}")
+        for where, kind in [("smoothing.kind", self.kind), ("smoothing.rotation.kind", self.rotation_kind)] + [
             (f"smoothing.per_task.{task}.kind", params["kind"])
             for task, params in self.per_task.items()
             if "kind" in params
@@ -156,9 +170,16 @@ class SmoothingOptions:
         """``task``'s online filter: its ``per_task`` kind, else ``kind``."""
         return str(self.per_task.get(task, {}).get("kind", self.kind))
 
-    def one_euro(self, task: str) -> dict[str, float]:
-        """``{min_cutoff, beta, d_cutoff}`` for ``task``: the shared values, then its ``per_task`` entry."""
-        return self._params(task, ONE_EURO_KEYS)
+    @property
+    def rotation_kind(self) -> str:
+        """The head-pose rotations' filter (``rotation.kind``, default :data:`ROTATION_DEFAULTS`)."""
+        return str(self.rotation.get("kind", ROTATION_DEFAULTS["kind"]))
+
+    def rotation_filter(self) -> dict[str, Any]:
+        """``{kind, **parameters}`` (degrees) of the rotation filter: ``rotation`` over :data:`ROTATION_DEFAULTS`."""
+        kind = self.rotation_kind
+        keys = ONE_EURO_KEYS if kind == "one_euro" else KALMAN_KEYS
+        return {"kind": kind, **{k: float(self.rotation.get(k, ROTATION_DEFAULTS[k])) for k in keys}}
 
     def online(self, task: str) -> dict[str, Any]:
         """``{kind, **parameters}`` of ``task``'s keypoint filter (:class:`~landmarks.inference.smoothing.KeypointSmoother`)."""
@@ -239,7 +260,7 @@ class FrameTracker:
                 continue
             key = (task, int(tid))
             if key not in self._angles:
-                self._angles[key] = RotationSmoother(**self.smoothing.one_euro(task), rate=self.fps)
+                self._angles[key] = RotationSmoother(**self.smoothing.rotation_filter(), rate=self.fps)
             smoother = self._angles[key]
             y, p, r = smoother(euler[i, 0], euler[i, 1], euler[i, 2])
             smoothed[i] = [float(y), float(p), float(r)]

@@ -42,10 +42,19 @@ class ConstantVelocityKalman:
         acceleration_noise: ``sigma_a``, the standard deviation of the unmodelled acceleration, in
             ``scale`` units per s^2 (higher: follows turns sooner, smooths less).
         rate: Hz, samples per second when :meth:`__call__` gets no timestamp.
+        start_speed: standard deviation of a new track's velocity, ``scale`` units per frame (1: a
+            keypoint may move by its instance's size between frames; head-pose rotations use 15 degrees).
     """
 
-    def __init__(self, measurement_noise: float = 0.02, acceleration_noise: float = 4.0, rate: float | None = 30.0):
-        for name, value in (("measurement_noise", measurement_noise), ("acceleration_noise", acceleration_noise)):
+    def __init__(
+        self,
+        measurement_noise: float = 0.02,
+        acceleration_noise: float = 4.0,
+        rate: float | None = 30.0,
+        start_speed: float = 1.0,
+    ):
+        checked = (("measurement_noise", measurement_noise), ("acceleration_noise", acceleration_noise))
+        for name, value in (*checked, ("start_speed", start_speed)):
             if not value > 0:
                 raise ValueError(f"{name}: expected > 0 (in units of the instance size), got {value}")
         if rate is not None and not rate > 0:
@@ -55,6 +64,7 @@ class ConstantVelocityKalman:
             float(acceleration_noise),
             rate,
         )
+        self.start_speed = float(start_speed)
         self.reset()
 
     def reset(self) -> None:
@@ -65,9 +75,9 @@ class ConstantVelocityKalman:
 
     def _start(self, z: np.ndarray, where: np.ndarray, r: float, scale: float) -> None:
         """(Re)start the elements ``where`` at ``z`` with zero velocity and a velocity variance of
-        (``scale`` per frame)^2: wide enough for any motion of a visible instance."""
+        (``start_speed * scale`` per frame)^2: wide enough for any motion of a visible instance."""
         assert self.x is not None and self.p is not None
-        v_var = (scale * (self.rate or 30.0)) ** 2
+        v_var = (self.start_speed * scale * (self.rate or 30.0)) ** 2
         self.x[0] = np.where(where, z, self.x[0])
         self.x[1] = np.where(where, 0.0, self.x[1])
         for i, value in enumerate((r, 0.0, v_var)):

@@ -12,9 +12,9 @@
 * :func:`savgol_smooth`: Savitzky and Golay, Anal. Chem. 1964, through ``scipy.signal.savgol_filter``;
   :func:`savgol_track` applies it to one track's runs of consecutive frames (angles unwrapped first).
 * :class:`RotationSmoother`: head pose is never smoothed per Euler angle (yaw 179 -> -179 would
-  average to 0); rotations go to unit quaternions, sign-aligned with the previous output
-  (q and -q are one rotation), One-Euro filtered, renormalised, and back to the project's
-  ``(yaw, pitch, roll)`` degrees through :mod:`landmarks.geometry`.
+  average to 0); rotations go to unit quaternions, sign-aligned with the previous sample
+  (q and -q are one rotation), filtered (Kalman or One-Euro, parameters in degrees), renormalised,
+  and back to the project's ``(yaw, pitch, roll)`` degrees through :mod:`landmarks.geometry`.
 * :class:`KeypointSmoother`: one online filter (``"one_euro"`` or ``"kalman"``) per track id, for
   the tracker's output.
 
@@ -181,32 +181,52 @@ def savgol_track(
     return out
 
 
+DEGREES_PER_QUATERNION_UNIT = 360.0 / np.pi
+"""A rotation by a small angle ``a`` moves a unit quaternion by ``a / 2`` rad: ``a`` degrees ~ ``a * pi / 360`` units."""
+
+
+ROTATION_START_SPEED = 15.0
+"""Degrees per frame: the spread of a new head-pose track's angular speed (the synthetic face clips turn up to 13)."""
+
+
 class RotationSmoother:
-    """One-Euro smoothing of head-pose rotations on unit quaternions (never on Euler angles).
+    """Online smoothing of head-pose rotations on unit quaternions (never on Euler angles).
+
+    The filter (``kind``, :data:`ONLINE_FILTERS`) runs on the sign-aligned quaternion scaled by
+    :data:`DEGREES_PER_QUATERNION_UNIT`, so its parameters are in degrees of rotation, as the
+    keypoint filters' are in px or box sizes: a Kalman ``measurement_noise`` of 4 is a 4-degree
+    measurement error, One-Euro's ``beta`` is in s / degree. (Filtering the raw quaternion would
+    put them in quaternion units, ~115 degrees each, so that a ``beta`` tuned on px never adapted.)
 
     Args:
-        min_cutoff: Hz (see :class:`OneEuroFilter`; the input unit is a quaternion component).
-        beta: s per quaternion unit.
-        d_cutoff: Hz.
+        kind: ``"kalman"`` or ``"one_euro"``.
         rate: Hz when no timestamp is given.
+        **params: the filter's parameters, in degrees (Kalman: ``measurement_noise`` deg,
+            ``acceleration_noise`` deg / s^2; One-Euro: ``min_cutoff`` Hz, ``beta`` s / deg, ``d_cutoff`` Hz).
     """
 
-    def __init__(self, min_cutoff: float = 1.0, beta: float = 0.0, d_cutoff: float = 1.0, rate: float | None = 30.0):
-        self.filter = OneEuroFilter(min_cutoff, beta, d_cutoff, rate)
+    def __init__(self, kind: str = "one_euro", rate: float | None = 30.0, **params: float) -> None:
+        if kind not in ONLINE_FILTERS:
+            raise ValueError(f"smoothing.rotation.kind: expected one of {sorted(ONLINE_FILTERS)}, got {kind!r}")
+        if kind == "kalman":  # a head may turn 300 degrees / s: a new track's speed is not known to 1 degree / frame
+            params = {"start_speed": ROTATION_START_SPEED, **params}
+        self.filter = ONLINE_FILTERS[kind](**params, rate=rate)
+        self._last: np.ndarray | None = None
 
     def reset(self) -> None:
         """Forget the state."""
         self.filter.reset()
+        self._last = None
 
     def __call__(
         self, yaw: np.ndarray | float, pitch: np.ndarray | float, roll: np.ndarray | float, t: float | None = None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Smooth one sample of ``(...)`` angles in degrees; returns ``(yaw, pitch, roll)`` degrees, each ``(...)``."""
         q = matrix_to_quaternion(euler_to_matrix(yaw, pitch, roll))
-        prev = self.filter.x_hat
-        if prev is not None and prev.shape == q.shape:
-            q = np.where(np.sum(q * prev, axis=-1, keepdims=True) < 0, -q, q)
-        smoothed = self.filter(q, t)  # the filter state stays the plain One-Euro of the aligned q
+        if self._last is not None and self._last.shape == q.shape:  # q and -q: the one closer to the last sample
+            q = np.where(np.sum(q * self._last, axis=-1, keepdims=True) < 0, -q, q)
+        self._last = q if self._last is None or self._last.shape != q.shape else np.where(np.isfinite(q), q, self._last)
+        smoothed = np.asarray(self.filter(q * DEGREES_PER_QUATERNION_UNIT, t))
         return matrix_to_euler(quaternion_to_matrix(smoothed / np.linalg.norm(smoothed, axis=-1, keepdims=True)))
 
 

@@ -25,7 +25,30 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-__all__ = ["GIoULoss", "generalized_iou"]
+__all__ = ["GIoULoss", "generalized_iou", "matched_iou"]
+
+
+def _check(pred: torch.Tensor, target: torch.Tensor, name: str) -> None:
+    if pred.shape != target.shape or pred.shape[-1] != 4:
+        raise ValueError(f"{name}: pred {tuple(pred.shape)} and target {tuple(target.shape)} must be (..., 4)")
+
+
+def _intersection_union(pred: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    pw = (pred[..., 2] - pred[..., 0]).clamp_min(0)
+    ph = (pred[..., 3] - pred[..., 1]).clamp_min(0)
+    tw = target[..., 2] - target[..., 0]
+    th = target[..., 3] - target[..., 1]
+    iw = (torch.minimum(pred[..., 2], target[..., 2]) - torch.maximum(pred[..., 0], target[..., 0])).clamp_min(0)
+    ih = (torch.minimum(pred[..., 3], target[..., 3]) - torch.maximum(pred[..., 1], target[..., 1])).clamp_min(0)
+    inter = iw * ih
+    return inter, pw * ph + tw * th - inter
+
+
+def matched_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
+    """IoU of matching boxes: ``pred``, ``target`` ``(..., 4)`` corners -> ``(...)`` in ``[0, 1]``."""
+    _check(pred, target, "matched_iou")
+    inter, union = _intersection_union(pred, target)
+    return inter / (union + eps)
 
 
 def generalized_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-7) -> torch.Tensor:
@@ -39,16 +62,8 @@ def generalized_iou(pred: torch.Tensor, target: torch.Tensor, eps: float = 1e-7)
     Returns:
         ``(...)`` GIoU in ``[-1, 1]``.
     """
-    if pred.shape != target.shape or pred.shape[-1] != 4:
-        raise ValueError(f"generalized_iou: pred {tuple(pred.shape)} and target {tuple(target.shape)} must be (..., 4)")
-    pw = (pred[..., 2] - pred[..., 0]).clamp_min(0)
-    ph = (pred[..., 3] - pred[..., 1]).clamp_min(0)
-    tw = target[..., 2] - target[..., 0]
-    th = target[..., 3] - target[..., 1]
-    iw = (torch.minimum(pred[..., 2], target[..., 2]) - torch.maximum(pred[..., 0], target[..., 0])).clamp_min(0)
-    ih = (torch.minimum(pred[..., 3], target[..., 3]) - torch.maximum(pred[..., 1], target[..., 1])).clamp_min(0)
-    inter = iw * ih
-    union = pw * ph + tw * th - inter
+    _check(pred, target, "generalized_iou")
+    inter, union = _intersection_union(pred, target)
     cw = torch.maximum(pred[..., 2], target[..., 2]) - torch.minimum(pred[..., 0], target[..., 0])
     ch = torch.maximum(pred[..., 3], target[..., 3]) - torch.minimum(pred[..., 1], target[..., 1])
     enclose = cw.clamp_min(0) * ch.clamp_min(0)

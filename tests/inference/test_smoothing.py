@@ -158,9 +158,10 @@ def test_per_task_one_euro_parameters_override_the_shared_ones() -> None:
     from landmarks.types import Prediction
 
     options = SmoothingOptions(kind="one_euro", min_cutoff=1.0, beta=0.05, per_task={"hand": {"min_cutoff": 0.25}})
-    assert options.one_euro("hand") == {"min_cutoff": 0.25, "beta": 0.05, "d_cutoff": 1.0}
-    assert options.one_euro("body") == {"min_cutoff": 1.0, "beta": 0.05, "d_cutoff": 1.0}
-    assert SmoothingOptions(per_task={"face": {"beta": 0.0}}).one_euro("face")["beta"] == 0.0  # 0 is a value
+    assert options.online("hand") == {"kind": "one_euro", "min_cutoff": 0.25, "beta": 0.05, "d_cutoff": 1.0}
+    assert options.online("body") == {"kind": "one_euro", "min_cutoff": 1.0, "beta": 0.05, "d_cutoff": 1.0}
+    face = SmoothingOptions(kind="one_euro", per_task={"face": {"beta": 0.0}})
+    assert face.online("face")["beta"] == 0.0  # 0 is a value
     with pytest.raises(ValueError, match=r"per_task\.face.*'cutoff'"):
         SmoothingOptions(per_task={"face": {"cutoff": 0.5}})
 
@@ -280,3 +281,40 @@ def test_smoothing_kind_kalman_reaches_the_tracker_per_task() -> None:
     assert body.kind == "one_euro" and isinstance(body.filters[int(ids[0])], OneEuroFilter)
     assert hand.params == {"measurement_noise": 0.02, "acceleration_noise": 5.0}
     assert 31.0 < float(out["hand"].keypoints[0, 0, 0]) <= 32.0
+
+
+def test_rotation_kalman_follows_a_steady_turn_where_the_low_pass_lags() -> None:
+    """A head turning at 90 deg/s (30 fps, no noise): the constant-velocity Kalman filter on the quaternion
+    (parameters in degrees) converges onto the turn, where One-Euro trails."""
+    yaws = -60.0 + 3.0 * np.arange(40)  # 3 degrees per frame
+    kalman = RotationSmoother(kind="kalman", measurement_noise=4.0, acceleration_noise=300.0, rate=30.0)
+    one_euro = RotationSmoother(kind="one_euro", min_cutoff=1.0, beta=0.05, rate=30.0)
+    lag_k = [abs(float(kalman(y, 10.0, 0.0)[0]) - y) for y in yaws][-10:]
+    lag_e = [abs(float(one_euro(y, 10.0, 0.0)[0]) - y) for y in yaws][-10:]
+    assert max(lag_k) < 0.25 and min(lag_e) > 1.5  # One-Euro: 2 degrees behind (beta in s / degree now)
+
+
+def test_rotation_filter_options_are_in_degrees_and_checked() -> None:
+    from landmarks.inference.instances import ROTATION_DEFAULTS, SmoothingOptions
+
+    assert SmoothingOptions().rotation_filter() == {
+        "kind": "kalman",
+        "measurement_noise": ROTATION_DEFAULTS["measurement_noise"],
+        "acceleration_noise": ROTATION_DEFAULTS["acceleration_noise"],
+    }
+    options = SmoothingOptions(kind="kalman", rotation={"kind": "one_euro", "beta": 0.5})
+    assert options.rotation_filter() == {"kind": "one_euro", "min_cutoff": 1.0, "beta": 0.5, "d_cutoff": 1.0}
+    assert options.rotation_kind == "one_euro" and options.kind_of("body") == "kalman"
+    with pytest.raises(ValueError, match=r"smoothing\.rotation: unknown.*'sigma'"):
+        SmoothingOptions(rotation={"sigma": 1.0})
+    with pytest.raises(ValueError, match=r"smoothing\.rotation\.kind"):
+        SmoothingOptions(rotation={"kind": "median"})
+    with pytest.raises(ValueError, match=r"smoothing\.rotation\.kind"):
+        RotationSmoother(kind="median")
+
+
+def test_rotation_smoother_keeps_the_sign_across_a_missing_sample() -> None:
+    rs = RotationSmoother(kind="kalman", measurement_noise=4.0, acceleration_noise=300.0)
+    for roll in (175.0, 178.0, float("nan"), -178.0, -175.0):
+        y, p, r = rs(0.0, 0.0, roll)
+    assert abs(float(r)) > 170.0  # across +-180 and a NaN frame, still a turn near 180, not one through 0

@@ -56,3 +56,12 @@ def test_gradient_shrinks_a_too_wide_box() -> None:
     assert pred.grad is not None and pred.grad[0, 2].item() > 0  # descending moves x1 left
     with pytest.raises(ValueError, match="must be"):
         generalized_iou(_t([0, 0, 1, 1]), _t([0, 0, 1]))
+
+
+def test_matched_iou_by_hand() -> None:
+    from landmarks.losses.giou import matched_iou
+
+    pred = torch.tensor([[0.0, 0.0, 2.0, 2.0], [0.0, 0.0, 1.0, 1.0], [5.0, 5.0, 4.0, 6.0]])
+    target = torch.tensor([[1.0, 1.0, 3.0, 3.0], [0.0, 0.0, 1.0, 1.0], [0.0, 0.0, 1.0, 1.0]])
+    # 1 / 7 (overlap 1x1, union 4 + 4 - 1), identical boxes, an inverted box (area 0) apart from the target
+    torch.testing.assert_close(matched_iou(pred, target), torch.tensor([1 / 7, 1.0, 0.0]), atol=1e-6, rtol=0)

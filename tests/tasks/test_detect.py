@@ -157,3 +157,63 @@ def test_a_short_fit_finds_synthetic_people(tmp_path: Path) -> None:
     )
     metrics = run.train(cfg)
     assert metrics["val/ap50"] > 0.2, metrics
+
+
+def test_iou_aware_loss_by_hand_and_no_gradient_into_the_boxes() -> None:
+    """``iou_weight``: BCE of the ``iou`` logits against each regressing cell's IoU, weighted as the box terms."""
+    codec = CenterNetCodec((64, 32), CATS, stride=4, max_objects=4, max_detections=5)
+    task = DetectTask(codec, CenterNetHead, PenaltyReducedFocalLoss(), iou_weight=0.5)
+    task.build([8, 16], [4, 8])
+    head_out = task.forward([torch.zeros(1, 8, 8, 16), torch.zeros(1, 16, 4, 8)])
+    assert head_out["iou"].shape == (1, 1, 8, 16) and head_out["size"].shape == (1, 2, 8, 16)
+    t = codec.encode(np.array([[10.0, 6.0, 20.0, 12.0], [40.0, 4.0, 8.0, 16.0]]), np.array([0, 1]))  # 5x3, 2x4 cells
+    out = _perfect_out(task, t)
+    out["size"] = (out["size"] + 1.0).requires_grad_(True)  # IoU 15/24 and 8/15 at the two centre cells
+    out["iou"] = torch.zeros(1, 1, 8, 16, requires_grad=True)  # predicted IoU 0.5 everywhere
+    terms = task.loss(out, _batch(t))
+
+    def bce(y: float) -> float:
+        return -(y * np.log(0.5) + (1 - y) * np.log(0.5))
+
+    assert terms["iou"].item() == pytest.approx((bce(15 / 24) + bce(8 / 15)) / 2, abs=1e-6)
+    assert terms["loss"].item() == pytest.approx(
+        terms["heatmap"].item() + 0.1 * terms["size"].item() + terms["offset"].item() + 0.5 * terms["iou"].item()
+    )
+    iou_loss = task._iou_loss(out["iou"], *_boxes(out, t))
+    (grad_size,) = torch.autograd.grad(iou_loss, out["size"], allow_unused=True)
+    assert grad_size is None  # the IoU target is detached: the IoU loss does not move the boxes
+
+
+def _boxes(out: dict[str, torch.Tensor], t: dict[str, np.ndarray]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    from tasks.detect import _corners
+
+    target = {k: torch.from_numpy(t[k])[None] for k in ("offset", "size")}
+    weight = torch.from_numpy(t["reg_weight"])[None]
+    return _corners(out["offset"], out["size"]), _corners(target["offset"], target["size"]), weight
+
+
+def test_iou_aware_scores_rank_the_better_fitting_box_first() -> None:
+    """Two peaks: the stronger heat with the worse predicted IoU ends second; scores = heat^0.5 iou^0.5."""
+    codec = CenterNetCodec((64, 32), CATS, stride=4, max_objects=4, max_detections=2)
+    heat = torch.full((1, 2, 8, 16), -20.0)
+    heat[0, 0, 2, 3], heat[0, 0, 5, 12] = torch.logit(torch.tensor(0.9)), torch.logit(torch.tensor(0.6))
+    iou = torch.zeros(1, 1, 8, 16)
+    iou[0, 0, 2, 3], iou[0, 0, 5, 12] = torch.logit(torch.tensor(0.4)), torch.logit(torch.tensor(0.9))
+    out = {"heatmap": heat, "size": torch.ones(1, 2, 8, 16), "offset": torch.zeros(1, 2, 8, 16)}
+    boxes, scores, _ = codec.decode(out)
+    assert boxes[0, 0, 0] == pytest.approx(3 * 4 - 2)  # heat alone: the (3, 2) cell first
+    boxes, scores, _ = codec.decode({**out, "iou": iou})
+    np.testing.assert_allclose(scores[0], [np.sqrt(0.6 * 0.9), np.sqrt(0.9 * 0.4)], rtol=1e-5)
+    assert boxes[0, 0, 0] == pytest.approx(12 * 4 - 2)  # the (12, 5) cell first now
+    with pytest.raises(ValueError, match="iou_score_power"):
+        CenterNetCodec((64, 32), CATS, iou_score_power=1.5)
+
+
+def test_flip_merge_averages_iou_maps_as_probabilities() -> None:
+    task = _task()
+    ones = torch.ones(1, 2, 8, 16)
+    out = {"heatmap": torch.zeros(1, 2, 8, 16), "size": ones, "offset": ones, "iou": torch.full((1, 1, 8, 16), 2.0)}
+    flipped = {**out, "iou": torch.full((1, 1, 8, 16), -2.0)}
+    merged = task.merge_flip(out, flipped)
+    torch.testing.assert_close(torch.sigmoid(merged["iou"]), torch.full((1, 1, 8, 16), 0.5))
+    assert "iou" not in task.merge_flip({k: v for k, v in out.items() if k != "iou"}, {k: v for k, v in out.items() if k != "iou"})

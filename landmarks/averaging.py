@@ -1,0 +1,90 @@
+"""An exponential moving average (EMA) of the weights, validated, saved and shipped in their place.
+
+Polyak & Juditsky (1992) averaging in its exponential form, as the YOLO and timm recipes train
+detectors: after every optimizer step ``ema = d * ema + (1 - d) * weights`` (BatchNorm statistics
+too). The decay warms up, ``d_n = min(decay, (1 + n) / (10 + n))`` after ``n`` earlier updates
+(timm's ``ModelEmaV2`` warm-up rule), so the random initial weights do not linger in the average of
+a short run (with a fixed 0.998 they still weigh 0.998^1000 = 13 % after 1000 steps).
+
+:class:`WeightEMA` is Lightning's ``WeightAveraging`` callback with that decay and two changes
+this project's checkpoints need (``landmarks/checkpoint.py``):
+
+* ``state_dict`` of every checkpoint holds the **average** (what ``best.ckpt`` was scored with and
+  what ``evaluate`` / ``infer`` / ``export`` load), the raw weights are kept under
+  ``current_model_state`` and the average's counter under ``averaging_state`` (Lightning's
+  layout), so ``ckpt_path=last.ckpt`` resumes both exactly;
+* the raw weights stay in the model until the checkpoints written at the end of training are
+  saved (Lightning's callback copies the average over them in ``on_train_end``, which runs before
+  ``last.ckpt`` is written, so that file would resume from the average); the average is copied into
+  the model in ``teardown`` instead.
+
+Enable it with ``+callbacks.ema._target_=landmarks.averaging.WeightEMA`` (``conf/experiment/detect_fast.yaml``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytorch_lightning as pl
+import torch
+from pytorch_lightning.callbacks import WeightAveraging
+
+__all__ = ["WeightEMA", "warmup_decay"]
+
+
+def warmup_decay(decay: float, updates: int) -> float:
+    """``min(decay, (1 + n) / (10 + n))``: the decay of update ``n + 1`` after ``n`` earlier ones."""
+    return min(float(decay), (1.0 + updates) / (10.0 + updates))
+
+
+class _EmaUpdate:
+    """``multi_avg_fn`` of ``torch.optim.swa_utils.AveragedModel``: ``average += (1 - d) (current - average)``.
+
+    Called once per (device, dtype) group with lists of tensors: one in-place ``torch._foreach_lerp_``
+    per group (~4x faster than a Python loop over the tensors, which cost 20 ms a step on the
+    detector's 5.2 M parameters on 2 cores); integer buffers (BatchNorm's ``num_batches_tracked``)
+    follow the model.
+    """
+
+    def __init__(self, decay: float) -> None:
+        self.decay = float(decay)
+
+    def __call__(
+        self, averages: list[torch.Tensor], currents: list[torch.Tensor], num_averaged: torch.Tensor | int
+    ) -> None:
+        if not averages:
+            return
+        if not averages[0].is_floating_point():
+            torch._foreach_copy_(averages, currents)
+            return
+        torch._foreach_lerp_(averages, currents, 1.0 - warmup_decay(self.decay, int(num_averaged)))
+
+
+class WeightEMA(WeightAveraging):
+    """EMA of the weights and buffers after every optimizer step (module docstring).
+
+    Args:
+        decay: the decay once warmed up (0.998: an average over roughly the last 500 steps).
+        start_step: first optimizer step (0-based) averaged; earlier ones are left out.
+    """
+
+    def __init__(self, decay: float = 0.998, start_step: int = 0) -> None:
+        if not 0.0 < decay < 1.0:
+            raise ValueError(f"callbacks.ema.decay must be in (0, 1), got {decay}")
+        super().__init__(use_buffers=True, multi_avg_fn=_EmaUpdate(decay))
+        self.decay = float(decay)
+        self.start_step = int(start_step)
+
+    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
+        return step_idx is not None and step_idx >= self.start_step
+
+    def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Leave the raw weights in place: the checkpoints written after this hook keep them (module docstring)."""
+
+    def teardown(self, trainer: pl.Trainer, pl_module: pl.LightningModule, stage: str) -> None:
+        """After fitting, the model holds the average, as every checkpoint's ``state_dict`` does."""
+        if stage == "fit" and self._average_model is not None:
+            self._copy_average_to_current(pl_module)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "decay": self.decay}

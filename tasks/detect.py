@@ -135,8 +135,7 @@ class DetectTask(Task):
         offset = (F.l1_loss(out["offset"].float(), t["offset"].float(), reduction="none") * w).sum() / n
         total = heat + self.size_weight * size + self.offset_weight * offset
         terms = {"heatmap": heat.detach(), "size": size.detach(), "offset": offset.detach()}
-        if self.giou_weight > 0 or self.iou_weight > 0:
-            pred_box, target_box = _corners(out["offset"], out["size"]), _corners(t["offset"], t["size"])
+        pred_box, target_box = _corners(out["offset"], out["size"]), _corners(t["offset"], t["size"])
         if self.giou_weight > 0:
             giou = self.giou(pred_box, target_box, w[:, 0])
             total = total + self.giou_weight * giou

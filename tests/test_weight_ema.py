@@ -33,7 +33,10 @@ def test_warmup_decay_by_hand() -> None:
 
 def test_update_is_the_exponential_average_with_warm_up() -> None:
     update = _EmaUpdate(0.5)
-    averages, currents = [torch.tensor([1.0, 2.0]), torch.tensor([0.0])], [torch.tensor([3.0, 6.0]), torch.tensor([1.0])]
+    averages, currents = (
+        [torch.tensor([1.0, 2.0]), torch.tensor([0.0])],
+        [torch.tensor([3.0, 6.0]), torch.tensor([1.0])],
+    )
     update(averages, currents, 1)  # n = 1: d = min(0.5, 2 / 11)
     torch.testing.assert_close(averages[0], torch.tensor([1.0, 2.0]) * 2 / 11 + torch.tensor([3.0, 6.0]) * 9 / 11)
     torch.testing.assert_close(averages[1], torch.tensor([9 / 11]))

@@ -216,4 +216,6 @@ def test_flip_merge_averages_iou_maps_as_probabilities() -> None:
     flipped = {**out, "iou": torch.full((1, 1, 8, 16), -2.0)}
     merged = task.merge_flip(out, flipped)
     torch.testing.assert_close(torch.sigmoid(merged["iou"]), torch.full((1, 1, 8, 16), 0.5))
-    assert "iou" not in task.merge_flip({k: v for k, v in out.items() if k != "iou"}, {k: v for k, v in out.items() if k != "iou"})
+    assert "iou" not in task.merge_flip(
+        {k: v for k, v in out.items() if k != "iou"}, {k: v for k, v in out.items() if k != "iou"}
+    )

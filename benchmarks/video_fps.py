@@ -4,7 +4,7 @@
 
 For each number of people, a synthetic body clip (``make_body_clip``, 640x480, 48 frames at 25 fps)
 is written to MP4 first (not timed); then :func:`landmarks.inference.loop.run_inference` runs on it
-in this process with the pose model, the detector, OKS-NMS, the tracker and One-Euro smoothing, as
+in this process with the pose model, the detector, OKS-NMS, the tracker and the default smoothing, as
 ``infer.py source=clip.mp4 detector=...`` does. Timed: the loop alone (models loaded before), the
 median of ``--repeats`` runs. A second row per clip takes the boxes from the clip's ground truth
 (``det_file``) to show the cost of the detector. Prints a Markdown table.

@@ -63,18 +63,20 @@ class CachedPredictor:
         return self.cache[key][1]
 
 
-def _settings(args: argparse.Namespace) -> list[tuple[str, dict[str, Any]]]:
-    """(label, SmoothingOptions fields) for every filter setting the arguments ask for."""
+def _settings(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, filter kind, its parameters) for every filter setting the arguments ask for."""
     out = []
     if "one_euro" in args.kind:
         for c in args.min_cutoff:
             for b in args.beta:
                 for d in args.d_cutoff:
-                    out.append((f" ({c:g} Hz, beta {b:g}, d {d:g} Hz)", {"min_cutoff": c, "beta": b, "d_cutoff": d}))
+                    params = {"min_cutoff": c, "beta": b, "d_cutoff": d}
+                    out.append((f" ({c:g} Hz, beta {b:g}, d {d:g} Hz)", "one_euro", params))
     if "kalman" in args.kind:
         for m in args.measurement_noise:
             for a in args.acceleration_noise:
-                out.append((f" (sigma_m {m:g}, sigma_a {a:g})", {"measurement_noise": m, "acceleration_noise": a}))
+                params = {"measurement_noise": m, "acceleration_noise": a}
+                out.append((f" (sigma_m {m:g}, sigma_a {a:g})", "kalman", params))
     return out
 
 
@@ -121,8 +123,7 @@ def main() -> None:
         maker = _maker(path)
         clips = [maker(seed=args.seed_base + i, num_frames=48, **kwargs) for i in range(args.clips)]
         predictor = CachedPredictor(load_predictor(ckpt, flip_test=False, device="cpu"))
-        for g, (label, params) in enumerate(grid):
-            online = "kalman" if "measurement_noise" in params else "one_euro"
+        for g, (label, online, params) in enumerate(grid):
             if kind == "head_pose":  # the grid is the rotation filter's, in degrees (smoothing.rotation)
                 options = SmoothingOptions(rotation={"kind": online, **params}, savgol_window=args.savgol_window[0])
             else:

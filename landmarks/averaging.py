@@ -56,8 +56,6 @@ class _EmaUpdate:
         currents: Sequence[torch.Tensor],
         num_averaged: torch.Tensor | int,
     ) -> None:
-        if not averages:
-            return
         if not averages[0].is_floating_point():
             for average, current in zip(averages, currents):
                 average.copy_(current)
@@ -71,18 +69,12 @@ class WeightEMA(WeightAveraging):
 
     Args:
         decay: the decay once warmed up (0.998: an average over roughly the last 500 steps).
-        start_step: first optimizer step (0-based) averaged; earlier ones are left out.
     """
 
-    def __init__(self, decay: float = 0.998, start_step: int = 0) -> None:
+    def __init__(self, decay: float = 0.998) -> None:
         if not 0.0 < decay < 1.0:
             raise ValueError(f"callbacks.ema.decay must be in (0, 1), got {decay}")
         super().__init__(use_buffers=True, multi_avg_fn=_EmaUpdate(decay))
-        self.decay = float(decay)
-        self.start_step = int(start_step)
-
-    def should_update(self, step_idx: int | None = None, epoch_idx: int | None = None) -> bool:
-        return step_idx is not None and step_idx >= self.start_step
 
     def on_train_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         """Leave the raw weights in place: the checkpoints written after this hook keep them (module docstring)."""

@@ -109,6 +109,11 @@ the Kalman filter on rotations traded jitter for error worse than One-Euro at ev
 are the best of that grid: 4 degrees, 3000 deg / s^2)."""
 
 
+def _keys(kind: str) -> tuple[str, ...]:
+    """The parameter names of an online filter kind."""
+    return ONE_EURO_KEYS if kind == "one_euro" else KALMAN_KEYS
+
+
 @dataclass
 class SmoothingOptions:
     """Online smoothing of tracked keypoints: ``kind`` ``"kalman"`` (the default: a constant-velocity
@@ -167,10 +172,6 @@ class SmoothingOptions:
                     f"{['kind', *ONE_EURO_KEYS, *KALMAN_KEYS]}"
                 )
 
-    def _params(self, task: str, keys: tuple[str, ...]) -> dict[str, float]:
-        own = self.per_task.get(task, {})
-        return {key: float(own[key] if key in own else getattr(self, key)) for key in keys}
-
     def kind_of(self, task: str) -> str:
         """``task``'s online filter: its ``per_task`` kind, else ``kind``."""
         return str(self.per_task.get(task, {}).get("kind", self.kind))
@@ -183,13 +184,12 @@ class SmoothingOptions:
     def rotation_filter(self) -> dict[str, Any]:
         """``{kind, **parameters}`` (degrees) of the rotation filter: ``rotation`` over :data:`ROTATION_DEFAULTS`."""
         kind = self.rotation_kind
-        keys = ONE_EURO_KEYS if kind == "one_euro" else KALMAN_KEYS
-        return {"kind": kind, **{k: float(self.rotation.get(k, ROTATION_DEFAULTS[k])) for k in keys}}
+        return {"kind": kind, **{k: float(self.rotation.get(k, ROTATION_DEFAULTS[k])) for k in _keys(kind)}}
 
     def online(self, task: str) -> dict[str, Any]:
         """``{kind, **parameters}`` of ``task``'s keypoint filter (:class:`~landmarks.inference.smoothing.KeypointSmoother`)."""
-        kind = self.kind_of(task)
-        return {"kind": kind, **self._params(task, ONE_EURO_KEYS if kind == "one_euro" else KALMAN_KEYS)}
+        kind, own = self.kind_of(task), self.per_task.get(task, {})
+        return {"kind": kind, **{k: float(own[k] if k in own else getattr(self, k)) for k in _keys(kind)}}
 
 
 class FrameTracker:

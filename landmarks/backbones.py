@@ -11,6 +11,12 @@ torch hub cache) and loads a cached file without touching the network; otherwise
 ``HF_HUB_OFFLINE`` is set, it tries one TCP connection to the weights' host (2 s timeout) and,
 when that fails, raises at once with a message naming ``checkpoint_path`` instead of waiting
 for the hub client's retries (about 45 s).
+
+Space-to-depth stem (``space_to_depth=f``; the "Focus" layer of YOLOv5, Jocher 2020, and TResNet's
+SpaceToDepth stem, Ridnik et al., WACV 2021): every ``f x f`` block of input pixels becomes ``3 f^2``
+channels of one pixel (``pixel_unshuffle``) before the model's first convolution, so a ``256 x 256``
+input costs the backbone what a ``128 x 128`` one does (f = 2) while its first layer still sees every
+pixel. The reported strides are multiplied by ``f``.
 """
 
 from __future__ import annotations
@@ -26,6 +32,7 @@ from urllib.parse import urlparse
 import timm
 import timm.data
 import torch
+import torch.nn.functional as F
 from timm.models import FeatureInfo
 from torch import nn
 
@@ -43,6 +50,8 @@ class TimmBackbone(nn.Module):
         pretrained: load pretrained weights (needs a cache or ``checkpoint_path`` offline).
         checkpoint_path: local weights file (a timm/torchvision ``state_dict``) to load.
         out_indices: which stages to return (default: all).
+        space_to_depth: ``f`` of the space-to-depth stem (module docstring); 1: none. Input sides must be
+            multiples of ``f``; pretrained first-layer weights are adapted by timm to the ``3 f^2`` channels.
 
     Attributes:
         channels: channels of each returned feature map.
@@ -56,10 +65,16 @@ class TimmBackbone(nn.Module):
         pretrained: bool = False,
         checkpoint_path: str | None = None,
         out_indices: Sequence[int] | None = None,
+        space_to_depth: int = 1,
     ) -> None:
         super().__init__()
         self.name = name
+        if int(space_to_depth) < 1:
+            raise ValueError(f"backbone.space_to_depth must be a positive integer, got {space_to_depth}")
+        self.space_to_depth = int(space_to_depth)
         kwargs: dict = {"features_only": True}
+        if self.space_to_depth > 1:
+            kwargs["in_chans"] = 3 * self.space_to_depth**2
         if out_indices is not None:
             kwargs["out_indices"] = tuple(out_indices)
         if checkpoint_path:
@@ -85,13 +100,20 @@ class TimmBackbone(nn.Module):
             raise
         info = cast(FeatureInfo, self.body.feature_info)  # features_only models carry timm's FeatureInfo
         self.channels: list[int] = list(info.channels())
-        self.strides: list[int] = list(info.reduction())
+        self.strides: list[int] = [r * self.space_to_depth for r in info.reduction()]
         self._nhwc = getattr(self.body, "output_fmt", "NCHW") == "NHWC" or _feature_fmt(self.body) == "NHWC"
         cfg = timm.data.resolve_model_data_config(self.body)  # pyright: ignore[reportPrivateImportUsage] - public in timm, missing from its __all__
         self.data_config = {"mean": tuple(cfg["mean"]), "std": tuple(cfg["std"])}
 
     def forward(self, images: torch.Tensor) -> list[torch.Tensor]:
         """Args: images ``(B, 3, H, W)`` normalised. Returns one ``(B, C_i, H/s_i, W/s_i)`` per stage."""
+        if self.space_to_depth > 1:
+            f = self.space_to_depth
+            if images.shape[-1] % f or images.shape[-2] % f:
+                raise ValueError(
+                    f"backbone.space_to_depth={f}: input {images.shape[-1]} x {images.shape[-2]} px is not a multiple of {f}"
+                )
+            images = F.pixel_unshuffle(images, f)
         feats = self.body(images)
         if self._nhwc:
             feats = [f.permute(0, 3, 1, 2).contiguous() for f in feats]

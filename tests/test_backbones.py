@@ -132,3 +132,25 @@ def test_pretrained_uses_a_cached_file_without_the_network(tmp_path, monkeypatch
     backbone = TimmBackbone("resnet18", pretrained=True)
     assert calls[-1] == ("resnet18", True, {"file": str(cached)})
     assert torch.equal(dict(backbone.body.named_parameters())["conv1.weight"], reference.state_dict()["conv1.weight"])
+
+
+def test_space_to_depth_stem_sees_every_pixel_at_the_cost_of_half_the_input() -> None:
+    """space_to_depth=2: a 256 px input gives the feature grids of a 128 px one, strides doubled, every pixel read."""
+    plain = TimmBackbone("resnet10t").eval()
+    focus = TimmBackbone("resnet10t", space_to_depth=2).eval()
+    assert focus.strides == [2 * s for s in plain.strides]
+    assert focus.channels == plain.channels
+    image = torch.rand(1, 3, 256, 256)
+    with torch.no_grad():
+        feats = focus(image)
+        small = plain(torch.zeros(1, 3, 128, 128))
+        assert [f.shape for f in feats] == [f.shape for f in small]
+        assert torch.equal(feats[-1], focus.body(torch.nn.functional.pixel_unshuffle(image, 2))[-1])
+        for y, x in ((0, 0), (0, 1), (1, 0), (1, 1)):  # each pixel of a 2 x 2 block moves the first stage
+            moved = image.clone()
+            moved[0, :, y, x] += 1.0
+            assert not torch.equal(focus(moved)[0], feats[0]), (y, x)
+    with pytest.raises(ValueError, match="not a multiple of 2"):
+        focus(torch.zeros(1, 3, 255, 256))
+    with pytest.raises(ValueError, match="space_to_depth"):
+        TimmBackbone("resnet10t", space_to_depth=0)

@@ -41,6 +41,8 @@ class CenterNetHead(nn.Module):
         num_classes: ``C``, heatmap channels.
         channels: width of the pathway.
         head_channels: width of each branch's 3x3 conv.
+        size_channels: width of the size branch's 3x3 conv (default ``head_channels``): box widths, set by
+            the outermost limbs, were the weak part of the synthetic person boxes (docs/benchmarks.md).
         output_stride: stride of the outputs (one of ``in_strides``; the codec's ``stride``).
         prior: initial centre probability of the heatmap bias.
         iou_branch: also predict ``iou (B, 1, h, w)`` logits, the IoU of each cell's box with its object
@@ -57,6 +59,7 @@ class CenterNetHead(nn.Module):
         output_stride: int = 4,
         prior: float = 0.1,
         iou_branch: bool = False,
+        size_channels: int | None = None,
     ) -> None:
         super().__init__()
         self.trunk = LightHeatmapHead(in_channels, in_strides, 1, channels=channels, output_stride=output_stride)
@@ -64,7 +67,7 @@ class CenterNetHead(nn.Module):
         self.stride = output_stride
         self.heatmap = _branch(channels, head_channels, num_classes)
         self.iou_branch = bool(iou_branch)
-        self.size = _branch(channels, head_channels, 3 if iou_branch else 2)
+        self.size = _branch(channels, size_channels or head_channels, 3 if iou_branch else 2)
         self.offset = _branch(channels, head_channels, 2)
         last = self.heatmap[-1]
         assert isinstance(last, nn.Conv2d) and last.bias is not None

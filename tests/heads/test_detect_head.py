@@ -20,3 +20,12 @@ def test_outputs_at_the_output_stride_and_heatmap_prior() -> None:
     assert bias is not None and bias.detach().tolist() == pytest.approx([-math.log(9.0)] * 3)  # sigmoid = 0.1
     with pytest.raises(ValueError, match="output_stride=2 is not a backbone stride"):
         CenterNetHead([8], [4], num_classes=1, output_stride=2)
+
+
+def test_size_branch_can_be_wider_than_the_others() -> None:
+    head = CenterNetHead(
+        [8, 16], [4, 8], num_classes=1, channels=16, head_channels=8, size_channels=24, iou_branch=True
+    )
+    assert head.size[0].out_channels == 24 and head.heatmap[0].out_channels == head.offset[0].out_channels == 8
+    out = head([torch.randn(1, 8, 8, 8), torch.randn(1, 16, 4, 4)])
+    assert out["size"].shape == (1, 2, 8, 8) and out["iou"].shape == (1, 1, 8, 8)

@@ -30,6 +30,14 @@ at every regressing cell, the IoU of the box that cell decodes with its object (
 BCE against the detached IoU, weighted as the box terms), and the codec ranks the peaks by
 ``heat ** (1 - a) * iou ** a`` (``codec.iou_score_power`` ``a``).
 
+Box edges as distributions (``edge_bins`` n > 0; Generalized Focal Loss, Li et al., NeurIPS 2020):
+the head predicts each cell's distances to the four box edges as distributions over ``0 .. n - 1``
+heatmap px and reads ``size`` and ``offset`` from their means
+(:class:`landmarks.heads.detect.CenterNetHead`); the loss adds ``dfl_weight`` times the distribution
+focal loss (:mod:`landmarks.losses.dfl`, the mean over the four edges) at the regressing cells, whose
+targets follow from the size and offset targets: ``l = w / 2 - offset_x + 0.5``, ``r = w / 2 + offset_x - 0.5``
+(``t``, ``b`` alike). The L1 and GIoU terms act on the means.
+
 Flip test (``model.flip_test``; CenterNet's flip augmentation at test time): the heatmaps of the
 plain and the mirrored input are averaged as probabilities, the sizes as they are, and the x offset
 of the mirror is ``1 - offset`` (a centre ``c`` in cell ``q`` mirrors to ``w - c`` in cell ``w - 1 - q``).
@@ -47,6 +55,7 @@ from torch import nn
 
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.crop import unwarp_points
+from landmarks.losses.dfl import distribution_focal_loss
 from landmarks.losses.giou import GIoULoss, matched_iou
 from landmarks.metrics.coco_box_ap import CocoBoxAP
 from landmarks.task import HeadFactory, MetricsConfig, Task
@@ -67,6 +76,8 @@ class DetectTask(Task):
         iou_weight: weight of the IoU-prediction loss; > 0 gives the head an ``iou`` output and ranks
             the boxes by it (IoU-aware scoring, module docstring); 0: off.
         score_thr: detections below this score are not written by :meth:`to_json`.
+        edge_bins: ``n`` of the box-edge distributions (module docstring); 0: off.
+        dfl_weight: weight of the distribution focal loss when ``edge_bins`` > 0 (GFL: 0.25).
     """
 
     def __init__(
@@ -83,6 +94,8 @@ class DetectTask(Task):
         giou_weight: float = 0.0,
         iou_weight: float = 0.0,
         score_thr: float = 0.1,
+        edge_bins: int = 0,
+        dfl_weight: float = 0.25,
         metrics: MetricsConfig = None,
     ) -> None:
         super().__init__(
@@ -96,6 +109,7 @@ class DetectTask(Task):
         self.iou_weight = float(iou_weight)
         self.giou = GIoULoss()
         self.score_thr = float(score_thr)
+        self.edge_bins, self.dfl_weight = int(edge_bins), float(dfl_weight)
         self.build_metrics(categories=codec.categories)
 
     def default_metrics(self) -> MetricsConfig:
@@ -107,13 +121,15 @@ class DetectTask(Task):
         return self._codec.categories
 
     def build(self, channels: Sequence[int], strides: Sequence[int]) -> None:
-        iou = {"iou_branch": True} if self.iou_weight > 0 else {}  # heads without the option keep working
+        options: dict[str, Any] = {"iou_branch": True} if self.iou_weight > 0 else {}  # heads without them keep working
+        if self.edge_bins:
+            options["edge_bins"] = self.edge_bins
         self.head = self._head_factory(
             in_channels=channels,
             in_strides=strides,
             num_classes=self._codec.num_classes,
             output_stride=self._codec.stride,
-            **iou,
+            **options,
         )
 
     @property
@@ -144,7 +160,22 @@ class DetectTask(Task):
             iou = self._iou_loss(out["iou"], pred_box, target_box, w[:, 0])
             total = total + self.iou_weight * iou
             terms["iou"] = iou.detach()
+        if "edges" in out:
+            dfl = self._edge_loss(out["edges"], t["size"].float(), t["offset"].float(), w[:, 0])
+            total = total + self.dfl_weight * dfl
+            terms["dfl"] = dfl.detach()
         return {"loss": total, **terms}
+
+    def _edge_loss(
+        self, edges: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor
+    ) -> torch.Tensor:
+        """DFL of ``edges (B, 4, n, h, w)`` against the edge distances of the size / offset targets (module docstring)."""
+        half = size / 2
+        target = torch.stack([half - offset + 0.5, half + offset - 0.5], dim=1).flatten(1, 2)  # l, t, r, b
+        keep = weight > 0  # (B, h, w)
+        logits = edges.permute(0, 3, 4, 1, 2)[keep]  # (cells, 4, n)
+        loss = distribution_focal_loss(logits, target.permute(0, 2, 3, 1)[keep]).mean(dim=1)
+        return (loss * weight[keep]).sum() / weight.sum().clamp_min(1.0)
 
     def _iou_loss(
         self, logits: torch.Tensor, pred_box: torch.Tensor, target_box: torch.Tensor, weight: torch.Tensor
@@ -160,9 +191,12 @@ class DetectTask(Task):
         return True
 
     def flip_back(self, out_of_flipped: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        """Mirror the maps of a flipped input back (module docstring): the x offset becomes ``1 - offset``."""
+        """Mirror the maps of a flipped input back (module docstring): the x offset becomes ``1 - offset``,
+        the left and right edge distributions swap."""
         out = {k: v.flip(-1) for k, v in out_of_flipped.items()}
         out["offset"] = torch.cat([1.0 - out["offset"][:, :1], out["offset"][:, 1:]], dim=1)
+        if "edges" in out:
+            out["edges"] = out["edges"][:, [2, 1, 0, 3]]
         return out
 
     def merge_flip(
@@ -174,6 +208,9 @@ class DetectTask(Task):
             if k in out:
                 p = (torch.sigmoid(out[k].float()) + torch.sigmoid(out_flipped_back[k].float())) / 2
                 merged[k] = torch.logit(p, eps=1e-6)
+        if "edges" in out:  # the mean of two distributions (its integral is the mean of the two sizes / offsets)
+            p = (torch.softmax(out["edges"].float(), 2) + torch.softmax(out_flipped_back["edges"].float(), 2)) / 2
+            merged["edges"] = p.clamp_min(1e-12).log()
         return merged
 
     # --- the one output path ------------------------------------------------------------------

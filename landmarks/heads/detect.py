@@ -6,6 +6,13 @@ size ``(w, h)`` and the offset lost by the stride (both heatmap px). The heatmap
 ``-log((1 - pi) / pi)`` with ``pi = 0.1`` (the focal-loss prior of RetinaNet, as CenterNet does),
 so the first steps are not swamped by the easy negatives.
 
+Box edges as distributions (``edge_bins`` n > 0; Generalized Focal Loss, Li et al., NeurIPS 2020,
+:mod:`landmarks.losses.dfl`): the size branch predicts, for each cell, the distances from the cell's
+centre ``q + 0.5`` to the left, top, right and bottom edges as distributions over ``0 .. n - 1``
+heatmap px (``edges (B, 4, n, h, w)`` logits); their means ``l, t, r, b`` give the same outputs as
+the plain head, ``size = (l + r, t + b)`` and ``offset = ((r - l) / 2 + 0.5, (b - t) / 2 + 0.5)``, so
+the codec's decode and the flip test are unchanged (no offset branch is built).
+
 The shared feature map comes from the light top-down pathway of
 :class:`landmarks.heads.heatmap.LightHeatmapHead` (FPN-style laterals down to ``output_stride``),
 which reuses the backbone's higher-resolution stages. A sibling (e.g. a deconvolution trunk as in
@@ -22,8 +29,9 @@ import torch
 from torch import nn
 
 from landmarks.heads.heatmap import LightHeatmapHead
+from landmarks.losses.dfl import integral
 
-__all__ = ["CenterNetHead"]
+__all__ = ["CenterNetHead", "box_from_edges"]
 
 
 def _branch(channels: int, head_channels: int, out: int) -> nn.Sequential:
@@ -41,6 +49,7 @@ class CenterNetHead(nn.Module):
         num_classes: ``C``, heatmap channels.
         channels: width of the pathway.
         head_channels: width of each branch's 3x3 conv.
+        edge_bins: ``n`` of the edge distributions (module docstring); 0: size and offset regressed directly.
         size_channels: width of the size branch's 3x3 conv (default ``head_channels``): box widths, set by
             the outermost limbs, were the weak part of the synthetic person boxes (docs/benchmarks.md).
         output_stride: stride of the outputs (one of ``in_strides``; the codec's ``stride``).
@@ -60,6 +69,7 @@ class CenterNetHead(nn.Module):
         prior: float = 0.1,
         iou_branch: bool = False,
         size_channels: int | None = None,
+        edge_bins: int = 0,
     ) -> None:
         super().__init__()
         self.trunk = LightHeatmapHead(in_channels, in_strides, 1, channels=channels, output_stride=output_stride)
@@ -67,8 +77,12 @@ class CenterNetHead(nn.Module):
         self.stride = output_stride
         self.heatmap = _branch(channels, head_channels, num_classes)
         self.iou_branch = bool(iou_branch)
-        self.size = _branch(channels, size_channels or head_channels, 3 if iou_branch else 2)
-        self.offset = _branch(channels, head_channels, 2)
+        if edge_bins == 1 or edge_bins < 0:
+            raise ValueError(f"CenterNetHead: edge_bins must be 0 (off) or at least 2, got {edge_bins}")
+        self.edge_bins = int(edge_bins)
+        box_outputs = 4 * self.edge_bins if self.edge_bins else 2
+        self.size = _branch(channels, size_channels or head_channels, box_outputs + int(self.iou_branch))
+        self.offset = None if self.edge_bins else _branch(channels, head_channels, 2)
         last = self.heatmap[-1]
         assert isinstance(last, nn.Conv2d) and last.bias is not None
         nn.init.constant_(last.bias, -math.log((1 - prior) / prior))
@@ -78,11 +92,28 @@ class CenterNetHead(nn.Module):
 
         Returns:
             ``heatmap (B, C, h, w)`` logits, ``size (B, 2, h, w)`` and ``offset (B, 2, h, w)`` heatmap px,
-            ``h, w`` = input / ``output_stride``; with ``iou_branch`` also ``iou (B, 1, h, w)`` logits.
+            ``h, w`` = input / ``output_stride``; with ``iou_branch`` also ``iou (B, 1, h, w)`` logits; with
+            ``edge_bins`` also ``edges (B, 4, n, h, w)`` logits (size and offset are then their means).
         """
         x = self.trunk.pathway(features)
-        size = self.size(x)
-        out = {"heatmap": self.heatmap(x), "size": size[:, :2], "offset": self.offset(x)}
+        box = self.size(x)
+        out = {"heatmap": self.heatmap(x)}
+        if self.offset is None:
+            b, _, h, w = box.shape
+            out["edges"] = box[:, : 4 * self.edge_bins].reshape(b, 4, self.edge_bins, h, w)
+            out.update(box_from_edges(out["edges"]))
+        else:
+            out["size"], out["offset"] = box[:, :2], self.offset(x)
         if self.iou_branch:
-            out["iou"] = size[:, 2:]
+            out["iou"] = box[:, -1:]
         return out
+
+
+def box_from_edges(edges: torch.Tensor) -> dict[str, torch.Tensor]:
+    """``edges (B, 4, n, h, w)`` logits (left, top, right, bottom from the cell centre) -> the plain head's
+    ``size`` and ``offset`` ``(B, 2, h, w)`` heatmap px (module docstring), float32."""
+    l, t, r, b = integral(edges, dim=2).unbind(1)
+    return {
+        "size": torch.stack([l + r, t + b], dim=1),
+        "offset": torch.stack([(r - l) / 2 + 0.5, (b - t) / 2 + 0.5], dim=1),
+    }

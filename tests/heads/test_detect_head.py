@@ -29,3 +29,14 @@ def test_size_branch_can_be_wider_than_the_others() -> None:
     assert head.size[0].out_channels == 24 and head.heatmap[0].out_channels == head.offset[0].out_channels == 8
     out = head([torch.randn(1, 8, 8, 8), torch.randn(1, 16, 4, 4)])
     assert out["size"].shape == (1, 2, 8, 8) and out["iou"].shape == (1, 1, 8, 8)
+
+
+def test_edge_bins_give_distributions_and_their_means() -> None:
+    head = CenterNetHead([8, 16], [4, 8], num_classes=1, channels=16, head_channels=8, edge_bins=5, iou_branch=True)
+    out = head([torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)])
+    assert out["edges"].shape == (2, 4, 5, 8, 8) and out["iou"].shape == (2, 1, 8, 8)
+    l, t, r, b = (torch.softmax(out["edges"], 2) * torch.arange(5.0)[:, None, None]).sum(2).unbind(1)
+    torch.testing.assert_close(out["size"], torch.stack([l + r, t + b], 1))
+    torch.testing.assert_close(out["offset"], torch.stack([(r - l) / 2 + 0.5, (b - t) / 2 + 0.5], 1))
+    with pytest.raises(ValueError, match="edge_bins"):
+        CenterNetHead([8], [4], num_classes=1, edge_bins=1)

@@ -12,7 +12,7 @@ import torch
 from landmarks import run
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.detection import LetterboxTransform
-from landmarks.heads.detect import CenterNetHead
+from landmarks.heads.detect import CenterNetHead, box_from_edges
 from landmarks.losses.focal import PenaltyReducedFocalLoss
 from tasks.detect import DetectTask
 from tests.tiny import BASE, compose_train
@@ -219,3 +219,50 @@ def test_flip_merge_averages_iou_maps_as_probabilities() -> None:
     assert "iou" not in task.merge_flip(
         {k: v for k, v in out.items() if k != "iou"}, {k: v for k, v in out.items() if k != "iou"}
     )
+
+
+def _edge_task(bins: int = 16) -> DetectTask:
+    codec = CenterNetCodec((64, 32), CATS, stride=4, max_objects=4, max_detections=5)
+    task = DetectTask(codec, CenterNetHead, PenaltyReducedFocalLoss(), edge_bins=bins)
+    task.build([8, 16], [4, 8])
+    return task
+
+
+def _ideal_edges(t: dict[str, np.ndarray], bins: int) -> torch.Tensor:
+    """Logits ``(1, 4, n, h, w)`` putting each edge's mass on the two bins around its target (the DFL minimum)."""
+    size, offset = torch.from_numpy(t["size"]), torch.from_numpy(t["offset"])
+    ltrb = torch.cat([size / 2 - offset + 0.5, size / 2 + offset - 0.5]).clamp(0, bins - 1 - 1e-4)  # (4, h, w)
+    left = ltrb.floor()
+    probs = torch.zeros(4, bins, *ltrb.shape[1:])
+    probs.scatter_(1, left.long()[:, None], (left + 1 - ltrb)[:, None])
+    probs.scatter_add_(1, left.long()[:, None] + 1, (ltrb - left)[:, None])
+    return probs.clamp_min(1e-12).log()[None]
+
+
+def test_edge_distributions_decode_flip_back_and_cost_log_n_when_uniform() -> None:
+    """edge_bins: ideal distributions decode to the boxes (also through the flip test); uniform ones cost log n."""
+    task = _edge_task()
+    assert task.head.offset is None  # the offset is read from the edges
+    boxes = np.array([[10.3, 6.2, 20.0, 12.0], [40.7, 4.1, 8.0, 16.0]])
+    labels = np.array([0, 1])
+    mirrored = boxes.copy()
+    mirrored[:, 0] = 64 - boxes[:, 0] - boxes[:, 2]
+
+    def perfect(b: np.ndarray) -> dict[str, torch.Tensor]:
+        t = task.codec.encode(b, labels)
+        edges = _ideal_edges(t, 16)
+        heat = torch.logit(torch.from_numpy(t["heatmap"])[None].clamp(1e-6, 1 - 1e-6))
+        return {"heatmap": heat, "edges": edges, **box_from_edges(edges)}
+
+    for out in (perfect(boxes), task.merge_flip(perfect(boxes), task.flip_back(perfect(mirrored)))):
+        got, scores, _ = task.codec.decode(out)
+        keep = scores[0] > 0.5
+        np.testing.assert_allclose(got[0][keep][np.argsort(got[0][keep][:, 0])], boxes, atol=1e-3)
+
+    t = task.codec.encode(boxes, labels)
+    uniform = torch.zeros(1, 4, 16, 8, 16)
+    out = {"heatmap": torch.zeros(1, 2, 8, 16), "edges": uniform, **box_from_edges(uniform)}
+    terms = task.loss(out, _batch(t))
+    assert terms["dfl"].item() == pytest.approx(np.log(16.0), abs=1e-5)
+    ideal = perfect(boxes)
+    assert task.loss(ideal, _batch(t))["dfl"].item() < 0.7  # at most the entropy of a two-bin split (log 2)

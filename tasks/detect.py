@@ -138,7 +138,8 @@ class DetectTask(Task):
 
     # --- model side --------------------------------------------------------------------
     def forward(self, features: list[torch.Tensor]) -> dict[str, torch.Tensor]:
-        """``{"heatmap": (B, C, h, w) logits, "size": (B, 2, h, w), "offset": (B, 2, h, w)}``."""
+        """``{"heatmap": (B, C, h, w) logits, "size": (B, 2, h, w), "offset": (B, 2, h, w)}``, and ``iou`` /
+        ``edges`` logits with ``iou_weight`` / ``edge_bins`` (:class:`landmarks.heads.detect.CenterNetHead`)."""
         return self.built_head()(features)
 
     def loss(self, out: dict[str, torch.Tensor], batch: dict[str, Any]) -> dict[str, torch.Tensor]:

@@ -49,13 +49,13 @@ class CenterNetHead(nn.Module):
         num_classes: ``C``, heatmap channels.
         channels: width of the pathway.
         head_channels: width of each branch's 3x3 conv.
-        edge_bins: ``n`` of the edge distributions (module docstring); 0: size and offset regressed directly.
-        size_channels: width of the size branch's 3x3 conv (default ``head_channels``): box widths, set by
-            the outermost limbs, were the weak part of the synthetic person boxes (docs/benchmarks.md).
         output_stride: stride of the outputs (one of ``in_strides``; the codec's ``stride``).
         prior: initial centre probability of the heatmap bias.
         iou_branch: also predict ``iou (B, 1, h, w)`` logits, the IoU of each cell's box with its object
-            (IoU-aware scoring, :mod:`tasks.detect`): a third output channel of the size branch, nearly free.
+            (IoU-aware scoring, :mod:`tasks.detect`): one more output channel of the size branch, nearly free.
+        size_channels: width of the size branch's 3x3 conv (default ``head_channels``): box widths, set by
+            the outermost limbs, were the weak part of the synthetic person boxes (docs/benchmarks.md).
+        edge_bins: ``n`` of the edge distributions (module docstring); 0: size and offset regressed directly.
     """
 
     def __init__(
@@ -112,8 +112,8 @@ class CenterNetHead(nn.Module):
 def box_from_edges(edges: torch.Tensor) -> dict[str, torch.Tensor]:
     """``edges (B, 4, n, h, w)`` logits (left, top, right, bottom from the cell centre) -> the plain head's
     ``size`` and ``offset`` ``(B, 2, h, w)`` heatmap px (module docstring), float32."""
-    l, t, r, b = integral(edges, dim=2).unbind(1)
+    left, top, right, bottom = integral(edges, dim=2).unbind(1)
     return {
-        "size": torch.stack([l + r, t + b], dim=1),
-        "offset": torch.stack([(r - l) / 2 + 0.5, (b - t) / 2 + 0.5], dim=1),
+        "size": torch.stack([left + right, top + bottom], dim=1),
+        "offset": torch.stack([(right - left) / 2 + 0.5, (bottom - top) / 2 + 0.5], dim=1),
     }

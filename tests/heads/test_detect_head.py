@@ -35,8 +35,8 @@ def test_edge_bins_give_distributions_and_their_means() -> None:
     head = CenterNetHead([8, 16], [4, 8], num_classes=1, channels=16, head_channels=8, edge_bins=5, iou_branch=True)
     out = head([torch.randn(2, 8, 8, 8), torch.randn(2, 16, 4, 4)])
     assert out["edges"].shape == (2, 4, 5, 8, 8) and out["iou"].shape == (2, 1, 8, 8)
-    l, t, r, b = (torch.softmax(out["edges"], 2) * torch.arange(5.0)[:, None, None]).sum(2).unbind(1)
-    torch.testing.assert_close(out["size"], torch.stack([l + r, t + b], 1))
-    torch.testing.assert_close(out["offset"], torch.stack([(r - l) / 2 + 0.5, (b - t) / 2 + 0.5], 1))
+    left, top, right, bottom = (torch.softmax(out["edges"], 2) * torch.arange(5.0)[:, None, None]).sum(2).unbind(1)
+    torch.testing.assert_close(out["size"], torch.stack([left + right, top + bottom], 1))
+    torch.testing.assert_close(out["offset"], torch.stack([(right - left) / 2 + 0.5, (bottom - top) / 2 + 0.5], 1))
     with pytest.raises(ValueError, match="edge_bins"):
         CenterNetHead([8], [4], num_classes=1, edge_bins=1)

@@ -35,8 +35,8 @@ the head predicts each cell's distances to the four box edges as distributions o
 heatmap px and reads ``size`` and ``offset`` from their means
 (:class:`landmarks.heads.detect.CenterNetHead`); the loss adds ``dfl_weight`` times the distribution
 focal loss (:mod:`landmarks.losses.dfl`, the mean over the four edges) at the regressing cells, whose
-targets follow from the size and offset targets: ``l = w / 2 - offset_x + 0.5``, ``r = w / 2 + offset_x - 0.5``
-(``t``, ``b`` alike). The L1 and GIoU terms act on the means.
+targets are the size and offset targets as edge distances (:func:`landmarks.heads.detect.edge_distances`).
+The L1 and GIoU terms act on the means.
 
 Flip test (``model.flip_test``; CenterNet's flip augmentation at test time): the heatmaps of the
 plain and the mirrored input are averaged as probabilities, the sizes as they are, and the x offset
@@ -55,6 +55,7 @@ from torch import nn
 
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.crop import unwarp_points
+from landmarks.heads.detect import edge_distances
 from landmarks.losses.dfl import distribution_focal_loss
 from landmarks.losses.giou import GIoULoss, matched_iou
 from landmarks.metrics.coco_box_ap import CocoBoxAP
@@ -162,17 +163,13 @@ class DetectTask(Task):
             total = total + self.iou_weight * iou
             terms["iou"] = iou.detach()
         if "edges" in out:
-            dfl = self._edge_loss(out["edges"], t["size"].float(), t["offset"].float(), w[:, 0])
+            dfl = self._edge_loss(out["edges"], edge_distances(t["size"], t["offset"]), w[:, 0])
             total = total + self.dfl_weight * dfl
             terms["dfl"] = dfl.detach()
         return {"loss": total, **terms}
 
-    def _edge_loss(
-        self, edges: torch.Tensor, size: torch.Tensor, offset: torch.Tensor, weight: torch.Tensor
-    ) -> torch.Tensor:
-        """DFL of ``edges (B, 4, n, h, w)`` against the edge distances of the size / offset targets (module docstring)."""
-        half = size / 2
-        target = torch.stack([half - offset + 0.5, half + offset - 0.5], dim=1).flatten(1, 2)  # l, t, r, b
+    def _edge_loss(self, edges: torch.Tensor, target: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
+        """DFL of ``edges (B, 4, n, h, w)`` against the target distances ``(B, 4, h, w)`` at the regressing cells."""
         keep = weight > 0  # (B, h, w)
         logits = edges.permute(0, 3, 4, 1, 2)[keep]  # (cells, 4, n)
         loss = distribution_focal_loss(logits, target.permute(0, 2, 3, 1)[keep]).mean(dim=1)

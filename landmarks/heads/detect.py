@@ -31,7 +31,7 @@ from torch import nn
 from landmarks.heads.heatmap import LightHeatmapHead
 from landmarks.losses.dfl import integral
 
-__all__ = ["CenterNetHead", "box_from_edges"]
+__all__ = ["CenterNetHead", "box_from_edges", "edge_distances"]
 
 
 def _branch(channels: int, head_channels: int, out: int) -> nn.Sequential:
@@ -117,3 +117,11 @@ def box_from_edges(edges: torch.Tensor) -> dict[str, torch.Tensor]:
         "size": torch.stack([left + right, top + bottom], dim=1),
         "offset": torch.stack([(right - left) / 2 + 0.5, (bottom - top) / 2 + 0.5], dim=1),
     }
+
+
+def edge_distances(size: torch.Tensor, offset: torch.Tensor) -> torch.Tensor:
+    """The inverse of :func:`box_from_edges`: ``size``, ``offset`` ``(B, 2, h, w)`` -> ``(B, 4, h, w)`` distances
+    left, top, right, bottom from each cell centre, heatmap px (``l = w / 2 - offset_x + 0.5``, ``r = w / 2 + offset_x - 0.5``)."""
+    half = size.float() / 2
+    offset = offset.float()
+    return torch.cat([half - offset + 0.5, half + offset - 0.5], dim=1)

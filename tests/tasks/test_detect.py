@@ -12,7 +12,7 @@ import torch
 from landmarks import run
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.detection import LetterboxTransform
-from landmarks.heads.detect import CenterNetHead, box_from_edges
+from landmarks.heads.detect import CenterNetHead, box_from_edges, edge_distances
 from landmarks.losses.focal import PenaltyReducedFocalLoss
 from tasks.detect import DetectTask
 from tests.tiny import BASE, compose_train
@@ -230,8 +230,8 @@ def _edge_task(bins: int = 16) -> DetectTask:
 
 def _ideal_edges(t: dict[str, np.ndarray], bins: int) -> torch.Tensor:
     """Logits ``(1, 4, n, h, w)`` putting each edge's mass on the two bins around its target (the DFL minimum)."""
-    size, offset = torch.from_numpy(t["size"]), torch.from_numpy(t["offset"])
-    ltrb = torch.cat([size / 2 - offset + 0.5, size / 2 + offset - 0.5]).clamp(0, bins - 1 - 1e-4)  # (4, h, w)
+    ltrb = edge_distances(torch.from_numpy(t["size"])[None], torch.from_numpy(t["offset"])[None])[0]
+    ltrb = ltrb.clamp(0, bins - 1 - 1e-4)  # (4, h, w)
     left = ltrb.floor()
     probs = torch.zeros(4, bins, *ltrb.shape[1:])
     probs.scatter_(1, left.long()[:, None], (left + 1 - ltrb)[:, None])

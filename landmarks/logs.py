@@ -27,6 +27,8 @@ from typing import Any
 
 from pytorch_lightning import Callback
 
+from landmarks.schedulers import max_time_timer
+
 log = logging.getLogger("landmarks")
 
 #: ``(category, regex on the start of the message)`` of warnings that say nothing to a user.
@@ -116,12 +118,14 @@ class ProgressLog(Callback):
         step = int(trainer.global_step)
         if step % self.every_n_steps or not trainer.is_global_zero:
             return
-        log.info(
-            "%s", self.line(step, int(trainer.max_steps), outputs, time.monotonic() - (self._t0 or time.monotonic()))
-        )
+        timer = max_time_timer(trainer)
+        time_left = timer.time_remaining() if timer is not None else None
+        elapsed = time.monotonic() - (self._t0 or time.monotonic())
+        log.info("%s", self.line(step, int(trainer.max_steps), outputs, elapsed, time_left))
 
-    def line(self, step: int, max_steps: int, outputs: Any, elapsed: float) -> str:
-        """``step 100/3600 | loss 0.0123 | 4.1 steps/s | eta 14m12s``."""
+    def line(self, step: int, max_steps: int, outputs: Any, elapsed: float, time_left: float | None = None) -> str:
+        """``step 100/3600 | loss 0.0123 | 4.1 steps/s | eta 14m12s``; the ETA is ``time_left`` (the rest of
+        ``trainer.max_time``) when that comes first, marked ``(max_time)``."""
         parts = [f"step {step}/{max_steps}" if max_steps > 0 else f"step {step}"]
         loss = outputs.get("loss") if isinstance(outputs, dict) else outputs
         if loss is not None:
@@ -133,7 +137,11 @@ class ProgressLog(Callback):
         if elapsed > 0 and done > 0:
             rate = done / elapsed
             parts.append(f"{rate:.2f} steps/s")
-            if max_steps > step:
-                eta = int((max_steps - step) / rate)
+            by_steps = (max_steps - step) / rate if max_steps > step else None
+            if time_left is not None and (by_steps is None or time_left < by_steps):
+                eta = max(int(time_left), 0)
+                parts.append(f"eta {eta // 60}m{eta % 60:02d}s (max_time)")
+            elif by_steps is not None:
+                eta = int(by_steps)
                 parts.append(f"eta {eta // 60}m{eta % 60:02d}s")
         return " | ".join(parts)

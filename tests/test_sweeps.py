@@ -123,6 +123,9 @@ def test_progress_bar_on_terminal_log_lines_otherwise() -> None:
     line = callbacks[0].line(step=100, max_steps=400, outputs={"loss": 0.5}, elapsed=50.0)
     # 100 steps in 50 s = 2 steps/s; 300 left -> 150 s
     assert line == "step 100/400 | loss 0.5 | 2.00 steps/s | eta 2m30s"
+    # trainer.max_time with 60 s left ends the run before the 300 steps
+    line = callbacks[0].line(step=100, max_steps=400, outputs={"loss": 0.5}, elapsed=50.0, time_left=60.0)
+    assert line.endswith("| eta 1m00s (max_time)")
     with pytest.raises(ValueError, match="every_n_steps must be >= 1"):
         logs.ProgressLog(0)
 

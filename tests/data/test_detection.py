@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 
 from landmarks.codecs.centernet import CenterNetCodec
 from landmarks.data.detection import DetectionDataset, LetterboxTransform
@@ -98,6 +99,41 @@ def test_synthetic_frames_list_every_instance_under_its_category() -> None:
     assert frames[3]["categories"] == ["hand"] and frames[3]["image_id"] == 3
     with pytest.raises(IndexError):
         frames[5]
+
+
+def test_cached_synthetic_frames_are_the_rendered_frames_drawn_once() -> None:
+    body = SyntheticBodySource(num_images=3, split="val")
+    frames = SyntheticFrames({"person": body}, cache=True)
+    calls = []
+    render = body.render
+    body.render = lambda i: calls.append(i) or render(i)  # type: ignore[method-assign]
+    first, again = frames[1], frames[1]
+    assert calls == [1] and again is first  # rendered once, then read from memory
+    plain = SyntheticFrames({"person": SyntheticBodySource(num_images=3, split="val")})[1]
+    np.testing.assert_array_equal(first["image"], plain["image"])
+    np.testing.assert_array_equal(first["boxes"], plain["boxes"])
+    with pytest.raises(ValueError, match="read-only"):  # no consumer can alter what later draws read
+        first["image"][0, 0] = 0
+    # a training epoch through the dataset draws the same samples with or without the cache
+    codec = CenterNetCodec((256, 256), ["person"], stride=8)
+    cached = DetectionDataset(frames, LetterboxTransform((256, 256), train=True), {"d": codec}, seed=3)
+    fresh = DetectionDataset(
+        SyntheticFrames({"person": SyntheticBodySource(num_images=3, split="val")}),
+        LetterboxTransform((256, 256), train=True),
+        {"d": codec},
+        seed=3,
+    )
+    for key in [(0, 0), (0, 1), (2, 1)]:
+        a, b = cached[key], fresh[key]
+        assert torch.equal(a["image"], b["image"])
+        np.testing.assert_array_equal(a["targets"]["d"]["size"], b["targets"]["d"]["size"])
+
+
+def test_frame_cache_over_its_memory_limit_is_refused_up_front() -> None:
+    big = SyntheticBodySource(num_images=20000, split="train")  # 20000 x 256 x 256 x 3 bytes = 3.7 GB
+    with pytest.raises(ValueError, match=r"cache=true would hold 20000 frames, 3.7 GB, over cache_max_gb=1"):
+        SyntheticFrames({"person": big}, cache=True, cache_max_gb=1)
+    SyntheticFrames({"person": big})  # without the cache nothing is held
 
 
 def test_coco_box_frames_on_real_annotations() -> None:

@@ -101,15 +101,18 @@ class AnnealByMaxTime(pl.Callback):
             log.info(
                 "AnnealByMaxTime: trainer.max_time is not set, so the learning-rate schedule follows the steps only"
             )
+        elif not any(isinstance(c.scheduler, WarmupCosine) for c in trainer.lr_scheduler_configs):
+            log.warning(
+                "AnnealByMaxTime: no WarmupCosine schedule in this run (config 'scheduler'): nothing follows max_time"
+            )
 
     def on_train_batch_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int
     ) -> None:
         timer = max_time_timer(trainer)
-        remaining = timer.time_remaining() if timer is not None else None
-        if timer is None or remaining is None:
+        if timer is None:
             return
-        elapsed = timer.time_elapsed()
+        elapsed, remaining = timer.time_elapsed(), timer.time_remaining() or 0.0
         progress = min(elapsed / max(elapsed + remaining, 1e-9), 1.0)
         for config in trainer.lr_scheduler_configs:
             scheduler = config.scheduler

@@ -48,8 +48,8 @@ class WarmupCosine(LambdaLR):
         self.min_ratio = min_ratio
         super().__init__(optimizer, self._factor)
 
-    def _factor(self, step: int) -> float:
-        step = max(step, self.time_progress * self.total_steps)  # a fractional step once the time budget leads
+    def _factor(self, step_count: int) -> float:
+        step = max(float(step_count), self.time_progress * self.total_steps)  # fractional once the time budget leads
         if step < self.warmup_steps:
             return (step + 1) / self.warmup_steps
         progress = min((step - self.warmup_steps) / max(self.total_steps - self.warmup_steps, 1), 1.0)

@@ -90,8 +90,9 @@ class SyntheticFrames:
         frame = self._cache.get(int(index))
         if frame is None:
             frame = self._cache[int(index)] = self._render(int(index))
-            for key in ("image", "boxes", "area"):  # shared by every later draw: a write raises instead of corrupting
-                frame[key].setflags(write=False)
+            for array in (frame["image"], frame["boxes"], frame.get("area")):  # shared by later draws: writes raise
+                if array is not None:
+                    array.setflags(write=False)
         return frame
 
     def _render(self, index: int) -> BoxFrame:

@@ -26,7 +26,7 @@ import os
 import socket
 import threading
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 from urllib.parse import urlparse
 
 import timm
@@ -52,6 +52,8 @@ class TimmBackbone(nn.Module):
         out_indices: which stages to return (default: all).
         space_to_depth: ``f`` of the space-to-depth stem (module docstring); 1: none. Input sides must be
             multiples of ``f``; pretrained first-layer weights are adapted by timm to the ``3 f^2`` channels.
+        model_kwargs: further arguments of the timm model's constructor, e.g. a ResNet's ``stem_width`` or
+            ``channels`` (stage widths); a pretrained checkpoint must then have the same shapes.
 
     Attributes:
         channels: channels of each returned feature map.
@@ -66,13 +68,15 @@ class TimmBackbone(nn.Module):
         checkpoint_path: str | None = None,
         out_indices: Sequence[int] | None = None,
         space_to_depth: int = 1,
+        model_kwargs: dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         self.name = name
         if int(space_to_depth) < 1:
             raise ValueError(f"backbone.space_to_depth must be a positive integer, got {space_to_depth}")
         self.space_to_depth = int(space_to_depth)
-        kwargs: dict = {"features_only": True}
+        kwargs: dict[str, Any] = dict(model_kwargs or {})
+        kwargs["features_only"] = True
         if self.space_to_depth > 1:
             kwargs["in_chans"] = 3 * self.space_to_depth**2
         if out_indices is not None:
@@ -95,6 +99,10 @@ class TimmBackbone(nn.Module):
         try:
             self.body = timm.create_model(name, pretrained=pretrained, **kwargs)
         except Exception as err:  # timm raises many types for offline downloads
+            if model_kwargs and isinstance(err, TypeError):
+                raise ValueError(
+                    f"backbone.model_kwargs {dict(model_kwargs)} do not fit timm model '{name}': {err}"
+                ) from err
             if pretrained and not checkpoint_path:
                 raise RuntimeError(_no_weights(name, f"{type(err).__name__}: {str(err)[:200]}")) from err
             raise

@@ -154,3 +154,14 @@ def test_space_to_depth_stem_sees_every_pixel_at_the_cost_of_half_the_input() ->
         focus(torch.zeros(1, 3, 255, 256))
     with pytest.raises(ValueError, match="space_to_depth"):
         TimmBackbone("resnet10t", space_to_depth=0)
+
+
+def test_model_kwargs_reach_the_timm_constructor() -> None:
+    """model_kwargs narrow a ResNet's stem and stages; the reported channels follow; a wrong name is a clear error."""
+    narrow = TimmBackbone("resnet10t", model_kwargs={"stem_width": 16, "channels": [32, 64, 128, 256]})
+    assert narrow.channels == [32, 32, 64, 128, 256]  # a deep stem ends at 2 * stem_width channels
+    assert narrow.body.conv1[0].out_channels == 12  # the tiered stem's first conv: 3 * stem_width / 4
+    with torch.no_grad():
+        assert [f.shape[1] for f in narrow(torch.zeros(1, 3, 64, 64))] == narrow.channels
+    with pytest.raises(ValueError, match="backbone.model_kwargs .*'resnet10t'"):
+        TimmBackbone("resnet10t", model_kwargs={"no_such_option": 1})

@@ -22,8 +22,9 @@ the same picture in any worker and order).
 ``cache=True`` keeps every frame once rendered in memory (each process its own copy), so a training
 set of a few thousand frames is drawn in Python once and later epochs only pay the augmentation:
 rendering is ~12 ms of pure-Python drawing per 256 x 256 people frame, 152 ms of a detect_fast batch of
-16 against a 450-600 ms fp32 train step (AMD EPYC without AVX-512, docs/benchmarks.md). As frames are deterministic, a cached frame is the very frame a re-render gives
-(only faster); the cache's size is checked up front against ``cache_max_gb``.
+16 against a 450-600 ms fp32 train step (AMD EPYC without AVX-512, docs/benchmarks.md). As frames are
+deterministic, a cached frame is the very frame a re-render gives (only faster); the cache's size is
+checked up front against ``cache_max_gb``.
 """
 
 from __future__ import annotations

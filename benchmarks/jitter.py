@@ -1,9 +1,11 @@
 """Jitter before / after smoothing on synthetic clips, per task kind: the table of docs/benchmarks.md ("Video").
 
 ``python benchmarks/jitter.py body=BODY.ckpt hand=HAND.ckpt face=FACE.ckpt head_pose=POSE.ckpt [--clips 4]
-[--kind one_euro kalman] [--min-cutoff 1.0] [--beta 0.05] [--measurement-noise 0.02] [--acceleration-noise 20]
+[--kind one_euro kalman] [--min-cutoff 1.0] [--beta 0.05] [--measurement-noise 0.02] [--acceleration-noise 4]
 [--savgol-window 9] [--seed-base 1000]`` (the online filters' parameters, as ``infer.py smoothing.kind=... smoothing.beta=...``;
-for ``head_pose`` they are the rotation filter's, in degrees, as ``smoothing.rotation.*``).
+for ``head_pose`` they are the rotation filter's, in degrees, as ``smoothing.rotation.*``). A filter option left out is
+what ``infer.py`` ships (:class:`~landmarks.inference.instances.SmoothingOptions`' defaults; for ``head_pose``
+:data:`~landmarks.inference.instances.ROTATION_DEFAULTS`), so a plain run measures the shipped filters.
 Several values give a row per combination (the model runs once per frame; the filters re-read its output):
 tune them on clips of another ``--seed-base`` (e.g. 2000) than the ones the table reports.
 
@@ -63,18 +65,37 @@ class CachedPredictor:
         return self.cache[key][1]
 
 
-def _settings(args: argparse.Namespace) -> list[tuple[str, str, dict[str, Any]]]:
-    """(label, filter kind, its parameters) for every filter setting the arguments ask for."""
+def shipped_filter(kind: str) -> dict[str, Any]:
+    """The online filter ``infer.py`` ships for a task ``kind``: its ``kind`` and parameters (head pose: the
+    rotation filter's, in degrees)."""
+    import dataclasses
+
+    from landmarks.inference.instances import ROTATION_DEFAULTS, SmoothingOptions
+
+    if kind == "head_pose":
+        return dict(ROTATION_DEFAULTS)
+    return {f.name: f.default for f in dataclasses.fields(SmoothingOptions)}
+
+
+def filter_settings(args: argparse.Namespace, shipped: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
+    """(label, filter kind, its parameters) for every filter setting the arguments ask for; an option the
+    arguments leave out (None) takes its ``shipped`` value (``kind`` and the parameters infer.py uses)."""
+
+    def values(option: str) -> list[Any]:
+        given = getattr(args, option)
+        return list(given) if given is not None else [shipped[option]]
+
     out = []
-    if "one_euro" in args.kind:
-        for c in args.min_cutoff:
-            for b in args.beta:
-                for d in args.d_cutoff:
+    kinds = values("kind")
+    if "one_euro" in kinds:
+        for c in values("min_cutoff"):
+            for b in values("beta"):
+                for d in values("d_cutoff"):
                     params = {"min_cutoff": c, "beta": b, "d_cutoff": d}
                     out.append((f" ({c:g} Hz, beta {b:g}, d {d:g} Hz)", "one_euro", params))
-    if "kalman" in args.kind:
-        for m in args.measurement_noise:
-            for a in args.acceleration_noise:
+    if "kalman" in kinds:
+        for m in values("measurement_noise"):
+            for a in values("acceleration_noise"):
                 params = {"measurement_noise": m, "acceleration_noise": a}
                 out.append((f" (sigma_m {m:g}, sigma_a {a:g})", "kalman", params))
     return out
@@ -92,25 +113,25 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=4)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument(
-        "--kind", nargs="+", default=["one_euro"], choices=["one_euro", "kalman"], help="online filters"
+        "--kind", nargs="+", choices=["one_euro", "kalman"], help="online filters (default: the shipped one)"
+    )
+    parser.add_argument("--min-cutoff", type=float, nargs="+", help="One-Euro min_cutoff, Hz (default: shipped)")
+    parser.add_argument("--beta", type=float, nargs="+", help="One-Euro beta (default: shipped)")
+    parser.add_argument("--d-cutoff", type=float, nargs="+", help="One-Euro d_cutoff, Hz (default: shipped)")
+    parser.add_argument(
+        "--measurement-noise", type=float, nargs="+", help="Kalman measurement std, box sizes (default: shipped)"
     )
     parser.add_argument(
-        "--min-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro min_cutoff, Hz (infer.yaml smoothing)"
-    )
-    parser.add_argument("--beta", type=float, nargs="+", default=[0.05], help="One-Euro beta (infer.yaml smoothing)")
-    parser.add_argument("--d-cutoff", type=float, nargs="+", default=[1.0], help="One-Euro d_cutoff, Hz")
-    parser.add_argument(
-        "--measurement-noise", type=float, nargs="+", default=[0.02], help="Kalman measurement std, box sizes"
-    )
-    parser.add_argument(
-        "--acceleration-noise", type=float, nargs="+", default=[20.0], help="Kalman acceleration std, box sizes / s^2"
+        "--acceleration-noise",
+        type=float,
+        nargs="+",
+        help="Kalman acceleration std, box sizes / s^2 (default: shipped)",
     )
     parser.add_argument(
         "--savgol-window", type=int, nargs="+", default=[9], help="offline Savitzky-Golay window, frames (order 2)"
     )
     parser.add_argument("--seed-base", type=int, default=1000, help="clip seeds: seed-base, seed-base + 1, ...")
     args = parser.parse_args()
-    grid = _settings(args)
     torch.set_num_threads(args.threads)
     print(
         "| kind | smoothing | acceleration error (raw -> smoothed) | NMF | accuracy | goal: jitter -50 %, cost <= 2 % |\n"
@@ -123,6 +144,7 @@ def main() -> None:
         maker = _maker(path)
         clips = [maker(seed=args.seed_base + i, num_frames=48, **kwargs) for i in range(args.clips)]
         predictor = CachedPredictor(load_predictor(ckpt, flip_test=False, device="cpu"))
+        grid = filter_settings(args, shipped_filter(kind))
         for g, (label, online, params) in enumerate(grid):
             if kind == "head_pose":  # the grid is the rotation filter's, in degrees (smoothing.rotation)
                 options = SmoothingOptions(rotation={"kind": online, **params}, savgol_window=args.savgol_window[0])

@@ -68,13 +68,11 @@ class CachedPredictor:
 def shipped_filter(kind: str) -> dict[str, Any]:
     """The online filter ``infer.py`` ships for a task ``kind``: its ``kind`` and parameters (head pose: the
     rotation filter's, in degrees)."""
-    import dataclasses
+    from dataclasses import asdict
 
     from landmarks.inference.instances import ROTATION_DEFAULTS, SmoothingOptions
 
-    if kind == "head_pose":
-        return dict(ROTATION_DEFAULTS)
-    return {f.name: f.default for f in dataclasses.fields(SmoothingOptions)}
+    return dict(ROTATION_DEFAULTS) if kind == "head_pose" else asdict(SmoothingOptions())
 
 
 def filter_settings(args: argparse.Namespace, shipped: dict[str, Any]) -> list[tuple[str, str, dict[str, Any]]]:
